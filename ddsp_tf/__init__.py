@@ -1,0 +1,8 @@
+"""ddsp_tf: Differentiable Digital Signal Processing for TensorFlow 2 / Keras 3.
+
+`import ddsp_tf as ddsp` gives the same top-level modules as magenta/ddsp.
+The training package is imported explicitly (`from ddsp_tf import training`).
+"""
+
+from ddsp_tf import core
+from ddsp_tf.version import __version__
