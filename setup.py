@@ -15,6 +15,16 @@ def _read_version() -> str:
   return namespace['__version__']
 
 
+def _gin_packages() -> list:
+  """ddsp_tf.gin and one (namespace) package per folder below gin/."""
+  packages = ['ddsp_tf.gin']
+  for folder, _, _ in os.walk(os.path.join(_HERE, 'gin')):
+    relative = os.path.relpath(folder, os.path.join(_HERE, 'gin'))
+    if relative != '.':
+      packages.append('ddsp_tf.gin.' + relative.replace(os.sep, '.'))
+  return packages
+
+
 def _read_readme() -> str:
   with open(os.path.join(_HERE, 'README.md'), encoding='utf-8') as readme:
     return readme.read()
@@ -56,11 +66,12 @@ setuptools.setup(
     license='Apache 2.0',
     python_requires='>=3.11',
     packages=setuptools.find_packages(
-        include=['ddsp_tf', 'ddsp_tf.*', 'data_prep', 'data_prep.*']),
+        include=['ddsp_tf', 'ddsp_tf.*', 'data_prep', 'data_prep.*']) +
+    _gin_packages(),
     # The top-level gin/ folder ships inside the package as ddsp_tf/gin so
     # that configs are found by name after a plain install.
     package_dir={'ddsp_tf.gin': 'gin'},
-    package_data={'ddsp_tf.gin': ['*.gin', '**/*.gin']},
+    package_data={package: ['*.gin'] for package in _gin_packages()},
     install_requires=_INSTALL_REQUIRES,
     extras_require=_EXTRAS_REQUIRE,
     classifiers=[

@@ -1,0 +1,58 @@
+"""Prints the ddsp_tf benchmark table: `python -m benchmarks [--repeats N]`."""
+
+import argparse
+import datetime
+import os
+import platform
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+import tensorflow as tf  # pylint: disable=wrong-import-position
+
+from benchmarks import cases as benchmark_cases  # pylint: disable=wrong-import-position
+from benchmarks import timing  # pylint: disable=wrong-import-position
+
+
+def _machine() -> str:
+  gpus = tf.config.list_physical_devices('GPU')
+  device = f'{len(gpus)} GPU(s)' if gpus else 'CPU only'
+  return (f'{platform.processor() or platform.machine()}, {os.cpu_count()} '
+          f'cores, {device}, TF {tf.__version__}')
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__)
+  parser.add_argument('--repeats', type=int, default=10,
+                      help='Timed calls per case; the median is reported.')
+  parser.add_argument('--filter', default='',
+                      help='Only run cases whose name contains this text.')
+  args = parser.parse_args()
+
+  print(f'ddsp_tf benchmarks, {datetime.date.today().isoformat()}, '
+        f'{_machine()}')
+  print(f'median of {args.repeats} calls after warm-up; RTF = audio seconds '
+        'per wall second; ratio = baseline time / our time, same run.')
+  selected = [case for case in benchmark_cases.all_cases()
+              if args.filter in case.name]
+  width = max(len(case.name) for case in selected)
+  header = (f'| {"case":<{width}} | {"ms":>9} | {"RTF":>8} | {"baseline ms":>11} '
+            f'| {"ratio":>6} | {"target ms":>9} |')
+  print(header)
+  print('|' + '|'.join('-' * (len(col)) for col in header.split('|')[1:-1])
+        + '|')
+  for case in selected:
+    ours = timing.time_callable(case.fn, repeats=args.repeats)
+    real_time_factor = case.audio_seconds / (ours.median_ms / 1000.0)
+    baseline_ms, ratio = '', ''
+    if case.baseline is not None:
+      base = timing.time_callable(case.baseline, repeats=args.repeats)
+      baseline_ms = f'{base.median_ms:.1f}'
+      ratio = f'{base.median_ms / ours.median_ms:.2f}x'
+    target = '' if case.target_ms is None else f'{case.target_ms:.0f}'
+    print(f'| {case.name:<{width}} | {ours.median_ms:>9.1f} | '
+          f'{real_time_factor:>7.0f}x | {baseline_ms:>11} | {ratio:>6} | '
+          f'{target:>9} |', flush=True)
+
+
+if __name__ == '__main__':
+  main()
