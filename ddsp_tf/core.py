@@ -14,56 +14,14 @@ import numpy as np
 import scipy.fft
 import tensorflow as tf
 
+from ddsp_tf import validation
+
 Number = TypeVar('Number', int, float, np.ndarray, tf.Tensor)
 
 DB_RANGE = 80.0  # Decibels below full scale represented by the dB helpers.
 
-_RESAMPLE_METHODS = ('nearest', 'linear', 'cubic', 'window')
+RESAMPLE_METHODS = ('nearest', 'linear', 'cubic', 'window')
 _CONVOLUTION_PADDINGS = ('same', 'valid')
-
-
-# ----------------------------------------------------------------------------
-# Argument checks shared by the public functions.
-# ----------------------------------------------------------------------------
-def _check_positive(name: str, value: Any) -> None:
-  """Raises ValueError unless `value` is a positive number."""
-  if isinstance(value, (tf.Tensor, tf.Variable)):
-    return  # Dynamic values are checked by the math itself.
-  if not np.all(np.asarray(value) > 0):
-    raise ValueError(f'{name} must be positive, got {name}={value!r}.')
-
-
-def _check_rank(name: str, x: tf.Tensor, ranks: Sequence[int],
-                meaning: str = '') -> None:
-  """Raises ValueError when the static rank of `x` is not one of `ranks`."""
-  rank = x.shape.rank
-  if rank is not None and rank not in ranks:
-    expected = ' or '.join(str(r) for r in ranks)
-    hint = f' ({meaning})' if meaning else ''
-    raise ValueError(f'{name} must have rank {expected}{hint}, got shape '
-                     f'{x.shape.as_list()} (rank {rank}).')
-
-
-def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
-  if value not in choices:
-    raise ValueError(f'{name} must be one of {list(choices)}, got '
-                     f'{name}={value!r}.')
-
-
-def _static_dim(x: tf.Tensor, axis: int) -> Optional[int]:
-  """The static size of `x` along `axis`, or None when unknown."""
-  return x.shape[axis] if x.shape.rank is not None else None
-
-
-def _check_same_static_dims(names: Tuple[str, str], a: tf.Tensor, b: tf.Tensor,
-                            axes: Sequence[int]) -> None:
-  """Raises ValueError when known sizes of `a` and `b` differ on `axes`."""
-  for axis in axes:
-    size_a, size_b = _static_dim(a, axis), _static_dim(b, axis)
-    if size_a is not None and size_b is not None and size_a != size_b:
-      raise ValueError(
-          f'{names[0]} and {names[1]} must match along axis {axis}, got shapes '
-          f'{a.shape.as_list()} and {b.shape.as_list()}.')
 
 
 # ----------------------------------------------------------------------------
@@ -273,8 +231,8 @@ def log_scale(x: tf.Tensor, min_x: float, max_x: float) -> tf.Tensor:
   Returns:
     exp of the linear interpolation between log(min_x) and log(max_x).
   """
-  _check_positive('min_x', min_x)
-  _check_positive('max_x', max_x)
+  validation.check_positive('min_x', min_x)
+  validation.check_positive('max_x', max_x)
   x = (tf_float32(x) + 1.0) / 2.0
   return tf.exp((1.0 - x) * np.log(min_x) + x * np.log(max_x))
 
@@ -473,7 +431,7 @@ def sym_exp_sigmoid(x: Number, width: float = 8.0) -> tf.Tensor:
 def _split_depth(freqs: tf.Tensor, depth: int) -> tf.Tensor:
   """Reshapes [B, T, n*depth] to [B, T, n, depth]; 4-D inputs pass through."""
   freqs = tf_float32(freqs)
-  _check_rank('freqs', freqs, (3, 4), '[batch, time, n*depth] or '
+  validation.check_rank('freqs', freqs, (3, 4), '[batch, time, n*depth] or '
               '[batch, time, n, depth]')
   if depth < 1:
     raise ValueError(f'depth must be >= 1, got depth={depth}.')
@@ -565,7 +523,7 @@ def frequencies_critical_bands(freqs: Number, depth: int = 1,
   Returns:
     Frequencies in Hz, [batch, time, n].
   """
-  _check_choice('scale', scale, ('bark', 'mel'))
+  validation.check_choice('scale', scale, ('bark', 'mel'))
   freqs = _split_depth(freqs, depth)
   n_bands = freqs.shape[-2]
   if n_bands is None:
@@ -585,11 +543,7 @@ def frequencies_critical_bands(freqs: Number, depth: int = 1,
 # Resampling.
 # ----------------------------------------------------------------------------
 def _check_n_timesteps(n_timesteps: Any) -> int:
-  if (not isinstance(n_timesteps, (int, np.integer)) or
-      isinstance(n_timesteps, bool) or n_timesteps < 1):
-    raise ValueError('n_timesteps must be a positive integer, got '
-                     f'n_timesteps={n_timesteps!r}.')
-  return int(n_timesteps)
+  return validation.check_int('n_timesteps', n_timesteps)
 
 
 def _sample_positions(n_frames: int, n_timesteps: int,
@@ -674,10 +628,10 @@ def resample(inputs: tf.Tensor, n_timesteps: int, method: Text = 'linear',
   Raises:
     ValueError: For an unknown method, a bad rank or a bad n_timesteps.
   """
-  _check_choice('method', method, _RESAMPLE_METHODS)
+  validation.check_choice('method', method, RESAMPLE_METHODS)
   n_timesteps = _check_n_timesteps(n_timesteps)
   inputs = tf_float32(inputs)
-  _check_rank('inputs', inputs, (1, 2, 3, 4))
+  validation.check_rank('inputs', inputs, (1, 2, 3, 4))
   if method == 'window':
     if inputs.shape.rank != 3:
       raise ValueError("resample(method='window') needs 3-D inputs "
@@ -755,7 +709,7 @@ def upsample_with_windows(inputs: tf.Tensor, n_timesteps: int,
     ValueError: For non-3-D inputs, downsampling or a non-integer ratio.
   """
   inputs = tf_float32(inputs)
-  _check_rank('inputs', inputs, (3,), '[batch, n_frames, channels]')
+  validation.check_rank('inputs', inputs, (3,), '[batch, n_frames, channels]')
   n_timesteps = _check_n_timesteps(n_timesteps)
   hop = _window_hop(inputs.shape[1], n_timesteps, add_endpoint)
   if add_endpoint:
@@ -804,7 +758,7 @@ def remove_above_nyquist(frequency_envelopes: tf.Tensor,
   Returns:
     The amplitudes with aliasing components set to zero.
   """
-  _check_positive('sample_rate', sample_rate)
+  validation.check_positive('sample_rate', sample_rate)
   frequency_envelopes = tf_float32(frequency_envelopes)
   amplitude_envelopes = tf_float32(amplitude_envelopes)
   return tf.where(frequency_envelopes >= sample_rate / 2.0, 0.0,
@@ -880,10 +834,10 @@ def sinusoidal_to_harmonic(sin_amps: tf.Tensor, sin_freqs: tf.Tensor,
   Returns:
     (harm_amp [batch, time, 1], harm_dist [batch, time, n_harmonics]).
   """
-  _check_positive('harmonic_width', harmonic_width)
+  validation.check_positive('harmonic_width', harmonic_width)
   sin_amps, sin_freqs, f0_hz = (tf_float32(t) for t in
                                 (sin_amps, sin_freqs, f0_hz))
-  _check_same_static_dims(('sin_amps', 'sin_freqs'), sin_amps, sin_freqs,
+  validation.check_same_static_dims(('sin_amps', 'sin_freqs'), sin_amps, sin_freqs,
                           range(sin_amps.shape.rank or 0))
   ratios = safe_divide(sin_freqs, f0_hz)[..., tf.newaxis]  # [B, T, S, 1]
   harmonic_numbers = tf.range(1, n_harmonics + 1, dtype=tf.float32)
@@ -930,7 +884,7 @@ def angular_cumsum(angular_frequency: tf.Tensor,
   if chunk_size < 1:
     raise ValueError(f'chunk_size must be >= 1, got chunk_size={chunk_size}.')
   omega = tf_float32(angular_frequency)
-  _check_rank('angular_frequency', omega, (3,),
+  validation.check_rank('angular_frequency', omega, (3,),
               '[batch, n_samples, n_sinusoids]')
   shape = tf.shape(omega)
   batch, n_samples, channels = shape[0], shape[1], shape[2]
@@ -991,11 +945,11 @@ def _final_phase(cycles: tf.Tensor) -> tf.Tensor:
 
 def _check_sample_envelopes(frequency_envelopes: tf.Tensor,
                             amplitude_envelopes: tf.Tensor) -> None:
-  _check_rank('frequency_envelopes', frequency_envelopes, (3,),
+  validation.check_rank('frequency_envelopes', frequency_envelopes, (3,),
               '[batch, n_samples, n_sinusoids]')
-  _check_rank('amplitude_envelopes', amplitude_envelopes, (3,),
+  validation.check_rank('amplitude_envelopes', amplitude_envelopes, (3,),
               '[batch, n_samples, n_sinusoids]')
-  _check_same_static_dims(('frequency_envelopes', 'amplitude_envelopes'),
+  validation.check_same_static_dims(('frequency_envelopes', 'amplitude_envelopes'),
                           frequency_envelopes, amplitude_envelopes, (0, 1, 2))
 
 
@@ -1022,7 +976,7 @@ def oscillator_bank(frequency_envelopes: tf.Tensor,
     [batch, n_samples] audio, or [batch, n_samples, n_sinusoids] when not
     summing.
   """
-  _check_positive('sample_rate', sample_rate)
+  validation.check_positive('sample_rate', sample_rate)
   frequency_envelopes = tf_float32(frequency_envelopes)
   amplitude_envelopes = tf_float32(amplitude_envelopes)
   _check_sample_envelopes(frequency_envelopes, amplitude_envelopes)
@@ -1058,13 +1012,13 @@ def harmonic_oscillator_bank(frequency: tf.Tensor,
   Returns:
     (audio [batch, n_samples], final_phase [batch, 1, 1] in [0, 2 pi)).
   """
-  _check_positive('sample_rate', sample_rate)
+  validation.check_positive('sample_rate', sample_rate)
   frequency = tf_float32(frequency)
   amplitude_envelopes = tf_float32(amplitude_envelopes)
-  _check_rank('frequency', frequency, (3,), '[batch, n_samples, 1]')
-  _check_rank('amplitude_envelopes', amplitude_envelopes, (3,),
+  validation.check_rank('frequency', frequency, (3,), '[batch, n_samples, 1]')
+  validation.check_rank('amplitude_envelopes', amplitude_envelopes, (3,),
               '[batch, n_samples, n_harmonics]')
-  _check_same_static_dims(('frequency', 'amplitude_envelopes'), frequency,
+  validation.check_same_static_dims(('frequency', 'amplitude_envelopes'), frequency,
                           amplitude_envelopes, (0, 1))
   n_harmonics = amplitude_envelopes.shape[-1]
   amplitude_envelopes = remove_above_nyquist(
@@ -1082,14 +1036,14 @@ def harmonic_oscillator_bank(frequency: tf.Tensor,
 def _check_frame_controls(frequencies: tf.Tensor, amplitudes: tf.Tensor,
                           **per_harmonic: Optional[tf.Tensor]) -> None:
   """Validates frame-rate f0 [B, T, 1], amplitude [B, T, 1] and [B, T, H]s."""
-  _check_rank('frequencies', frequencies, (3,), '[batch, n_frames, 1]')
-  _check_rank('amplitudes', amplitudes, (3,), '[batch, n_frames, 1]')
-  _check_same_static_dims(('frequencies', 'amplitudes'), frequencies,
+  validation.check_rank('frequencies', frequencies, (3,), '[batch, n_frames, 1]')
+  validation.check_rank('amplitudes', amplitudes, (3,), '[batch, n_frames, 1]')
+  validation.check_same_static_dims(('frequencies', 'amplitudes'), frequencies,
                           amplitudes, (0, 1))
   for name, tensor in per_harmonic.items():
     if tensor is not None:
-      _check_rank(name, tensor, (3,), '[batch, n_frames, n_harmonics]')
-      _check_same_static_dims(('frequencies', name), frequencies, tensor,
+      validation.check_rank(name, tensor, (3,), '[batch, n_frames, n_harmonics]')
+      validation.check_same_static_dims(('frequencies', name), frequencies, tensor,
                               (0, 1))
 
 
@@ -1190,8 +1144,8 @@ def harmonic_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
   Returns:
     Audio, [batch, n_samples].
   """
-  _check_positive('sample_rate', sample_rate)
-  _check_choice('amp_resample_method', amp_resample_method, _RESAMPLE_METHODS)
+  validation.check_positive('sample_rate', sample_rate)
+  validation.check_choice('amp_resample_method', amp_resample_method, RESAMPLE_METHODS)
   n_samples = _check_n_timesteps(n_samples)
   frequencies, amplitudes = tf_float32(frequencies), tf_float32(amplitudes)
   harmonic_shifts = (None if harmonic_shifts is None else
@@ -1208,7 +1162,7 @@ def harmonic_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
     n_harmonics = 1 if harmonic_shifts is None else harmonic_shifts.shape[-1]
     frame_amplitudes = tf.tile(amplitudes, [1, 1, n_harmonics])
   if harmonic_shifts is not None:
-    _check_same_static_dims(('harmonic_shifts', 'harmonic_distribution'),
+    validation.check_same_static_dims(('harmonic_shifts', 'harmonic_distribution'),
                             harmonic_shifts, frame_amplitudes, (2,))
   n_frames = frequencies.shape[1]
   hop = _block_hop(n_frames, n_samples, amp_resample_method)
@@ -1256,8 +1210,8 @@ def streaming_harmonic_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
   Returns:
     (audio [batch, n_samples], final_phase [batch, 1, 1]).
   """
-  _check_positive('sample_rate', sample_rate)
-  _check_choice('amp_resample_method', amp_resample_method, _RESAMPLE_METHODS)
+  validation.check_positive('sample_rate', sample_rate)
+  validation.check_choice('amp_resample_method', amp_resample_method, RESAMPLE_METHODS)
   n_samples = _check_n_timesteps(n_samples)
   frequencies, amplitudes = tf_float32(frequencies), tf_float32(amplitudes)
   if harmonic_distribution is None:
@@ -1322,12 +1276,12 @@ def linear_lookup(phase: tf.Tensor, wavetables: tf.Tensor) -> tf.Tensor:
     [batch, n_samples].
   """
   phase, wavetables = tf_float32(phase), tf_float32(wavetables)
-  _check_rank('phase', phase, (2, 3), '[batch, n_samples(, 1)]')
-  _check_rank('wavetables', wavetables, (2, 3),
+  validation.check_rank('phase', phase, (2, 3), '[batch, n_samples(, 1)]')
+  validation.check_rank('wavetables', wavetables, (2, 3),
               '[batch, n_wavetable] or [batch, n_samples, n_wavetable]')
   if phase.shape.rank == 3:
     phase = phase[..., 0]
-  _check_same_static_dims(('phase', 'wavetables'), phase, wavetables,
+  validation.check_same_static_dims(('phase', 'wavetables'), phase, wavetables,
                           range(wavetables.shape.rank - 1))
   n_wavetable = tf.cast(tf.shape(wavetables)[-1], tf.float32)
   wrapped = tf.concat([wavetables, wavetables[..., :1]], axis=-1)
@@ -1389,12 +1343,12 @@ def wavetable_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
   Returns:
     Audio, [batch, n_samples].
   """
-  _check_positive('sample_rate', sample_rate)
+  validation.check_positive('sample_rate', sample_rate)
   n_samples = _check_n_timesteps(n_samples)
   frequencies, amplitudes = tf_float32(frequencies), tf_float32(amplitudes)
   wavetables = tf_float32(wavetables)
   _check_frame_controls(frequencies, amplitudes)
-  _check_rank('wavetables', wavetables, (2, 3),
+  validation.check_rank('wavetables', wavetables, (2, 3),
               '[batch, n_wavetable] or [batch, n_frames, n_wavetable]')
   amplitude = resample(amplitudes, n_samples, method='window')[..., 0]
   frequency = resample(frequencies, n_samples)
@@ -1433,11 +1387,11 @@ def variable_length_delay(phase: tf.Tensor, audio: tf.Tensor,
   if max_length < 1:
     raise ValueError(f'max_length must be >= 1, got max_length={max_length}.')
   phase, audio = tf_float32(phase), tf_float32(audio)
-  _check_rank('phase', phase, (2, 3), '[batch, n_samples(, 1)]')
-  _check_rank('audio', audio, (2,), '[batch, n_samples]')
+  validation.check_rank('phase', phase, (2, 3), '[batch, n_samples(, 1)]')
+  validation.check_rank('audio', audio, (2,), '[batch, n_samples]')
   if phase.shape.rank == 3:
     phase = phase[..., 0]
-  _check_same_static_dims(('phase', 'audio'), phase, audio, (0, 1))
+  validation.check_same_static_dims(('phase', 'audio'), phase, audio, (0, 1))
   delay = tf.clip_by_value(phase, 0.0, 1.0) * float(max_length)
   # Index i of the padded audio holds original sample i - max_length - 1, so
   # every read position is valid and reads before the start find zeros.
@@ -1464,8 +1418,8 @@ def get_fft_size(frame_size: int, ir_size: int, power_of_2: bool = True) -> int:
   Returns:
     An FFT size >= frame_size + ir_size - 1.
   """
-  _check_positive('frame_size', frame_size)
-  _check_positive('ir_size', ir_size)
+  validation.check_positive('frame_size', frame_size)
+  validation.check_positive('ir_size', ir_size)
   convolved_size = int(frame_size) + int(ir_size) - 1
   if power_of_2:
     return int(2**np.ceil(np.log2(convolved_size)))
@@ -1494,7 +1448,7 @@ def crop_and_compensate_delay(audio: tf.Tensor, audio_size: int, ir_size: int,
     [batch, audio_size] for 'same', [batch, audio_size + ir_size - 1] for
     'valid'.
   """
-  _check_choice('padding', padding, _CONVOLUTION_PADDINGS)
+  validation.check_choice('padding', padding, _CONVOLUTION_PADDINGS)
   crop_size = audio_size if padding == 'same' else audio_size + ir_size - 1
   start = ir_size // 2 if delay_compensation < 0 else int(delay_compensation)
   audio = pad_axis(audio, (0, start), axis=-1)
@@ -1527,10 +1481,10 @@ def fft_convolve(audio: tf.Tensor, impulse_response: tf.Tensor,
     ValueError: For bad ranks, mismatched batch sizes, unknown padding, or
       an n_frames that cannot split the audio into equal blocks.
   """
-  _check_choice('padding', padding, _CONVOLUTION_PADDINGS)
+  validation.check_choice('padding', padding, _CONVOLUTION_PADDINGS)
   audio, impulse_response = tf_float32(audio), tf_float32(impulse_response)
-  _check_rank('audio', audio, (2,), '[batch, n_samples]')
-  _check_rank('impulse_response', impulse_response, (2, 3),
+  validation.check_rank('audio', audio, (2,), '[batch, n_samples]')
+  validation.check_rank('impulse_response', impulse_response, (2, 3),
               '[batch, ir_size] or [batch, n_frames, ir_size]')
   if impulse_response.shape.rank == 2:
     impulse_response = impulse_response[:, tf.newaxis, :]
@@ -1613,7 +1567,7 @@ def frequency_impulse_response(magnitudes: tf.Tensor,
     ir_size // 2.
   """
   magnitudes = tf_float32(magnitudes)
-  _check_rank('magnitudes', magnitudes, (2, 3),
+  validation.check_rank('magnitudes', magnitudes, (2, 3),
               '[batch, n_bins] or [batch, n_frames, n_bins]')
   if magnitudes.shape[-1] is not None and magnitudes.shape[-1] < 2:
     raise ValueError('magnitudes needs at least 2 frequency bins, got shape '
@@ -1651,7 +1605,7 @@ def sinc_impulse_response(cutoff_frequency: tf.Tensor, window_size: int = 512,
     raise ValueError(f'window_size must be >= 1, got window_size={window_size}.')
   cutoff = tf_float32(cutoff_frequency)
   if sample_rate is not None:
-    _check_positive('sample_rate', sample_rate)
+    validation.check_positive('sample_rate', sample_rate)
     nyquist = sample_rate / 2.0
   else:
     nyquist = 1.0

@@ -10,14 +10,14 @@ import tensorflow as tf
 from ddsp_tf import core
 from ddsp_tf import processors
 from ddsp_tf import synths
+from ddsp_tf import validation
 
 TensorDict = Dict[Text, tf.Tensor]
-_check_rank = core._check_rank  # pylint: disable=protected-access
 
 
 def _audio_tensor(audio: tf.Tensor) -> tf.Tensor:
   audio = core.tf_float32(audio)
-  _check_rank('audio', audio, (2,), '[batch, n_samples]')
+  validation.check_rank('audio', audio, (2,), '[batch, n_samples]')
   return audio
 
 
@@ -51,10 +51,7 @@ class Reverb(processors.Processor):
       **kwargs: Keras layer arguments.
     """
     super().__init__(name=name, trainable=trainable, **kwargs)
-    if not isinstance(reverb_length, int) or reverb_length < 1:
-      raise ValueError('reverb_length must be a positive integer, got '
-                       f'reverb_length={reverb_length!r}.')
-    self.reverb_length = reverb_length
+    self.reverb_length = validation.check_int('reverb_length', reverb_length)
     self.add_dry = add_dry
 
   def build(self, *unused_input_shapes, **unused_input_kwargs):
@@ -89,7 +86,7 @@ class Reverb(processors.Processor):
       raise ValueError(f'{self.name}: an ir input is required when the reverb '
                        'is not trainable (pass ir, or use trainable=True).')
     ir = core.tf_float32(ir)
-    _check_rank('ir', ir, (2, 3), '[batch, ir_size] or [batch, ir_size, 1]')
+    validation.check_rank('ir', ir, (2, 3), '[batch, ir_size] or [batch, ir_size, 1]')
     if ir.shape.rank == 3:
       ir = ir[..., 0]
     return {'audio': audio, 'ir': ir}
@@ -186,7 +183,7 @@ class ExpDecayReverb(Reverb):
                        'the reverb is not trainable.')
     gain, decay = core.tf_float32(gain), core.tf_float32(decay)
     for label, value in (('gain', gain), ('decay', decay)):
-      _check_rank(label, value, (2,), '[batch, 1]')
+      validation.check_rank(label, value, (2,), '[batch, 1]')
     if self.scale_fn is not None:
       gain = self.scale_fn(gain)
     noise = tf.random.stateless_uniform([self.reverb_length],
@@ -350,7 +347,7 @@ class ModDelay(processors.Processor):
     if center_ms < 0 or depth_ms < 0 or center_ms + depth_ms <= 0:
       raise ValueError('center_ms and depth_ms must be >= 0 with a positive '
                        f'sum, got center_ms={center_ms}, depth_ms={depth_ms}.')
-    core._check_positive('sample_rate', sample_rate)  # pylint: disable=protected-access
+    validation.check_positive('sample_rate', sample_rate)
     self.center_ms = center_ms
     self.depth_ms = depth_ms
     self.sample_rate = sample_rate
@@ -372,8 +369,8 @@ class ModDelay(processors.Processor):
     """
     audio = _audio_tensor(audio)
     gain, phase = core.tf_float32(gain), core.tf_float32(phase)
-    _check_rank('gain', gain, (3,), '[batch, n_frames, 1]')
-    _check_rank('phase', phase, (3,), '[batch, n_frames, 1]')
+    validation.check_rank('gain', gain, (3,), '[batch, n_frames, 1]')
+    validation.check_rank('phase', phase, (3,), '[batch, n_frames, 1]')
     if self.gain_scale_fn is not None:
       gain = self.gain_scale_fn(gain)
     if self.phase_scale_fn is not None:

@@ -13,9 +13,10 @@ import keras
 import tensorflow as tf
 
 from ddsp_tf import core
-from ddsp_tf import layer_base
 from ddsp_tf import dags
+from ddsp_tf import layer_base
 from ddsp_tf import serialization
+from ddsp_tf import validation
 
 TensorDict = Dict[Text, tf.Tensor]
 
@@ -190,7 +191,7 @@ class Mix(Processor):
         signal_two)
     _check_same_shape('signal_one', signal_one, 'signal_two', signal_two)
     mix_level = core.tf_float32(nn_out_mix_level)
-    core._check_rank('nn_out_mix_level', mix_level, (3,),  # pylint: disable=protected-access
+    validation.check_rank('nn_out_mix_level', mix_level, (3,),
                      '[batch, n_frames, 1]')
     n_samples = signal_one.shape[1]
     mix_level = core.resample(tf.nn.sigmoid(mix_level), n_samples)
@@ -239,7 +240,7 @@ class Crop(Processor):
       **kwargs: Keras layer arguments.
     """
     super().__init__(name=name, **kwargs)
-    core._check_choice('crop_location', crop_location, _CROP_LOCATIONS)  # pylint: disable=protected-access
+    validation.check_choice('crop_location', crop_location, _CROP_LOCATIONS)
     if frame_size < 0:
       raise ValueError(f'frame_size must be >= 0, got frame_size={frame_size}.')
     self.frame_size = frame_size

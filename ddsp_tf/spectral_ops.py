@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from ddsp_tf import core
+from ddsp_tf import validation
 
 Array = Union[np.ndarray, tf.Tensor]
 
@@ -51,28 +52,6 @@ def _enclosing_power_of_two(n: int) -> int:
   return 1 << (int(n) - 1).bit_length()
 
 
-def _check_int(name: str, value: Any, minimum: int = 1) -> int:
-  """Returns `value` as an int, or raises ValueError naming it.
-
-  Args:
-    name: The argument's name, for the message.
-    value: A Python or numpy number that should be a whole number.
-    minimum: The smallest allowed value.
-
-  Returns:
-    int(value).
-  """
-  try:
-    as_int = int(value)
-    whole = as_int == value
-  except (TypeError, ValueError):
-    whole = False
-  if not whole or as_int < minimum:
-    raise ValueError(f'{name} must be an integer >= {minimum}, got '
-                     f'{name}={value!r}.')
-  return as_int
-
-
 def _hop_size(sample_rate: float, frame_rate: float) -> int:
   """Samples per frame, sample_rate / frame_rate, which must be a whole number.
 
@@ -87,8 +66,8 @@ def _hop_size(sample_rate: float, frame_rate: float) -> int:
     ValueError: If either rate is not positive, or frame_rate does not divide
       sample_rate (the hop would not be a whole number of samples).
   """
-  core._check_positive('sample_rate', sample_rate)  # pylint: disable=protected-access
-  core._check_positive('frame_rate', frame_rate)  # pylint: disable=protected-access
+  validation.check_positive('sample_rate', sample_rate)
+  validation.check_positive('frame_rate', frame_rate)
   ratio = float(sample_rate) / float(frame_rate)
   hop = int(round(ratio))
   if hop < 1 or abs(ratio - hop) > 1e-9 * ratio:
@@ -118,7 +97,7 @@ def _audio_tf(audio: Array, name: str = 'audio') -> Tuple[tf.Tensor, bool]:
   Accepts `[n_samples]`, `[batch, n_samples]` and `[batch, n_samples, 1]`.
   """
   audio = core.tf_float32(audio)
-  core._check_rank(name, audio, (1, 2, 3),  # pylint: disable=protected-access
+  validation.check_rank(name, audio, (1, 2, 3),
                    '[n_samples], [batch, n_samples] or [batch, n_samples, 1]')
   if audio.shape.rank == 3:
     if audio.shape[-1] != 1:
@@ -145,9 +124,9 @@ def _audio_np(audio: Array, name: str = 'audio') -> Tuple[np.ndarray, bool]:
 def _check_framing(frame_size: int, hop_size: int,
                    padding: str) -> Tuple[int, int]:
   """Validates the framing arguments shared by `pad` and friends."""
-  core._check_choice('padding', padding, _PADDINGS)  # pylint: disable=protected-access
-  frame_size = _check_int('frame_size', frame_size)
-  hop_size = _check_int('hop_size', hop_size)
+  validation.check_choice('padding', padding, _PADDINGS)
+  frame_size = validation.check_int('frame_size', frame_size)
+  hop_size = validation.check_int('hop_size', hop_size)
   if hop_size > frame_size:
     raise ValueError(
         f'hop_size must not exceed frame_size (samples between frames would '
@@ -285,7 +264,7 @@ def stft(audio: Array, frame_size: int = 2048, overlap: float = 0.75,
     complex64 `[batch, n_frames, fft_length // 2 + 1]`, or
     `[n_frames, fft_length // 2 + 1]` for 1-D audio.
   """
-  frame_size = _check_int('frame_size', frame_size)
+  frame_size = validation.check_int('frame_size', frame_size)
   hop_size = _stft_hop_size(frame_size, overlap)
   audio, is_1d = _audio_tf(audio)
   s = tf.signal.stft(audio, frame_length=frame_size, frame_step=hop_size,
@@ -311,7 +290,7 @@ def stft_np(audio: np.ndarray, frame_size: int = 2048, overlap: float = 0.75,
     complex64 `[batch, n_frames, fft_length // 2 + 1]`, or
     `[n_frames, fft_length // 2 + 1]` for 1-D audio.
   """
-  frame_size = _check_int('frame_size', frame_size)
+  frame_size = validation.check_int('frame_size', frame_size)
   hop_size = _stft_hop_size(frame_size, overlap)
   audio, is_1d = _audio_np(audio)
   if pad_end:
@@ -359,8 +338,8 @@ def compute_mel(audio: Array, lo_hz: float = 0.0, hi_hz: float = 8000.0,
   Returns:
     float32 `[batch, n_frames, bins]` (no batch axis for 1-D audio).
   """
-  core._check_positive('sample_rate', sample_rate)  # pylint: disable=protected-access
-  bins = _check_int('bins', bins)
+  validation.check_positive('sample_rate', sample_rate)
+  bins = validation.check_int('bins', bins)
   if not 0.0 <= lo_hz < hi_hz <= sample_rate / 2.0:
     raise ValueError(
         f'Mel band edges need 0 <= lo_hz < hi_hz <= sample_rate / 2, got '
@@ -437,8 +416,8 @@ def compute_mfcc(audio: Array, lo_hz: float = 20.0, hi_hz: float = 8000.0,
   Returns:
     float32 `[batch, n_frames, mfcc_bins]` (no batch axis for 1-D audio).
   """
-  mel_bins = _check_int('mel_bins', mel_bins)
-  mfcc_bins = _check_int('mfcc_bins', mfcc_bins)
+  mel_bins = validation.check_int('mel_bins', mel_bins)
+  mfcc_bins = validation.check_int('mfcc_bins', mfcc_bins)
   if mfcc_bins > mel_bins:
     raise ValueError(f'mfcc_bins must not exceed mel_bins, got mfcc_bins='
                      f'{mfcc_bins}, mel_bins={mel_bins}.')
@@ -470,10 +449,10 @@ def get_framed_lengths(input_length: int, frame_size: int, hop_size: int,
   Returns:
     (n_frames, padded_length), both Python ints.
   """
-  core._check_choice('padding', padding, _PADDINGS)  # pylint: disable=protected-access
-  input_length = _check_int('input_length', input_length, minimum=0)
-  frame_size = _check_int('frame_size', frame_size)
-  hop_size = _check_int('hop_size', hop_size)
+  validation.check_choice('padding', padding, _PADDINGS)
+  input_length = validation.check_int('input_length', input_length, minimum=0)
+  frame_size = validation.check_int('frame_size', frame_size)
+  hop_size = validation.check_int('hop_size', hop_size)
 
   def frames_in(length):
     return max(0, (length - frame_size) // hop_size + 1)
@@ -664,8 +643,8 @@ def pad_or_trim_to_expected_length(vector: Array, expected_len: int,
     ValueError: If the length differs from expected_len by more than
       len_tolerance, or the arguments are invalid.
   """
-  expected_len = _check_int('expected_len', expected_len, minimum=0)
-  len_tolerance = _check_int('len_tolerance', len_tolerance, minimum=0)
+  expected_len = validation.check_int('expected_len', expected_len, minimum=0)
+  len_tolerance = validation.check_int('len_tolerance', len_tolerance, minimum=0)
   vector = tf.convert_to_tensor(vector) if use_tf else np.asarray(vector)
   rank = vector.shape.rank if use_tf else vector.ndim
   if rank == 0:

@@ -8,9 +8,9 @@ import tensorflow as tf
 
 from ddsp_tf import core
 from ddsp_tf import processors
+from ddsp_tf import validation
 
 TensorDict = Dict[Text, tf.Tensor]
-_check_rank = core._check_rank  # pylint: disable=protected-access
 
 
 def _scale(scale_fn: Optional[Callable], x: tf.Tensor) -> tf.Tensor:
@@ -20,7 +20,7 @@ def _scale(scale_fn: Optional[Callable], x: tf.Tensor) -> tf.Tensor:
 def _check_frames(name: Text, x: tf.Tensor, n_samples: int,
                   meaning: Text) -> None:
   """Checks a frame-wise control: rank 3 and no more frames than samples."""
-  _check_rank(name, x, (3,), meaning)
+  validation.check_rank(name, x, (3,), meaning)
   n_frames = x.shape[1]
   if n_frames is not None and n_frames > n_samples:
     raise ValueError(f'{name} has {n_frames} frames, more than n_samples='
@@ -51,10 +51,8 @@ class _AudioSynth(processors.Processor):
 
   def __init__(self, n_samples: int, sample_rate: int, name: Text, **kwargs):
     super().__init__(name=name, **kwargs)
-    if not isinstance(n_samples, int) or n_samples < 1:
-      raise ValueError(f'n_samples must be a positive integer, got '
-                       f'n_samples={n_samples!r}.')
-    core._check_positive('sample_rate', sample_rate)  # pylint: disable=protected-access
+    n_samples = validation.check_int('n_samples', n_samples)
+    validation.check_positive('sample_rate', sample_rate)
     self.n_samples = n_samples
     self.sample_rate = sample_rate
 
@@ -70,7 +68,7 @@ class TensorToAudio(processors.Processor):
   def get_controls(self, samples: tf.Tensor) -> TensorDict:
     """Checks samples, [batch, n_samples, 1]."""
     samples = core.tf_float32(samples)
-    _check_rank('samples', samples, (3,), '[batch, n_samples, 1]')
+    validation.check_rank('samples', samples, (3,), '[batch, n_samples, 1]')
     if samples.shape[-1] not in (None, 1):
       raise ValueError('samples must have one channel, got shape '
                        f'{samples.shape.as_list()}.')
@@ -113,8 +111,8 @@ class Harmonic(_AudioSynth):
       **kwargs: Keras layer arguments.
     """
     super().__init__(n_samples, sample_rate, name=name, **kwargs)
-    core._check_choice('amp_resample_method', amp_resample_method,  # pylint: disable=protected-access
-                       core._RESAMPLE_METHODS)  # pylint: disable=protected-access
+    validation.check_choice('amp_resample_method', amp_resample_method,
+                       core.RESAMPLE_METHODS)
     self.scale_fn = scale_fn
     self.normalize_below_nyquist = normalize_below_nyquist
     self.amp_resample_method = amp_resample_method
@@ -189,9 +187,7 @@ class FilteredNoise(processors.Processor):
       **kwargs: Keras layer arguments.
     """
     super().__init__(name=name, **kwargs)
-    if not isinstance(n_samples, int) or n_samples < 1:
-      raise ValueError(f'n_samples must be a positive integer, got '
-                       f'n_samples={n_samples!r}.')
+    n_samples = validation.check_int('n_samples', n_samples)
     if window_size < 0:
       raise ValueError(f'window_size must be >= 0, got {window_size}.')
     self.n_samples = n_samples
@@ -309,8 +305,8 @@ class Sinusoidal(_AudioSynth):
       **kwargs: Keras layer arguments.
     """
     super().__init__(n_samples, sample_rate, name=name, **kwargs)
-    core._check_choice('amp_resample_method', amp_resample_method,  # pylint: disable=protected-access
-                       core._RESAMPLE_METHODS)  # pylint: disable=protected-access
+    validation.check_choice('amp_resample_method', amp_resample_method,
+                       core.RESAMPLE_METHODS)
     self.amp_scale_fn = amp_scale_fn
     self.amp_resample_method = amp_resample_method
     self.freq_scale_fn = freq_scale_fn
