@@ -415,11 +415,11 @@ def exp_sigmoid(x: Number, exponent: float = 10.0, max_value: float = 2.0,
 
 @gin.register
 def sym_exp_sigmoid(x: Number, width: float = 8.0) -> tf.Tensor:
-  """A bump that peaks near 2 at x = 0 and falls to ~0 for |x| > width/2.
+  """A symmetric sigmoid: ~0 near x = 0, rising to 2 for large |x|.
 
   Args:
     x: Any tensor.
-    width: Where the falloff happens.
+    width: Steepness of the rise, which is centred at |x| = 2.
 
   Returns:
     exp_sigmoid(width * (|x| / 2 - 1)), same shape as x.
@@ -590,7 +590,8 @@ def _interpolate_time(x: tf.Tensor, n_timesteps: int, method: str,
                      f'{x.shape.as_list()}.')
   positions = _sample_positions(n_frames, n_timesteps, add_endpoint)
   if method == 'nearest':
-    rounded = np.floor(positions) if add_endpoint else np.round(positions)
+    # Halves round up, as image resizing with aligned corners does.
+    rounded = np.floor(positions) if add_endpoint else np.floor(positions + 0.5)
     return _gather_frames(x, rounded, n_frames)
   base = np.floor(positions)
   frac = positions - base

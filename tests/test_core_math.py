@@ -888,11 +888,6 @@ def test_resample_linear_matches_legacy_tf_resize(n_frames, n_timesteps,
       atol=1e-5)
 
 
-@pytest.mark.xfail(reason="core bug: resample(method='nearest', "
-                   'add_endpoint=False) breaks ties with np.round '
-                   '(half to even), so 0.5 -> frame 0 but 1.5 -> frame 2; '
-                   'the original (TF legacy resize, roundf) rounds half up.',
-                   strict=True)
 def test_resample_nearest_ties_round_half_up():
   x = np32([0.0, 1.0, 2.0])[np.newaxis, :, np.newaxis]
   # Positions 0, 0.5, 1, 1.5, 2: the ties at 0.5 and 1.5 both go up.
