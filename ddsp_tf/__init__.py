@@ -7,6 +7,7 @@ The training package is imported explicitly (`from ddsp_tf import training`).
 from ddsp_tf import core
 from ddsp_tf import dags
 from ddsp_tf import effects
+from ddsp_tf import losses
 from ddsp_tf import processors
 from ddsp_tf import spectral_ops
 from ddsp_tf import synths

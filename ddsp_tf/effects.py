@@ -56,10 +56,14 @@ class Reverb(processors.Processor):
 
   def build(self, *unused_input_shapes, **unused_input_kwargs):
     if self.trainable:
-      self._ir = self.add_weight(
-          name='ir', shape=[self.reverb_length],
-          initializer=keras.initializers.RandomNormal(stddev=1e-6, seed=0))
+      self._add_trainable_weights()
     super().build()
+
+  def _add_trainable_weights(self) -> None:
+    """Creates the weights that parameterize the IR (subclasses override)."""
+    self._ir = self.add_weight(
+        name='ir', shape=[self.reverb_length],
+        initializer=keras.initializers.RandomNormal(stddev=1e-6, seed=0))
 
   def _ensure_built(self) -> None:
     """Creates the weights when get_controls is called outside __call__."""
@@ -151,15 +155,11 @@ class ExpDecayReverb(Reverb):
     self.scale_fn = scale_fn
     self.noise_seed = noise_seed
 
-  def build(self, *unused_input_shapes, **unused_input_kwargs):
-    if self.trainable:
-      self._gain = self.add_weight(
-          name='gain', shape=[1],
-          initializer=keras.initializers.Constant(2.0))
-      self._decay = self.add_weight(
-          name='decay', shape=[1],
-          initializer=keras.initializers.Constant(4.0))
-    super().build()
+  def _add_trainable_weights(self) -> None:
+    self._gain = self.add_weight(
+        name='gain', shape=[1], initializer=keras.initializers.Constant(2.0))
+    self._decay = self.add_weight(
+        name='decay', shape=[1], initializer=keras.initializers.Constant(4.0))
 
   def get_controls(self, audio: tf.Tensor, gain: Optional[tf.Tensor] = None,
                    decay: Optional[tf.Tensor] = None) -> TensorDict:
@@ -188,6 +188,7 @@ class ExpDecayReverb(Reverb):
       gain = self.scale_fn(gain)
     noise = tf.random.stateless_uniform([self.reverb_length],
                                         seed=[self.noise_seed, 0],
+                                        alg='philox',
                                         minval=-1.0, maxval=1.0)
     return {'audio': audio, 'ir': _exponential_decay_ir(gain, decay, noise)}
 
@@ -236,12 +237,10 @@ class FilteredNoiseReverb(Reverb):
         n_samples=reverb_length, window_size=window_size, scale_fn=scale_fn,
         initial_bias=initial_bias, name=f'{name}_noise')
 
-  def build(self, *unused_input_shapes, **unused_input_kwargs):
-    if self.trainable:
-      self._magnitudes = self.add_weight(
-          name='magnitudes', shape=[self.n_frames, self.n_filter_banks],
-          initializer=keras.initializers.RandomNormal(stddev=1e-2, seed=0))
-    super().build()
+  def _add_trainable_weights(self) -> None:
+    self._magnitudes = self.add_weight(
+        name='magnitudes', shape=[self.n_frames, self.n_filter_banks],
+        initializer=keras.initializers.RandomNormal(stddev=1e-2, seed=0))
 
   def get_controls(self, audio: tf.Tensor,
                    magnitudes: Optional[tf.Tensor] = None) -> TensorDict:
@@ -285,7 +284,8 @@ class FIRFilter(processors.Processor):
       **kwargs: Keras layer arguments.
     """
     super().__init__(name=name, **kwargs)
-    self.window_size = window_size
+    self.window_size = validation.check_int('window_size', window_size,
+                                            minimum=0)
     self.scale_fn = scale_fn
 
   def get_controls(self, audio: tf.Tensor,
@@ -381,11 +381,12 @@ class ModDelay(processors.Processor):
                  phase: tf.Tensor) -> tf.Tensor:
     """Delayed (plus dry) audio, [batch, n_samples]."""
     n_samples = audio.shape[1]
-    total_ms = self.center_ms + self.depth_ms
-    max_length = max(1, int(round(self.sample_rate * total_ms / 1000.0)))
-    delay_fraction = (self.center_ms +
-                      self.depth_ms * core.resample(phase, n_samples)) / total_ms
-    wet = core.variable_length_delay(delay_fraction, audio,
+    samples_per_ms = self.sample_rate / 1000.0
+    max_length = int(np.ceil(samples_per_ms *
+                             (self.center_ms + self.depth_ms)))
+    delay = samples_per_ms * (self.center_ms +
+                              self.depth_ms * core.resample(phase, n_samples))
+    wet = core.variable_length_delay(delay / max_length, audio,
                                      max_length=max_length)
     wet *= core.resample(gain, n_samples)[..., 0]
     return wet + audio if self.add_dry else wet

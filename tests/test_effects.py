@@ -320,10 +320,6 @@ def test_trainable_exp_decay_reverb_weights():
   np.testing.assert_array_equal(ir[0], ir[1])
 
 
-@pytest.mark.xfail(
-    reason='bug: Reverb.build creates the trainable ir weight for every '
-    'trainable subclass too, so ExpDecayReverb and FilteredNoiseReverb carry '
-    'an unused [reverb_length] ir weight (no gradient)', strict=True)
 @pytest.mark.parametrize('make,expected', [
     (lambda: effects.ExpDecayReverb(trainable=True, reverb_length=500),
      {'gain': (1,), 'decay': (1,)}),
@@ -524,10 +520,6 @@ def test_mod_delay_other_settings_and_default_scale_fns():
   np.testing.assert_allclose(out, expected, atol=1e-4)
 
 
-@pytest.mark.xfail(
-    reason='bug: ModDelay rounds the maximum delay to whole samples and '
-    'scales the phase by it, so delays are wrong when sr * (center_ms + '
-    'depth_ms) / 1000 is not an integer', strict=True)
 def test_mod_delay_non_integer_maximum_delay():
   # 44.1 kHz, 15 + 10 ms: the maximum delay is 1102.5 samples.
   sr, n = 44100, 4000
@@ -808,11 +800,6 @@ def test_exp_decay_reverb_in_tf_function(jit_compile):
                                atol=1e-4)
 
 
-@pytest.mark.xfail(
-    reason='bug: ExpDecayReverb draws its noise with '
-    'tf.random.stateless_uniform(alg=AUTO_SELECT), which picks a different '
-    'generator under XLA, so the same gain/decay give a different IR with '
-    'jit_compile=True', strict=True)
 def test_exp_decay_reverb_ir_is_the_same_under_xla():
   reverb = effects.ExpDecayReverb(reverb_length=700, scale_fn=None)
   audio, gain, decay = noise([1, 200]), f32([[1.0]]), f32([[1.0]])
@@ -1005,9 +992,6 @@ def test_bad_constructor_arguments_raise(make, match):
     make()
 
 
-@pytest.mark.xfail(
-    reason='bug: FIRFilter does not validate window_size; a negative value '
-    'is silently treated like 0 (full-length filter)', strict=True)
 def test_fir_filter_negative_window_size_raises():
   with pytest.raises(ValueError, match='-3'):
     effects.FIRFilter(window_size=-3)
