@@ -1280,6 +1280,23 @@ def _interpolated_gather(table: tf.Tensor, lower: tf.Tensor,
   return values[..., 0] + (values[..., 1] - values[..., 0]) * frac
 
 
+def _table_position(phase: tf.Tensor,
+                    n_wavetable: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+  """Entry below a phase in a wrapped table, and the fraction past it.
+
+  Args:
+    phase: Position in the period, [batch, n_samples], clipped to [0, 1].
+    n_wavetable: Samples per period (the wrapped table has one more).
+
+  Returns:
+    (lower int32 in [0, n_wavetable - 1], frac in [0, 1]).
+  """
+  position = tf.clip_by_value(phase, 0.0, 1.0) * tf.cast(n_wavetable,
+                                                         tf.float32)
+  lower = tf.minimum(tf.floor(position), tf.cast(n_wavetable - 1, tf.float32))
+  return tf.cast(lower, tf.int32), position - lower
+
+
 def linear_lookup(phase: tf.Tensor, wavetables: tf.Tensor) -> tf.Tensor:
   """Reads a periodic wavetable at fractional phases by linear interpolation.
 
@@ -1301,13 +1318,9 @@ def linear_lookup(phase: tf.Tensor, wavetables: tf.Tensor) -> tf.Tensor:
     phase = phase[..., 0]
   validation.check_same_static_dims(('phase', 'wavetables'), phase, wavetables,
                           range(wavetables.shape.rank - 1))
-  n_wavetable = tf.shape(wavetables)[-1]
   wrapped = tf.concat([wavetables, wavetables[..., :1]], axis=-1)
-  position = tf.clip_by_value(phase, 0.0, 1.0) * tf.cast(n_wavetable,
-                                                         tf.float32)
-  lower = tf.minimum(tf.floor(position), tf.cast(n_wavetable - 1, tf.float32))
-  return _interpolated_gather(wrapped, tf.cast(lower, tf.int32),
-                              position - lower)
+  lower, frac = _table_position(phase, tf.shape(wavetables)[-1])
+  return _interpolated_gather(wrapped, lower, frac)
 
 
 def harmonic_distribution_to_wavetable(harmonic_distribution: tf.Tensor,
@@ -1377,15 +1390,24 @@ def wavetable_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
   if wavetables.shape.rank == 2 or wavetables.shape[1] == 1:
     tables = wavetables if wavetables.shape.rank == 2 else wavetables[:, 0]
     return amplitude * linear_lookup(phase, tables)
-  n_frames = wavetables.shape[1]
+  # Read both neighbouring frames' tables straight from the flattened
+  # [batch, n_frames * (n_wavetable + 1)] wrapped tables, so no per-sample
+  # copy of the tables is ever made.
+  n_frames, n_wavetable = wavetables.shape[1], tf.shape(wavetables)[-1]
+  wrapped = tf.concat([wavetables, wavetables[..., :1]], axis=-1)
+  flat = tf.reshape(wrapped, [tf.shape(wrapped)[0], -1])
   positions = _sample_positions(n_frames, n_samples, add_endpoint=True)
-  lower = np.floor(positions)
-  frac = (positions - lower).astype(np.float32)
-  audio_lower = linear_lookup(phase, _gather_frames(wavetables, lower,
-                                                    n_frames))
-  audio_upper = linear_lookup(phase, _gather_frames(wavetables, lower + 1,
-                                                    n_frames))
-  return amplitude * (audio_lower + (audio_upper - audio_lower) * frac)
+  lower_frame = np.floor(positions)
+  frame_frac = (positions - lower_frame).astype(np.float32)
+  upper_frame = np.minimum(lower_frame + 1, n_frames - 1)
+  entry, entry_frac = _table_position(phase[..., 0], n_wavetable)
+
+  def read(frames: np.ndarray) -> tf.Tensor:
+    offsets = tf.constant(frames.astype(np.int32)) * (n_wavetable + 1)
+    return _interpolated_gather(flat, offsets + entry, entry_frac)
+
+  audio_lower, audio_upper = read(lower_frame), read(upper_frame)
+  return amplitude * (audio_lower + (audio_upper - audio_lower) * frame_frac)
 
 
 def variable_length_delay(phase: tf.Tensor, audio: tf.Tensor,

@@ -179,8 +179,8 @@ class Mix(Processor):
     """Maps the network output to a mix level in [0, 1] per sample.
 
     Args:
-      signal_one: [batch, n_samples].
-      signal_two: [batch, n_samples].
+      signal_one: [batch, n_samples] or [batch, n_samples, channels].
+      signal_two: Same shape.
       nn_out_mix_level: Logits, [batch, n_frames, 1]; a sigmoid maps them to
         [0, 1] and they are upsampled to n_samples.
 
@@ -207,14 +207,16 @@ class Mix(Processor):
     power constant.)
 
     Args:
-      signal_one: [batch, n_samples].
-      signal_two: [batch, n_samples].
+      signal_one: [batch, n_samples] or [batch, n_samples, channels].
+      signal_two: Same shape.
       mix_level: Weight of signal_one in [0, 1], [batch, n_samples, 1].
 
     Returns:
-      [batch, n_samples].
+      Same shape as the signals.
     """
-    mix_level = tf.clip_by_value(mix_level[..., 0], 0.0, 1.0)
+    mix_level = tf.clip_by_value(mix_level, 0.0, 1.0)
+    if signal_one.shape.rank == 2:
+      mix_level = mix_level[..., 0]
     return (tf.sqrt(mix_level) * signal_one +
             tf.sqrt(1.0 - mix_level) * signal_two)
 

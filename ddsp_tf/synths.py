@@ -1,6 +1,6 @@
 """Synthesizers: processors that render audio from frame-wise controls."""
 
-from typing import Callable, Dict, Optional, Text
+from typing import Callable, Dict, Optional, Sequence, Text
 
 import gin
 import keras
@@ -27,11 +27,30 @@ def _check_frames(name: Text, x: tf.Tensor, n_samples: int,
                      f'{n_samples}; check n_samples of the synth.')
 
 
+def _check_same_frames(controls: Dict[Text, tf.Tensor],
+                       single_channel: Sequence[Text] = ()) -> None:
+  """Checks that frame-wise controls agree in batch and frame count.
+
+  Args:
+    controls: Named controls, each [batch, n_frames, ...].
+    single_channel: Names of those whose last axis must be 1.
+  """
+  (first_name, first), *others = controls.items()
+  for name, control in others:
+    validation.check_same_static_dims((first_name, name), first, control,
+                                      (0, 1))
+  for name in single_channel:
+    if controls[name].shape[-1] not in (None, 1):
+      raise ValueError(f'{name} must have one channel, [batch, n_frames, 1], '
+                       f'got shape {controls[name].shape.as_list()}.')
+
+
 def _check_non_negative_f0(f0_hz: tf.Tensor) -> tf.Tensor:
   """Returns f0_hz after checking that it has no negative frequency.
 
   Eagerly this raises ValueError with the lowest value; in a graph it adds an
-  assertion that fails the step with the same message.
+  assertion that fails the step with the same message. XLA drops assertions,
+  so a jit-compiled call does not check.
   """
   message = 'f0_hz must be >= 0 Hz (0 Hz means silence)'
   if tf.executing_eagerly():
@@ -141,6 +160,10 @@ class Harmonic(_AudioSynth):
     _check_frames('harmonic_distribution', harmonic_distribution,
                   self.n_samples, '[batch, n_frames, n_harmonics]')
     _check_frames('f0_hz', f0_hz, self.n_samples, '[batch, n_frames, 1]')
+    _check_same_frames({'amplitudes': amplitudes,
+                        'harmonic_distribution': harmonic_distribution,
+                        'f0_hz': f0_hz},
+                       single_channel=('amplitudes', 'f0_hz'))
     f0_hz = _check_non_negative_f0(f0_hz)
     amplitudes = _scale(self.scale_fn, amplitudes)
     harmonic_distribution = _scale(self.scale_fn, harmonic_distribution)
@@ -266,6 +289,9 @@ class Wavetable(_AudioSynth):
     _check_frames('wavetables', wavetables, self.n_samples,
                   '[batch, n_frames, n_wavetable]')
     _check_frames('f0_hz', f0_hz, self.n_samples, '[batch, n_frames, 1]')
+    _check_same_frames({'amplitudes': amplitudes, 'wavetables': wavetables,
+                        'f0_hz': f0_hz},
+                       single_channel=('amplitudes', 'f0_hz'))
     f0_hz = _check_non_negative_f0(f0_hz)
     return {'amplitudes': _scale(self.scale_fn, amplitudes),
             'wavetables': _scale(self.scale_fn, wavetables),
@@ -317,8 +343,9 @@ class Sinusoidal(_AudioSynth):
 
     Args:
       amplitudes: [batch, n_frames, n_sinusoids].
-      frequencies: [batch, n_frames, n_sinusoids] (times the depth of
-        freq_scale_fn, if it has one).
+      frequencies: [batch, n_frames, n_sinusoids], or what freq_scale_fn
+        takes: [batch, n_frames, n_sinusoids * depth] or
+        [batch, n_frames, n_sinusoids, depth].
 
     Returns:
       Dict with amplitudes and frequencies (Hz), [batch, n_frames, n].
@@ -327,10 +354,15 @@ class Sinusoidal(_AudioSynth):
     frequencies = core.tf_float32(frequencies)
     _check_frames('amplitudes', amplitudes, self.n_samples,
                   '[batch, n_frames, n_sinusoids]')
-    _check_frames('frequencies', frequencies, self.n_samples,
-                  '[batch, n_frames, n_sinusoids]')
+    validation.check_rank(
+        'frequencies', frequencies,
+        (3,) if self.freq_scale_fn is None else (3, 4),
+        '[batch, n_frames, n_sinusoids(, depth)]')
+    _check_same_frames({'amplitudes': amplitudes, 'frequencies': frequencies})
     amplitudes = _scale(self.amp_scale_fn, amplitudes)
     frequencies = _scale(self.freq_scale_fn, frequencies)
+    validation.check_same_static_dims(('amplitudes', 'frequencies'),
+                                      amplitudes, frequencies, (2,))
     amplitudes = core.remove_above_nyquist(frequencies, amplitudes,
                                            self.sample_rate)
     return {'amplitudes': amplitudes, 'frequencies': frequencies}

@@ -205,11 +205,6 @@ def test_mix_extremes_select_one_signal():
                              atol=1e-6)
 
 
-@pytest.mark.xfail(
-    reason='bug: Mix.get_signal drops the channel axis of mix_level '
-    '(mix_level[..., 0]) so [batch, n, channels] signals, as in the '
-    "original's MixTest ([2, 100, 3]), fail with a broadcast error",
-    strict=True)
 def test_mix_multichannel_signals_like_original():
   one = np.ones((2, 100, 3), np.float32)
   two = np.full((2, 100, 3), 2.0, np.float32)

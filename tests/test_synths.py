@@ -394,10 +394,6 @@ def test_sinusoidal_frequencies_controls_are_bounded():
   assert np.all(np.diff(hz[0, 0]) >= 0)
 
 
-@pytest.mark.xfail(
-    reason='bug: Sinusoidal.get_controls rejects the [batch, frames, n, depth] '
-    "frequency layout that frequencies_sigmoid accepts and the original's "
-    'test_frequencies_controls_are_bounded uses (rank-3 check)', strict=True)
 def test_sinusoidal_frequencies_controls_accept_depth_axis():
   depth, n_partials = 10, 100
   sinusoidal = synths.Sinusoidal(n_samples=32000,
@@ -749,18 +745,12 @@ def test_harmonic_rank_2_controls_raise():
     synths.Harmonic(n_samples=16000)(amps, dist, f0[..., 0])
 
 
-SHAPE_BUG = pytest.mark.xfail(
-    reason='bug: Harmonic.get_controls does not check that the controls agree '
-    'in frames/channels before normalize_harmonics; a TensorFlow '
-    'InvalidArgumentError (broadcast) escapes instead of a ValueError',
-    strict=True)
-
 
 @pytest.mark.parametrize('kwargs, match', [
     (dict(amp_frames=50), r'\[1, 50, 1\]'),
-    pytest.param(dict(dist_frames=50), r'\[1, 50, 4\]', marks=SHAPE_BUG),
-    pytest.param(dict(f0_frames=50), r'\[1, 50, 1\]', marks=SHAPE_BUG),
-    pytest.param(dict(amp_channels=2), r'\[1, 100, 2\]', marks=SHAPE_BUG),
+    pytest.param(dict(dist_frames=50), r'\[1, 50, 4\]'),
+    pytest.param(dict(f0_frames=50), r'\[1, 50, 1\]'),
+    pytest.param(dict(amp_channels=2), r'\[1, 100, 2\]'),
 ])
 def test_harmonic_mismatched_controls_raise(kwargs, match):
   with pytest.raises(ValueError, match=match):
@@ -800,19 +790,12 @@ def test_wavetable_bad_controls_raise():
     synths.Wavetable(n_samples=16001)(amps, tables, f0)
 
 
-SINUSOIDAL_SHAPE_BUG = pytest.mark.xfail(
-    reason='bug: Sinusoidal.get_controls does not check that amplitudes and '
-    'frequencies have the same shape; remove_above_nyquist raises a '
-    'TensorFlow InvalidArgumentError instead of a ValueError', strict=True)
-
 
 @pytest.mark.parametrize('amp_shape, freq_shape, match', [
     ((1, 100), (1, 100, 3), r'amplitudes.*rank 3.*\[1, 100\]'),
     ((1, 100, 3), (100, 3), r'frequencies.*rank 3.*\[100, 3\]'),
-    pytest.param((1, 100, 3), (1, 50, 3), r'\[1, 50, 3\]',
-                 marks=SINUSOIDAL_SHAPE_BUG),
-    pytest.param((1, 100, 3), (1, 100, 4), r'\[1, 100, 4\]',
-                 marks=SINUSOIDAL_SHAPE_BUG),
+    pytest.param((1, 100, 3), (1, 50, 3), r'\[1, 50, 3\]'),
+    pytest.param((1, 100, 3), (1, 100, 4), r'\[1, 100, 4\]'),
 ])
 def test_sinusoidal_bad_controls_raise(amp_shape, freq_shape, match):
   with pytest.raises(ValueError, match=match):
