@@ -2,7 +2,7 @@
 
 CREPE reads 1024-sample frames of 16 kHz audio, each normalized to zero mean
 and unit variance, and outputs 360 sigmoid activations: pitch bins 20 cents
-apart from about 32.7 Hz (C1) to 1975.5 Hz (B6). This module builds the
+apart, centred from 31.7 Hz to 2005.5 Hz (so C7, 2093 Hz, is out of range). This module builds the
 network for every capacity, loads real trained weights, and decodes
 activations to f0 and confidence. Framing and resampling live in
 spectral_ops.compute_f0.

@@ -745,8 +745,9 @@ def compute_f0(audio: Array, frame_rate: float, viterbi: bool = True,
   """Fundamental frequency and confidence with CREPE.
 
   Audio at any sample rate is resampled to 16 kHz. Frames are 1024 samples
-  with a hop of 16000 / frame_rate, padded like compute_loudness (so the two
-  have the same number of frames for the same frame rate and padding).
+  with a hop of 16000 / frame_rate, padded like compute_loudness, so with
+  'center' or 'same' padding the two give the same number of frames for the
+  same frame rate ('valid' frame counts depend on the frame size, 1024 here).
 
   Args:
     audio: [n_samples] or [batch, n_samples] audio.
