@@ -739,6 +739,12 @@ def _crepe_activations(audio_16k: np.ndarray, hop_size: int, padding: str,
   return activations.reshape(batch, n_frames, crepe.N_BINS)
 
 
+def reset_crepe() -> None:
+  """Forgets the loaded CREPE models, freeing their memory."""
+  _crepe_network.cache_clear()
+  crepe.get_model.cache_clear()
+
+
 def compute_f0(audio: Array, frame_rate: float, viterbi: bool = True,
                padding: str = 'center', sample_rate: int = CREPE_SAMPLE_RATE,
                model_capacity: str = 'full') -> Tuple[np.ndarray, np.ndarray]:

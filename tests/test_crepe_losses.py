@@ -81,3 +81,13 @@ def test_embedding_loss_runs_in_tf_function_with_gradients():
 def test_bad_arguments_raise(kwargs, match):
   with pytest.raises(ValueError, match=match):
     losses.PretrainedCREPEEmbeddingLoss(**kwargs)
+
+
+def test_reset_crepe_reloads_the_model():
+  from ddsp_tf import crepe, spectral_ops  # pylint: disable=import-outside-toplevel
+  before = crepe.get_model('tiny')
+  spectral_ops.reset_crepe()
+  after = crepe.get_model('tiny')
+  assert after is not before
+  np.testing.assert_array_equal(before.get_layer('conv1').get_weights()[0],
+                                after.get_layer('conv1').get_weights()[0])
