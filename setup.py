@@ -80,6 +80,11 @@ setuptools.setup(
     package_dir={'ddsp_tf.gin': 'gin'},
     package_data={package: ['*.gin'] for package in _gin_packages()},
     install_requires=_INSTALL_REQUIRES,
+    entry_points={
+        'console_scripts': [
+            'ddsp_tf_prepare_tfrecord = data_prep.cli:console_entry_point',
+        ],
+    },
     extras_require=_EXTRAS_REQUIRE,
     classifiers=[
         'Programming Language :: Python :: 3',

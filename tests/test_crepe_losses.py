@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from ddsp_tf import crepe
 from ddsp_tf import losses
+from ddsp_tf import spectral_ops
 
 SAMPLE_RATE = 16000
 
@@ -84,7 +86,6 @@ def test_bad_arguments_raise(kwargs, match):
 
 
 def test_reset_crepe_reloads_the_model():
-  from ddsp_tf import crepe, spectral_ops  # pylint: disable=import-outside-toplevel
   before = crepe.get_model('tiny')
   spectral_ops.reset_crepe()
   after = crepe.get_model('tiny')
