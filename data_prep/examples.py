@@ -1,0 +1,385 @@
+"""The example layout and the features of one chunk of one file.
+
+Examples are windows on the file's timeline: window i starts at i * hop_secs
+and lasts example_secs. Only windows that fit inside the file are made
+(floor((duration - example_secs) / hop_secs) + 1 of them, like the original);
+a file shorter than one window gives one zero-padded window or is skipped
+(`short_clips`). With example_secs = 0 each chunk of chunk_secs is one example
+(the last one zero-padded to chunk_secs), and with chunk_secs = 0 as well each
+whole file is one example.
+
+Each window holds `audio` at sample_rate and `audio_16k`, and, when
+frame_rate > 0, `f0_hz`, `f0_confidence` and `loudness_db` at frame_rate.
+Features are computed on the 16 kHz audio, framed as the original does:
+padding 'same' (frame k starts at sample k * hop) or, with center, 'center'
+(frame k is centred on sample k * hop; one more frame per window). Loudness
+uses n_fft = 512.
+
+Long files are processed in chunks of whole windows, at most chunk_secs long
+(at least one window). Every chunk reads its audio with the context its
+frames need (zeros beyond the file's ends, as the whole-file padding would
+give), so features match those of the whole file computed at once; only
+Viterbi decoding sees one chunk at a time. Chunks overlap by
+example_secs - hop_secs, which is computed twice.
+"""
+
+import dataclasses
+import hashlib
+import os
+from typing import Dict, Iterator, List, Mapping, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from data_prep import audio_io
+from ddsp_tf import crepe
+from ddsp_tf import spectral_ops
+from ddsp_tf import validation
+
+CREPE_SAMPLE_RATE = spectral_ops.CREPE_SAMPLE_RATE
+LOUDNESS_N_FFT = 512
+SHORT_CLIP_POLICIES = ('pad', 'skip')
+FEATURE_KEYS = ('audio', 'audio_16k', 'f0_hz', 'f0_confidence', 'loudness_db')
+
+
+def _whole_samples(name: str, seconds: float, rate: int) -> int:
+  """seconds * rate, which must be a whole number of samples or frames."""
+  samples = seconds * rate
+  rounded = int(round(samples))
+  if abs(samples - rounded) > 1e-6:
+    raise ValueError(
+        f'{name} * rate must be a whole number of samples, got {name}='
+        f'{seconds!r} at {rate} per second ({samples:g}).')
+  return rounded
+
+
+@dataclasses.dataclass(frozen=True)
+class ExampleSpec:
+  """How files become examples; validated on construction.
+
+  Attributes:
+    sample_rate: Rate of the `audio` feature (any positive rate).
+    frame_rate: Rate of the frame features; 0 writes audio only. Must divide
+      16000 with a hop of at most 512 samples (frame_rate >= 32).
+    example_secs: Window length; 0 makes each chunk (or file) one example.
+    hop_secs: Seconds between window starts.
+    chunk_secs: Longest audio processed at once; 0 = whole files.
+    center: Centre frames on their timestamps ('center' padding) instead of
+      starting them there ('same'); windows get one extra frame.
+    viterbi: Smooth f0 with CREPE's Viterbi decoding.
+    model_capacity: CREPE capacity ('tiny' ... 'full') or a weight file.
+    short_clips: 'pad' a file shorter than one example to one example, or
+      'skip' it (it is listed in the rejects).
+  """
+  sample_rate: int = 16000
+  frame_rate: int = 250
+  example_secs: float = 4.0
+  hop_secs: float = 1.0
+  chunk_secs: float = 20.0
+  center: bool = False
+  viterbi: bool = True
+  model_capacity: str = 'full'
+  short_clips: str = 'pad'
+
+  def __post_init__(self):
+    validation.check_int('sample_rate', self.sample_rate)
+    validation.check_int('frame_rate', self.frame_rate, minimum=0)
+    if self.frame_rate:
+      hop = CREPE_SAMPLE_RATE / self.frame_rate
+      if hop != int(hop) or hop > LOUDNESS_N_FFT:
+        raise ValueError(
+            f'frame_rate must divide {CREPE_SAMPLE_RATE} with a hop of at most '
+            f'{LOUDNESS_N_FFT} samples (e.g. 50, 100, 200, 250, 500), got '
+            f'frame_rate={self.frame_rate!r}.')
+    for name in ('example_secs', 'hop_secs', 'chunk_secs'):
+      value = getattr(self, name)
+      if not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f'{name} must be a number >= 0, got {name}={value!r}.')
+    if self.example_secs and not self.hop_secs:
+      raise ValueError(f'hop_secs must be > 0 when example_secs > 0, got '
+                       f'hop_secs={self.hop_secs!r}.')
+    window = ('example_secs', 'hop_secs') if self.example_secs else (
+        ('chunk_secs',) if self.chunk_secs else ())
+    for name in window:
+      for rate in self._rates():
+        _whole_samples(name, getattr(self, name), rate)
+    if self.model_capacity not in crepe.CAPACITIES and not os.path.isfile(
+        str(self.model_capacity)):
+      raise ValueError(
+          f'model_capacity must be one of {list(crepe.CAPACITIES)} or an '
+          f'existing CREPE weight file, got model_capacity='
+          f'{self.model_capacity!r}.')
+    validation.check_choice('short_clips', self.short_clips,
+                            SHORT_CLIP_POLICIES)
+
+  def _rates(self) -> Tuple[int, ...]:
+    return tuple(rate for rate in (self.sample_rate, CREPE_SAMPLE_RATE,
+                                   self.frame_rate) if rate)
+
+  @property
+  def padding(self) -> str:
+    """spectral_ops padding of the frame features."""
+    return 'center' if self.center else 'same'
+
+  @property
+  def frame_hop(self) -> int:
+    """16 kHz samples between frames (frame_rate > 0)."""
+    return CREPE_SAMPLE_RATE // self.frame_rate
+
+  def n_frames(self, n_samples_16k: int) -> int:
+    """Frames of a window of n_samples_16k samples at 16 kHz."""
+    return spectral_ops.get_framed_lengths(
+        n_samples_16k, crepe.FRAME_SIZE, self.frame_hop, self.padding)[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class Windows:
+  """The windows of one file: window i covers [i * hop, i * hop + size).
+
+  Attributes:
+    count: Number of windows.
+    per_chunk: Windows processed together.
+    size: {'audio': samples at sample_rate, 'audio_16k': samples at 16 kHz,
+      'frames': frames (0 without features)}.
+    hop: The same keys; distance between window starts.
+  """
+  count: int
+  per_chunk: int
+  size: Mapping[str, int]
+  hop: Mapping[str, int]
+
+  def span(self, clock: str, first: int, count: int) -> Tuple[int, int]:
+    """[start, stop) on a clock covered by windows first..first+count-1."""
+    start = first * self.hop[clock]
+    return start, start + (count - 1) * self.hop[clock] + self.size[clock]
+
+
+def plan_windows(info: audio_io.AudioInfo, spec: ExampleSpec) -> Windows:
+  """Lays out a file's windows.
+
+  Args:
+    info: The probed file.
+    spec: The layout.
+
+  Returns:
+    Its Windows.
+
+  Raises:
+    AudioFileError: If the file is shorter than one example and
+      spec.short_clips is 'skip', or has no sample at 16 kHz.
+  """
+  length_16k = info.length_at(CREPE_SAMPLE_RATE)
+  if not length_16k:
+    raise audio_io.AudioFileError(
+        f'too short: {info.n_frames} samples at {info.sample_rate} Hz is less '
+        'than one sample at 16 kHz')
+  if spec.example_secs:
+    seconds, hop_secs = spec.example_secs, spec.hop_secs
+  elif spec.chunk_secs:
+    seconds = hop_secs = spec.chunk_secs
+  else:
+    seconds = hop_secs = None
+  if seconds is None:  # Whole files.
+    size = {'audio': info.length_at(spec.sample_rate),
+            'audio_16k': length_16k}
+    hop = dict(size)
+    count = per_chunk = 1
+  else:
+    size = {'audio': _whole_samples('seconds', seconds, spec.sample_rate),
+            'audio_16k': _whole_samples('seconds', seconds, CREPE_SAMPLE_RATE)}
+    hop = {'audio': _whole_samples('hop', hop_secs, spec.sample_rate),
+           'audio_16k': _whole_samples('hop', hop_secs, CREPE_SAMPLE_RATE)}
+    if spec.example_secs:
+      count = (length_16k - size['audio_16k']) // hop['audio_16k'] + 1
+      if count < 1 and spec.short_clips == 'skip':
+        raise audio_io.AudioFileError(
+            f'shorter than one example ({info.duration_secs:.3f} s < '
+            f'example_secs={spec.example_secs:g} s) and short_clips=skip')
+      count = max(count, 1)
+      chunk_16k = int(spec.chunk_secs * CREPE_SAMPLE_RATE + 1e-6)
+      per_chunk = count if not spec.chunk_secs else max(
+          1, (chunk_16k - size['audio_16k']) // hop['audio_16k'] + 1)
+    else:
+      count = -(-length_16k // hop['audio_16k'])
+      per_chunk = 1
+  size['frames'] = spec.n_frames(size['audio_16k']) if spec.frame_rate else 0
+  hop['frames'] = hop['audio_16k'] // spec.frame_hop if spec.frame_rate else 0
+  return Windows(count=count, per_chunk=per_chunk, size=size, hop=hop)
+
+
+@dataclasses.dataclass(frozen=True)
+class Chunk:
+  """Windows first..first+count-1 of a file, processed together.
+
+  Attributes:
+    info: The file.
+    windows: The file's layout.
+    index: Chunk number within the file.
+    first: Index of the chunk's first window.
+    count: Number of windows.
+  """
+  info: audio_io.AudioInfo
+  windows: Windows
+  index: int
+  first: int
+  count: int
+
+  @property
+  def is_last(self) -> bool:
+    return self.first + self.count == self.windows.count
+
+  def span(self, clock: str) -> Tuple[int, int]:
+    """[start, stop) of the chunk on 'audio', 'audio_16k' or 'frames'."""
+    return self.windows.span(clock, self.first, self.count)
+
+  def owned(self, clock: str) -> Tuple[int, int]:
+    """The part of span(clock) no later chunk covers (for statistics).
+
+    Overlapping chunks each own the samples or frames up to the next chunk's
+    start, and the last chunk owns the rest, so every sample or frame that is
+    in some example is counted exactly once.
+    """
+    start, stop = self.span(clock)
+    if not self.is_last:
+      stop = min(stop, (self.first + self.count) * self.windows.hop[clock])
+    return start, stop
+
+  @property
+  def owned_secs(self) -> float:
+    """Seconds of audio that this chunk owns."""
+    start, stop = self.owned('audio_16k')
+    return (stop - start) / CREPE_SAMPLE_RATE
+
+
+def plan_chunks(info: audio_io.AudioInfo, spec: ExampleSpec) -> List[Chunk]:
+  """Splits a file's windows into chunks.
+
+  Args:
+    info: The probed file.
+    spec: The layout.
+
+  Returns:
+    The chunks in order.
+
+  Raises:
+    AudioFileError: As plan_windows.
+  """
+  windows = plan_windows(info, spec)
+  return [Chunk(info=info, windows=windows, index=index, first=first,
+                count=min(windows.per_chunk, windows.count - first))
+          for index, first in enumerate(range(0, windows.count,
+                                              windows.per_chunk))]
+
+
+def chunk_features(chunk: Chunk, spec: ExampleSpec) -> Dict[str, np.ndarray]:
+  """Decodes a chunk and computes its features.
+
+  Args:
+    chunk: From plan_chunks.
+    spec: The layout it was planned with.
+
+  Returns:
+    float32 arrays over the chunk's spans: 'audio' (chunk.span('audio')),
+    'audio_16k' (chunk.span('audio_16k')) and, with frame_rate > 0, 'f0_hz',
+    'f0_confidence' and 'loudness_db' (chunk.span('frames')).
+
+  Raises:
+    AudioFileError: If the file fails to decode.
+  """
+  start_16k, stop_16k = chunk.span('audio_16k')
+  features = {}
+  if spec.frame_rate:
+    hop = spec.frame_hop
+    first_frame, stop_frame = chunk.span('frames')
+    # Frame k of a signal padded for framing covers samples
+    # [k * hop - before, k * hop - before + frame_size) of the signal.
+    crepe_before = crepe.FRAME_SIZE // 2 if spec.center else 0
+    loudness_before = LOUDNESS_N_FFT // 2 if spec.center else 0
+    read_start = min(start_16k, first_frame * hop - crepe_before)
+    read_stop = max(stop_16k, (stop_frame - 1) * hop - crepe_before +
+                    crepe.FRAME_SIZE)
+    audio_16k = audio_io.read_resampled(chunk.info, CREPE_SAMPLE_RATE,
+                                        read_start, read_stop)
+
+    def frames_input(before, frame_size):
+      start = first_frame * hop - before - read_start
+      return audio_16k[start:start + (stop_frame - 1 - first_frame) * hop +
+                       frame_size]
+
+    f0_hz, confidence = spectral_ops.compute_f0(
+        frames_input(crepe_before, crepe.FRAME_SIZE), spec.frame_rate,
+        viterbi=spec.viterbi, padding='valid',
+        model_capacity=spec.model_capacity)
+    loudness = spectral_ops.compute_loudness(
+        frames_input(loudness_before, LOUDNESS_N_FFT), CREPE_SAMPLE_RATE,
+        spec.frame_rate, n_fft=LOUDNESS_N_FFT, padding='valid')
+    features.update(f0_hz=f0_hz, f0_confidence=confidence,
+                    loudness_db=np.asarray(loudness))
+    features['audio_16k'] = audio_16k[start_16k - read_start:
+                                      stop_16k - read_start]
+  else:
+    features['audio_16k'] = audio_io.read_resampled(
+        chunk.info, CREPE_SAMPLE_RATE, start_16k, stop_16k)
+  if spec.sample_rate == CREPE_SAMPLE_RATE:
+    features['audio'] = features['audio_16k']
+  else:
+    features['audio'] = audio_io.read_resampled(
+        chunk.info, spec.sample_rate, *chunk.span('audio'))
+  return {key: value.astype(np.float32) for key, value in features.items()}
+
+
+def split_windows(chunk: Chunk, features: Mapping[str, np.ndarray]
+                  ) -> Iterator[Tuple[int, Dict[str, np.ndarray]]]:
+  """Cuts a chunk's features into its windows.
+
+  Args:
+    chunk: The chunk.
+    features: From chunk_features.
+
+  Yields:
+    (window index within the file, {feature key: float32 array}).
+  """
+  windows = chunk.windows
+  for offset in range(chunk.count):
+    example = {}
+    for key, values in features.items():
+      clock = key if key in ('audio', 'audio_16k') else 'frames'
+      start = offset * windows.hop[clock]
+      example[key] = values[start:start + windows.size[clock]]
+    yield chunk.first + offset, example
+
+
+def to_tf_example(features: Mapping[str, np.ndarray]) -> bytes:
+  """Serializes float features as a tf.train.Example (one FloatList each).
+
+  Args:
+    features: {key: 1-D float array}.
+
+  Returns:
+    The serialized proto.
+  """
+  return tf.train.Example(features=tf.train.Features(feature={
+      key: tf.train.Feature(float_list=tf.train.FloatList(
+          value=np.asarray(value, np.float32).ravel()))
+      for key, value in features.items()})).SerializeToString()
+
+
+def is_eval(key: str, window: int, eval_split_fraction: float) -> bool:
+  """Whether a window goes to the eval split.
+
+  A stable hash (SHA-256, the same on every machine and run, unlike Python's
+  hash) of the file key and window index, read as a fraction in [0, 1), is
+  compared with eval_split_fraction. The split does not depend on chunk_secs.
+
+  Args:
+    key: The file's key (InputFile.key).
+    window: Window index within the file.
+    eval_split_fraction: Expected fraction of eval windows, in [0, 1).
+
+  Returns:
+    True for eval, False for train.
+  """
+  if not eval_split_fraction:
+    return False
+  digest = hashlib.sha256(f'{key}\0{window}'.encode('utf-8')).digest()
+  return int.from_bytes(digest[:8], 'big') / 2.0**64 < eval_split_fraction
