@@ -1,0 +1,229 @@
+"""ddsp_tf_prepare_tfrecord: audio files -> TFRecord shards for DDSP training.
+
+Example (all local cores, then the Dataflow equivalent):
+
+  ddsp_tf_prepare_tfrecord \\
+    --input_audio_filepatterns='/data/cello/**/*.wav' \\
+    --output_tfrecord_path=/data/tfrecord/train.tfrecord \\
+    --runner=DirectRunner --direct_num_workers=0 \\
+    --direct_running_mode=multi_processing
+
+  ddsp_tf_prepare_tfrecord \\
+    --input_audio_filepatterns='gs://bucket/cello/*.flac' \\
+    --output_tfrecord_path=gs://bucket/tfrecord/train.tfrecord \\
+    --runner=DataflowRunner --project=my-project --region=us-central1 \\
+    --temp_location=gs://bucket/tmp --setup_file=./setup.py
+
+Flags this script does not define are Beam pipeline options. Exit status: 0
+on success, 1 if no file matched or no usable audio remained, 2 for invalid
+flags.
+"""
+
+import argparse
+import logging
+import sys
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+from apache_beam.options import pipeline_options as beam_options
+
+_EPILOG = """\
+Outputs: shards <output>-SSSSS-of-NNNNN (with --eval_split_fraction:
+<output>-train-... and <output>-eval-...), rejects.tsv (path<TAB>reason per
+unusable file) and, last, stats.json (counts, seconds, loudness and pitch
+quantiles over voiced frames) in the output directory. Read the shards with
+ddsp_tf.training.data.TFRecordProvider(file_pattern='<output>*').
+
+Any other --flag is a Beam pipeline option, e.g. --runner=DirectRunner
+--direct_num_workers=2 --direct_running_mode=multi_processing, or
+--runner=DataflowRunner --project=... --region=... --temp_location=gs://...
+--setup_file=./setup.py (Flink and Spark runners work the same way).
+"""
+
+
+def _add_bool_flag(parser: argparse.ArgumentParser, name: str, default: bool,
+                   help_text: str) -> None:
+  """Adds --name and --noname, as absl does."""
+  group = parser.add_mutually_exclusive_group()
+  group.add_argument(f'--{name}', dest=name, action='store_true',
+                     help=f'{help_text} (default: {default}).')
+  group.add_argument(f'--no{name}', dest=name, action='store_false',
+                     help=f'Opposite of --{name}.')
+  parser.set_defaults(**{name: default})
+
+
+def make_parser() -> argparse.ArgumentParser:
+  """The flag parser; flags follow magenta/ddsp's ddsp_prepare_tfrecord."""
+  parser = argparse.ArgumentParser(
+      prog='ddsp_tf_prepare_tfrecord', description=__doc__.split('\n')[0],
+      epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+      allow_abbrev=False)
+  parser.add_argument(
+      '--input_audio_filepatterns', action='append', required=True,
+      metavar='PATTERN',
+      help='Audio files, globs (** recurses) or directories; repeat the flag '
+      'or separate with commas. Files without an audio extension and hidden '
+      'directories (.ipynb_checkpoints) are ignored. Quote globs.')
+  parser.add_argument(
+      '--output_tfrecord_path', required=True, metavar='PREFIX',
+      help='Shard path prefix, e.g. /data/tfrecord/train.tfrecord.')
+  parser.add_argument(
+      '--num_shards', type=int, default=None,
+      help='Shards per split (default: one per bundle, chosen by the runner). '
+      'On the DirectRunner a fixed shard count holds all examples in memory.')
+  parser.add_argument('--sample_rate', type=int, default=16000,
+                      help='Sample rate of the audio feature, any rate '
+                      '(default: %(default)s). audio_16k is always 16 kHz.')
+  parser.add_argument(
+      '--frame_rate', type=int, default=250,
+      help='Frames per second of f0_hz, f0_confidence and loudness_db; must '
+      'divide 16000 and be >= 32; 0 writes audio only (default: %(default)s).')
+  parser.add_argument(
+      '--example_secs', type=float, default=4.0,
+      help='Example (window) length in seconds; 0 makes each chunk one '
+      'example (default: %(default)s).')
+  parser.add_argument('--hop_secs', type=float, default=1.0,
+                      help='Seconds between example starts (default: '
+                      '%(default)s).')
+  parser.add_argument(
+      '--eval_split_fraction', type=float, default=0.0,
+      help='Fraction of examples for an eval split, chosen by a stable hash '
+      'of (file, window); 0 = no split (default: %(default)s).')
+  parser.add_argument(
+      '--chunk_secs', type=float, default=20.0,
+      help='Longest stretch of audio processed at once, in whole examples; '
+      'bounds memory and spreads long files over workers; 0 = whole files '
+      '(default: %(default)s).')
+  _add_bool_flag(parser, 'center', False,
+                 'Centre frames on their timestamps (adds one frame per '
+                 'example)')
+  _add_bool_flag(parser, 'viterbi', True, 'Viterbi-smooth the f0 track')
+  parser.add_argument(
+      '--model_capacity', default='full',
+      help="CREPE model: 'tiny', 'small', 'medium', 'large', 'full' or the "
+      'path of a CREPE weight file (default: %(default)s).')
+  parser.add_argument(
+      '--short_clips', choices=('pad', 'skip'), default='pad',
+      help='A file shorter than one example is zero-padded to one example, '
+      'or skipped and listed in rejects.tsv (default: %(default)s).')
+  parser.add_argument(
+      '--confidence_threshold', type=float, default=0.7,
+      help='Frames with f0_confidence >= this are voiced; stats.json '
+      'summarizes loudness and pitch over voiced frames (default: '
+      '%(default)s).')
+  parser.add_argument('--stats_path', default=None,
+                      help='Where to write stats.json (default: beside the '
+                      'shards).')
+  parser.add_argument('--rejects_path', default=None,
+                      help='Where to write rejects.tsv (default: beside the '
+                      'shards).')
+  parser.add_argument(
+      '--pipeline_options', default='',
+      help='Comma-separated Beam options, as the original took them; plain '
+      '--flags work too.')
+  parser.add_argument('--log_level', default='INFO',
+                      choices=('DEBUG', 'INFO', 'WARNING', 'ERROR'),
+                      help='Logging level (default: %(default)s).')
+  return parser
+
+
+def _all_subclasses(cls: type) -> List[type]:
+  found = []
+  for subclass in cls.__subclasses__():
+    found += [subclass] + _all_subclasses(subclass)
+  return list(dict.fromkeys(found))
+
+
+def unknown_beam_flags(args: Sequence[str]) -> List[str]:
+  """The args that neither this script nor any Beam option class defines.
+
+  Args:
+    args: Command-line arguments left after parsing this script's flags.
+
+  Returns:
+    The unrecognised ones (Beam itself would silently drop them).
+  """
+  parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
+  for options_class in _all_subclasses(beam_options.PipelineOptions):
+    options_class._add_argparse_args(parser)  # pylint: disable=protected-access
+  return parser.parse_known_args(list(args))[1]
+
+
+def _summary(stats: Dict[str, Any], seconds: float) -> str:
+  """The one-line report printed at the end."""
+  examples = stats['examples']
+  split = (f"{examples['train']} train + {examples['eval']} eval"
+           if stats['eval_split_fraction'] else f"{examples['train']}")
+  loudness = stats['mean_loudness_db']
+  pitch = stats['mean_pitch_midi']
+  means = '' if loudness is None else (
+      f'; voiced mean loudness {loudness:.1f} dB, pitch {pitch:.1f} MIDI')
+  return (f'ddsp_tf_prepare_tfrecord: {split} examples from {stats["files"]} '
+          f'file(s), {stats["audio_seconds"]:.1f} s of audio, '
+          f'{stats["rejected_files"]} rejected ({stats["rejects_path"]})'
+          f'{means}; {seconds:.1f} s wall.')
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+  """Runs the tool.
+
+  Args:
+    argv: Arguments without the program name (default: sys.argv[1:]).
+
+  Returns:
+    The exit status.
+  """
+  parser = make_parser()
+  flags, beam_args = parser.parse_known_args(argv)
+  beam_args += [option for option in flags.pipeline_options.split(',')
+                if option]
+  unknown = unknown_beam_flags(beam_args)
+  if unknown:
+    parser.error(f'unrecognized arguments (neither flags of this tool nor '
+                 f'Beam pipeline options): {" ".join(unknown)}')
+  if not any(arg.startswith('--default_sdk_harness_log_level')
+             for arg in beam_args):
+    # Beam's worker processes log at INFO; keep only this tool's lines.
+    beam_args += ['--default_sdk_harness_log_level=WARNING',
+                  '--sdk_harness_log_level_overrides='
+                  f'{{"data_prep": "{flags.log_level}"}}']
+  logging.basicConfig(level=flags.log_level, force=True,
+                      format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+  logging.getLogger('apache_beam').setLevel(
+      max(logging.WARNING, logging.getLevelName(flags.log_level)))
+  patterns = [pattern for flag in flags.input_audio_filepatterns
+              for pattern in flag.split(',') if pattern.strip()]
+
+  # Imported here so that --help and flag errors do not wait for TensorFlow.
+  from data_prep import pipeline  # pylint: disable=import-outside-toplevel
+  start = time.monotonic()
+  try:
+    stats = pipeline.prepare_tfrecord(
+        patterns, flags.output_tfrecord_path, num_shards=flags.num_shards,
+        sample_rate=flags.sample_rate, frame_rate=flags.frame_rate,
+        example_secs=flags.example_secs, hop_secs=flags.hop_secs,
+        eval_split_fraction=flags.eval_split_fraction,
+        chunk_secs=flags.chunk_secs, center=flags.center,
+        viterbi=flags.viterbi, model_capacity=flags.model_capacity,
+        short_clips=flags.short_clips,
+        confidence_threshold=flags.confidence_threshold,
+        pipeline_options=beam_args, stats_path=flags.stats_path,
+        rejects_path=flags.rejects_path)
+  except pipeline.NoUsableAudioError as error:
+    print(f'ddsp_tf_prepare_tfrecord: error: {error}', file=sys.stderr)
+    return 1
+  except ValueError as error:
+    logging.debug('Invalid arguments.', exc_info=True)
+    print(f'ddsp_tf_prepare_tfrecord: error: {error}', file=sys.stderr)
+    return 2
+  print(_summary(stats, time.monotonic() - start), flush=True)
+  return 0
+
+
+def console_entry_point() -> None:
+  """The console script."""
+  sys.exit(main())
+
+
+if __name__ == '__main__':
+  console_entry_point()
