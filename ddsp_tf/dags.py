@@ -95,7 +95,7 @@ class DAGLayer(layer_base.Layer):
     named_modules = {k: v for k, v in kwarg_modules.items()
                      if k not in layer_kwargs}
     super().__init__(**layer_kwargs)
-    self.dag_modules = {}
+    dag_modules = {}
     self.dag = []
     for index, node in enumerate(dag):
       module, inputs, outputs = _node_parts(node, index)
@@ -113,11 +113,14 @@ class DAGLayer(layer_base.Layer):
       if name in ('inputs', 'out'):
         raise ValueError(f'DAG node {index}: the module name {name!r} is '
                          'reserved; give the module another name.')
-      if name in self.dag_modules and self.dag_modules[name] is not module:
+      if name in dag_modules and dag_modules[name] is not module:
         raise ValueError(f'Two different DAG modules share the name {name!r}; '
                          'module names must be unique.')
-      self.dag_modules[name] = module
+      dag_modules[name] = module
       self.dag.append((name, inputs, outputs))
+    # Assigned once complete, so that every module is a checkpoint dependency
+    # (see layer_base.CheckpointTracked).
+    self.dag_modules = dag_modules
 
   @property
   def modules(self) -> List[Module]:

@@ -1,18 +1,65 @@
-"""The Keras layer base of processors and DAGs.
+"""The Keras layer base of processors and DAGs, and checkpoint tracking.
 
 Their weights (a learned reverb IR, say) never depend on input shapes, and
 their calls take several tensors or dicts, which Keras cannot trace to infer
 shapes. So `build` takes no shapes, and the build config only records
 whether the layer was built: a reloaded `.keras` file rebuilds the layer and
 then restores its weights.
+
+Keras 3 keeps the layers of list and dict attributes in its own tracked
+containers, which `tf.train.Checkpoint` does not see: a model holding its
+layers in a list saves none of their weights. `CheckpointTracked` makes each
+layer or variable inside such an attribute a named checkpoint dependency
+(e.g. 'input_stacks/0'), so checkpoints hold every weight and restore into a
+fresh model, before or after it is built.
 """
 
+import collections.abc
 from typing import Any, Dict
 
 import keras
+import tensorflow as tf
+
+_Trackable = tf.__internal__.tracking.Trackable
 
 
-class Layer(keras.layers.Layer):
+def track_nested(owner: _Trackable, path: str, value: Any) -> None:
+  """Makes every trackable inside nested lists/tuples/dicts a dependency.
+
+  Args:
+    owner: The object that gains the dependencies.
+    path: Dependency name prefix, e.g. the attribute name.
+    value: A trackable (layer, variable), or a list, tuple or dict of them,
+      nested to any depth. Other values are ignored.
+  """
+  if isinstance(value, collections.abc.Mapping):
+    for key, item in value.items():
+      track_nested(owner, f'{path}/{key}', item)
+  elif isinstance(value, (list, tuple)):
+    for index, item in enumerate(value):
+      track_nested(owner, f'{path}/{index}', item)
+  elif isinstance(value, _Trackable):
+    owner._track_trackable(value, name=path, overwrite=True)  # pylint: disable=protected-access
+
+
+class CheckpointTracked:
+  """Mixin for Keras layers and models: list/dict attributes checkpoint.
+
+  A public attribute assigned a list, tuple or dict makes each trackable
+  inside it a checkpoint dependency named '<attribute>/<index or key>'.
+  Items added to the container after the assignment are not tracked, so
+  build containers completely and then assign them.
+  """
+
+  def __setattr__(self, name: str, value: Any) -> None:
+    super().__setattr__(name, value)
+    if (not name.startswith('_') and
+        isinstance(value, (list, tuple, collections.abc.Mapping)) and
+        getattr(self, '_self_setattr_tracking', True)):
+      track_nested(self, name, getattr(self, name))
+
+
+class Layer(CheckpointTracked, keras.layers.Layer):
   """A Keras layer whose weights are created without input shapes."""
 
   def build(self, *unused_input_shapes, **unused_input_kwargs) -> None:
