@@ -13,6 +13,10 @@ and aligned to the polyphase period, so chunk edges are seamless.
 Seeking in lossy files (mp3, ogg) is not sample-exact in libsndfile, so those
 are decoded from the start up to the requested range; each chunk of a long
 mp3 therefore costs a decode of everything before it (FLAC or WAV avoid this).
+They are read with libsndfile's sequential read through soundfile's handle:
+SoundFile.read seeks to the position it just reached after every call, and
+that seek makes libsndfile's mp3 decoder lose its place (the samples after
+the first read of a file come out wrong).
 
 Paths with a scheme (gs://, s3://, ...) are globbed and opened through
 apache_beam's FileSystems; local paths through glob and open.
@@ -38,7 +42,7 @@ AUDIO_EXTENSIONS = ('.wav', '.wave', '.flac', '.ogg', '.oga', '.opus', '.mp3',
 _EXACT_SEEK_FORMATS = frozenset(
     ('WAV', 'WAVEX', 'FLAC', 'AIFF', 'W64', 'RF64', 'CAF', 'AU', 'RAW', 'NIST',
      'IRCAM', 'SD2', 'WVE', 'MAT4', 'MAT5', 'PVF', 'HTK', 'AVR', 'SVX'))
-# Frames decoded per read when skipping through a file read from the start.
+# Frames per libsndfile call when a file is read from the start.
 _SKIP_BLOCK = 1 << 16
 # Frames read back from the end of a file when probing it.
 _PROBE_TAIL = 4096
@@ -215,28 +219,51 @@ def probe(input_file: InputFile) -> AudioInfo:
         if truncation:
           raise AudioFileError(truncation)
       tail_start = max(0, info.n_frames - _PROBE_TAIL)
-      sound_file.seek(tail_start)
-      tail = sound_file.read(info.n_frames - tail_start, dtype='float32',
-                             always_2d=True)
+      try:
+        sound_file.seek(tail_start)
+        tail = len(sound_file.read(info.n_frames - tail_start,
+                                   dtype='float32', always_2d=True))
+      except (sf.LibsndfileError, RuntimeError) as error:
+        raise AudioFileError(
+            f'truncated or corrupt: the header promises {info.n_frames} '
+            f'frames but frame {tail_start} onwards cannot be decoded '
+            f'({error})') from error
   except (sf.LibsndfileError, RuntimeError, OSError, EOFError) as error:
     raise AudioFileError(f'cannot decode: {error}') from error
   exact = info.format in _EXACT_SEEK_FORMATS
-  if (exact and len(tail) != info.n_frames - tail_start) or not len(tail):
+  if (exact and tail != info.n_frames - tail_start) or not tail:
     raise AudioFileError(
         f'truncated or corrupt: the header promises {info.n_frames} frames '
-        f'but reading from frame {tail_start} gave {len(tail)} of '
+        f'but reading from frame {tail_start} gave {tail} of '
         f'{info.n_frames - tail_start}')
   return info
 
 
-def _skip(sound_file: sf.SoundFile, n_frames: int) -> None:
-  """Decodes and discards n_frames frames."""
-  while n_frames > 0:
-    skipped = len(sound_file.read(min(n_frames, _SKIP_BLOCK), dtype='float32',
-                                  always_2d=True))
-    if not skipped:
-      return
-    n_frames -= skipped
+def _read_sequentially(sound_file: sf.SoundFile, first: int,
+                       last: int) -> np.ndarray:
+  """Frames [first, last) decoded from the start, with no seek at all.
+
+  Calls libsndfile's sf_readf_double on soundfile's handle, block by block
+  (see the module docstring for why SoundFile.read cannot be used).
+
+  Returns:
+    float64 [n, channels], n < last - first if the file ends early.
+  """
+  out = np.zeros((last - first, sound_file.channels))
+  scratch = np.zeros((_SKIP_BLOCK, sound_file.channels))
+  position = 0
+  while position < last:
+    if position < first:
+      target, count = scratch, min(_SKIP_BLOCK, first - position)
+    else:
+      target = out[position - first:]
+      count = min(_SKIP_BLOCK, last - position)
+    pointer = sf._ffi.cast('double *', target.ctypes.data)  # pylint: disable=protected-access
+    read = sf._snd.sf_readf_double(sound_file._file, pointer, count)  # pylint: disable=protected-access
+    if read <= 0:
+      break
+    position += read
+  return out[:max(position - first, 0)]
 
 
 def read_mono(info: AudioInfo, start: int, stop: int) -> np.ndarray:
@@ -266,9 +293,9 @@ def read_mono(info: AudioInfo, start: int, stop: int) -> np.ndarray:
     with _open(info.path) as sound_file:
       if info.format in _EXACT_SEEK_FORMATS:
         sound_file.seek(first)
+        data = sound_file.read(last - first, dtype='float64', always_2d=True)
       else:
-        _skip(sound_file, first)
-      data = sound_file.read(last - first, dtype='float64', always_2d=True)
+        data = _read_sequentially(sound_file, first, last)
   except (sf.LibsndfileError, RuntimeError, OSError, EOFError) as error:
     raise AudioFileError(f'cannot decode frames {first}..{last}: {error}'
                          ) from error

@@ -25,8 +25,6 @@ import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
-from apache_beam.options import pipeline_options as beam_options
-
 _EPILOG = """\
 Outputs: shards <output>-SSSSS-of-NNNNN (with --eval_split_fraction:
 <output>-train-... and <output>-eval-...), rejects.tsv (path<TAB>reason per
@@ -143,8 +141,11 @@ def unknown_beam_flags(args: Sequence[str]) -> List[str]:
   Returns:
     The unrecognised ones (Beam itself would silently drop them).
   """
+  # Imported here: importing Beam logs through the root logger, which would
+  # configure logging before main() does.
+  from apache_beam.options import pipeline_options  # pylint: disable=import-outside-toplevel
   parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
-  for options_class in _all_subclasses(beam_options.PipelineOptions):
+  for options_class in _all_subclasses(pipeline_options.PipelineOptions):
     options_class._add_argparse_args(parser)  # pylint: disable=protected-access
   return parser.parse_known_args(list(args))[1]
 
@@ -175,6 +176,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   """
   parser = make_parser()
   flags, beam_args = parser.parse_known_args(argv)
+  logging.basicConfig(level=flags.log_level,
+                      format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+  logging.getLogger('data_prep').setLevel(flags.log_level)
+  logging.getLogger('apache_beam').setLevel(
+      max(logging.WARNING, logging.getLevelName(flags.log_level)))
   beam_args += [option for option in flags.pipeline_options.split(',')
                 if option]
   unknown = unknown_beam_flags(beam_args)
@@ -187,10 +193,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     beam_args += ['--default_sdk_harness_log_level=WARNING',
                   '--sdk_harness_log_level_overrides='
                   f'{{"data_prep": "{flags.log_level}"}}']
-  logging.basicConfig(level=flags.log_level, force=True,
-                      format='%(asctime)s %(levelname)s %(name)s: %(message)s')
-  logging.getLogger('apache_beam').setLevel(
-      max(logging.WARNING, logging.getLevelName(flags.log_level)))
   patterns = [pattern for flag in flags.input_audio_filepatterns
               for pattern in flag.split(',') if pattern.strip()]
 

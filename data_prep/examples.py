@@ -352,6 +352,9 @@ def split_windows(chunk: Chunk, features: Mapping[str, np.ndarray]
 def to_tf_example(features: Mapping[str, np.ndarray]) -> bytes:
   """Serializes float features as a tf.train.Example (one FloatList each).
 
+  Map keys are written in sorted order, so equal features give equal bytes in
+  every process (protobuf's default map order varies between processes).
+
   Args:
     features: {key: 1-D float array}.
 
@@ -361,7 +364,8 @@ def to_tf_example(features: Mapping[str, np.ndarray]) -> bytes:
   return tf.train.Example(features=tf.train.Features(feature={
       key: tf.train.Feature(float_list=tf.train.FloatList(
           value=np.asarray(value, np.float32).ravel()))
-      for key, value in features.items()})).SerializeToString()
+      for key, value in features.items()})).SerializeToString(
+          deterministic=True)
 
 
 def is_eval(key: str, window: int, eval_split_fraction: float) -> bool:

@@ -34,7 +34,7 @@ class Histogram:
   """Counts of values in equal bins over [low, high), plus exact moments.
 
   Values outside [low, high) are counted in the first or last bin; min and
-  max stay exact.
+  max (the 0 and 1 quantiles) stay exact.
   """
 
   def __init__(self, low: float, high: float, bin_width: float = _BIN_WIDTH):
@@ -80,10 +80,13 @@ class Histogram:
     self.max = max(self.max, other.max)
 
   def _order_statistics(self, ranks: np.ndarray) -> np.ndarray:
-    """Approximate k-th smallest values (0-based ranks), bin centres."""
+    """k-th smallest values (0-based ranks): bin centres, exact at the ends."""
     bins = np.searchsorted(np.cumsum(self.counts), ranks, side='right')
-    centres = self.low + (bins + 0.5) * self.bin_width
-    return np.clip(centres, self.min, self.max)
+    centres = np.clip(self.low + (bins + 0.5) * self.bin_width, self.min,
+                      self.max)
+    centres[ranks == 0] = self.min
+    centres[ranks == self.total - 1] = self.max
+    return centres
 
   def quantiles(self, levels: Iterable[float]) -> List[float]:
     """Quantiles at levels in [0, 1], as numpy.quantile's 'linear' method.
