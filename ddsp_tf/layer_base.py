@@ -12,10 +12,15 @@ layers in a list saves none of their weights. `CheckpointTracked` makes each
 layer or variable inside such an attribute a named checkpoint dependency
 (e.g. 'input_stacks/0'), so checkpoints hold every weight and restore into a
 fresh model, before or after it is built.
+
+Layers made of sub-layers whose sizes follow the data (a Dense layer's
+input channels) cannot be rebuilt from a shape-free build config.
+`RebuiltByCall` records the shapes of the first call's inputs in the build
+config and rebuilds by calling the layer on zeros of those shapes.
 """
 
 import collections.abc
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import keras
 import tensorflow as tf
@@ -72,3 +77,60 @@ class Layer(CheckpointTracked, keras.layers.Layer):
   def build_from_config(self, config: Dict[str, Any]) -> None:
     if config.get('built'):
       self.build()
+
+
+_TENSOR_KEY = 'tensor_shape'
+
+
+def _record_inputs(value: Any) -> Any:
+  """A JSON-friendly description of call inputs: tensors become shapes."""
+  if isinstance(value, collections.abc.Mapping):
+    return {str(key): _record_inputs(item) for key, item in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_record_inputs(item) for item in value]
+  if hasattr(value, 'shape') and hasattr(value, 'dtype'):
+    return {_TENSOR_KEY: [None if d is None else int(d)
+                          for d in tf.TensorShape(value.shape).as_list()],
+            'dtype': tf.as_dtype(value.dtype).name}
+  if value is None or isinstance(value, (bool, int, float, str)):
+    return value
+  return None
+
+
+def _zeros_like_record(record: Any) -> Any:
+  """Zeros shaped like recorded inputs (unknown sizes become 1)."""
+  if isinstance(record, collections.abc.Mapping):
+    if _TENSOR_KEY in record:
+      shape = [1 if d is None else d for d in record[_TENSOR_KEY]]
+      return tf.zeros(shape, dtype=record['dtype'])
+    return {key: _zeros_like_record(item) for key, item in record.items()}
+  if isinstance(record, list):
+    return [_zeros_like_record(item) for item in record]
+  return record
+
+
+class RebuiltByCall:
+  """Mixin: the build config holds the first call's input shapes.
+
+  Loading a saved layer (e.g. from a `.keras` file) calls it once on zeros
+  of those shapes, which creates every sub-layer's weights before they are
+  loaded. Put it before the Keras layer class in the bases.
+  """
+
+  _first_call_inputs: Optional[Any] = None
+
+  def __call__(self, *args, **kwargs):
+    if not self.built and self._first_call_inputs is None:
+      self._first_call_inputs = _record_inputs(list(args))
+    return super().__call__(*args, **kwargs)
+
+  def get_build_config(self) -> Dict[str, Any]:
+    config = super().get_build_config() or {}
+    config['call_inputs'] = self._first_call_inputs
+    return config
+
+  def build_from_config(self, config: Dict[str, Any]) -> None:
+    if config.get('call_inputs') is not None:
+      self(*_zeros_like_record(config['call_inputs']))
+    else:
+      super().build_from_config(config)
