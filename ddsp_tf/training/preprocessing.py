@@ -1,0 +1,274 @@
+"""Preprocessors: dataset features -> network inputs.
+
+A preprocessor makes the frame-wise features 3-D, resamples them to the
+model's number of frames and scales them to about [0, 1]: f0 as MIDI / 127
+('f0_scaled') and loudness or power in dB as dB / 80 + 1 ('ld_scaled',
+'pw_scaled').
+"""
+
+from typing import Any, Dict, Optional, Text, Tuple
+
+import gin
+import keras
+import tensorflow as tf
+
+from ddsp_tf import core
+from ddsp_tf import spectral_ops
+from ddsp_tf import validation
+from ddsp_tf.training import nn
+
+F0_RANGE = 127.0  # MIDI notes.
+DB_RANGE = core.DB_RANGE  # dB (80.0).
+
+
+# ----------------------------------------------------------------------------
+# Scaling.
+# ----------------------------------------------------------------------------
+def at_least_3d(x: tf.Tensor) -> tf.Tensor:
+  """Adds batch and channel axes: [] -> [1, 1, 1], [T] -> [1, T, 1],
+  [B, T] -> [B, T, 1]; 3-D tensors are returned as they are.
+
+  Raises:
+    ValueError: For a tensor of rank above 3.
+  """
+  x = core.tf_float32(x)
+  validation.check_rank('x', x, (0, 1, 2, 3), 'a frame-wise feature')
+  if x.shape.rank == 0:
+    return tf.reshape(x, [1, 1, 1])
+  if x.shape.rank == 1:
+    return x[tf.newaxis, :, tf.newaxis]
+  if x.shape.rank == 2:
+    return x[:, :, tf.newaxis]
+  return x
+
+
+def scale_db(db: tf.Tensor) -> tf.Tensor:
+  """Maps [-DB_RANGE, 0] dB linearly onto [0, 1] (not clipped)."""
+  return core.tf_float32(db) / DB_RANGE + 1.0
+
+
+def inv_scale_db(db_scaled: tf.Tensor) -> tf.Tensor:
+  """Inverse of scale_db."""
+  return (core.tf_float32(db_scaled) - 1.0) * DB_RANGE
+
+
+def scale_f0_hz(f0_hz: tf.Tensor) -> tf.Tensor:
+  """f0 in Hz -> MIDI / F0_RANGE (0 Hz -> 0)."""
+  return core.hz_to_midi(f0_hz) / F0_RANGE
+
+
+def inv_scale_f0_hz(f0_scaled: tf.Tensor) -> tf.Tensor:
+  """Inverse of scale_f0_hz."""
+  return core.midi_to_hz(core.tf_float32(f0_scaled) * F0_RANGE)
+
+
+# ----------------------------------------------------------------------------
+# Preprocessors.
+# ----------------------------------------------------------------------------
+class _FramePreprocessor(nn.DictLayer):
+  """Shared parts: rates, resampling to time_steps, frame-count checks."""
+
+  def __init__(self, time_steps: int = 1000, frame_rate: int = 250,
+               sample_rate: int = 16000, **kwargs):
+    """Sets the rates.
+
+    Args:
+      time_steps: Frames of every output feature.
+      frame_rate: Frames per second of the input features (and of features
+        computed from audio); must divide sample_rate.
+      sample_rate: Audio samples per second.
+      **kwargs: DictLayer arguments (input_keys, output_keys, name).
+    """
+    super().__init__(**kwargs)
+    self.time_steps = validation.check_int('time_steps', time_steps)
+    self.frame_rate = validation.check_int('frame_rate', frame_rate)
+    self.sample_rate = validation.check_int('sample_rate', sample_rate)
+    if self.sample_rate % self.frame_rate:
+      raise ValueError(f'frame_rate must divide sample_rate, got '
+                       f'frame_rate={frame_rate!r}, sample_rate='
+                       f'{sample_rate!r}.')
+
+  def resample(self, x: tf.Tensor) -> tf.Tensor:
+    """A feature made 3-D and linearly resampled to [B, time_steps, C]."""
+    return core.resample(at_least_3d(x), self.time_steps)
+
+  def _check_frames(self, name: Text, feature: tf.Tensor,
+                    audio: Optional[tf.Tensor]) -> None:
+    """Checks that a feature's frame count fits the audio and the rates.
+
+    Features framed at frame_rate from n samples have n // hop frames
+    ('same' padding) or n // hop + 1 ('center'), hop = sample_rate /
+    frame_rate. Nothing is checked without audio or with unknown lengths.
+
+    Raises:
+      ValueError: If the frame count fits neither, which usually means the
+        dataset's sample rate or frame rate differs from the model's.
+    """
+    if audio is None:
+      return
+    audio = core.tf_float32(audio)
+    n_samples = validation.static_dim(audio, 1) if audio.shape.rank else None
+    n_frames = validation.static_dim(at_least_3d(feature), 1)
+    if n_samples is None or n_frames is None:
+      return
+    hop = self.sample_rate // self.frame_rate
+    expected = (-(-n_samples // hop), n_samples // hop + 1)
+    if n_frames not in expected:
+      raise ValueError(
+          f'{self.name}: {name} has {n_frames} frames, but {n_samples} audio '
+          f'samples at sample_rate={self.sample_rate} and frame_rate='
+          f'{self.frame_rate} give {expected[0]} or {expected[1]} frames. '
+          'Check that the dataset was prepared at the sample and frame rates '
+          'the model is configured with.')
+
+  def get_config(self) -> Dict[Text, Any]:
+    config = super().get_config()
+    config.update(time_steps=self.time_steps, frame_rate=self.frame_rate,
+                  sample_rate=self.sample_rate)
+    return config
+
+
+def _check_audio(audio: tf.Tensor) -> tf.Tensor:
+  audio = core.tf_float32(audio)
+  validation.check_rank('audio', audio, (2,), '[batch, n_samples]')
+  return audio
+
+
+@keras.saving.register_keras_serializable(package='ddsp_tf')
+@gin.register
+class F0LoudnessPreprocessor(_FramePreprocessor):
+  """Resamples and scales f0 and loudness, [B, time_steps, 1] each.
+
+  With compute_loudness (the default, as in the original), loudness is
+  recomputed from the audio with spectral_ops.compute_loudness at
+  frame_rate ('center' framing, n_fft 512) and the dataset's loudness_db is
+  ignored (it is still checked against the audio length).
+  """
+
+  def __init__(self, time_steps: int = 1000, frame_rate: int = 250,
+               sample_rate: int = 16000, compute_loudness: bool = True,
+               **kwargs):
+    """Sets the rates.
+
+    Args:
+      time_steps: Frames of every output feature.
+      frame_rate: Frames per second of the input features.
+      sample_rate: Audio samples per second.
+      compute_loudness: Recompute loudness from the 'audio' feature.
+      **kwargs: DictLayer arguments.
+    """
+    super().__init__(time_steps=time_steps, frame_rate=frame_rate,
+                     sample_rate=sample_rate, **kwargs)
+    self.compute_loudness = compute_loudness
+
+  def call(self, loudness_db: tf.Tensor, f0_hz: tf.Tensor,
+           audio: Optional[tf.Tensor] = None
+           ) -> ['f0_hz', 'loudness_db', 'f0_scaled', 'ld_scaled']:
+    """Makes the network inputs.
+
+    Args:
+      loudness_db: [B, n_frames] or [B, n_frames, 1] dB.
+      f0_hz: [B, n_frames] or [B, n_frames, 1] Hz.
+      audio: [B, n_samples]; required when compute_loudness.
+
+    Returns:
+      f0_hz, loudness_db, f0_scaled and ld_scaled, [B, time_steps, 1] each.
+
+    Raises:
+      ValueError: If audio is missing while compute_loudness is set, or a
+        feature's frame count does not fit the audio length and the rates.
+    """
+    if audio is not None:
+      audio = _check_audio(audio)
+    self._check_frames('f0_hz', f0_hz, audio)
+    self._check_frames('loudness_db', loudness_db, audio)
+    if self.compute_loudness:
+      if audio is None:
+        raise ValueError(f'{self.name} has compute_loudness=True and needs an '
+                         "'audio' input; pass audio or set "
+                         'compute_loudness=False.')
+      loudness_db = spectral_ops.compute_loudness(
+          audio, sample_rate=self.sample_rate, frame_rate=self.frame_rate)
+    f0_hz = self.resample(f0_hz)
+    loudness_db = self.resample(loudness_db)
+    return f0_hz, loudness_db, scale_f0_hz(f0_hz), scale_db(loudness_db)
+
+  @staticmethod
+  def invert_scaling(f0_scaled: tf.Tensor,
+                     ld_scaled: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+    """(f0_hz, loudness_db) from the scaled features."""
+    return inv_scale_f0_hz(f0_scaled), inv_scale_db(ld_scaled)
+
+  def get_config(self) -> Dict[Text, Any]:
+    config = super().get_config()
+    config['compute_loudness'] = self.compute_loudness
+    return config
+
+
+@keras.saving.register_keras_serializable(package='ddsp_tf')
+@gin.register
+class F0PowerPreprocessor(_FramePreprocessor):
+  """Resamples and scales f0 and frame power, [B, time_steps, 1] each.
+
+  Power is taken from the power_db input when given, else computed from the
+  audio with spectral_ops.compute_power (frame_size samples per frame,
+  'center' framing).
+  """
+
+  def __init__(self, time_steps: int = 1000, frame_rate: int = 250,
+               sample_rate: int = 16000, frame_size: int = 64, **kwargs):
+    """Sets the rates.
+
+    Args:
+      time_steps: Frames of every output feature.
+      frame_rate: Frames per second of the input features.
+      sample_rate: Audio samples per second.
+      frame_size: Samples per power frame.
+      **kwargs: DictLayer arguments.
+    """
+    super().__init__(time_steps=time_steps, frame_rate=frame_rate,
+                     sample_rate=sample_rate, **kwargs)
+    self.frame_size = validation.check_int('frame_size', frame_size)
+
+  def call(self, f0_hz: tf.Tensor, power_db: Optional[tf.Tensor] = None,
+           audio: Optional[tf.Tensor] = None
+           ) -> ['f0_hz', 'pw_db', 'f0_scaled', 'pw_scaled']:
+    """Makes the network inputs.
+
+    Args:
+      f0_hz: [B, n_frames] or [B, n_frames, 1] Hz.
+      power_db: [B, n_frames] or [B, n_frames, 1] dB, or None.
+      audio: [B, n_samples], used when power_db is None.
+
+    Returns:
+      f0_hz, pw_db, f0_scaled and pw_scaled, [B, time_steps, 1] each.
+
+    Raises:
+      ValueError: If neither power_db nor audio is given, or a feature's
+        frame count does not fit the audio length and the rates.
+    """
+    if power_db is None and audio is None:
+      raise ValueError(f'{self.name} needs power_db or audio; got neither.')
+    if audio is not None:
+      audio = _check_audio(audio)
+    self._check_frames('f0_hz', f0_hz, audio)
+    if power_db is None:
+      power_db = spectral_ops.compute_power(
+          audio, sample_rate=self.sample_rate, frame_rate=self.frame_rate,
+          frame_size=self.frame_size)
+    else:
+      self._check_frames('power_db', power_db, audio)
+    f0_hz = self.resample(f0_hz)
+    power_db = self.resample(power_db)
+    return f0_hz, power_db, scale_f0_hz(f0_hz), scale_db(power_db)
+
+  @staticmethod
+  def invert_scaling(f0_scaled: tf.Tensor,
+                     pw_scaled: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+    """(f0_hz, power_db) from the scaled features."""
+    return inv_scale_f0_hz(f0_scaled), inv_scale_db(pw_scaled)
+
+  def get_config(self) -> Dict[Text, Any]:
+    config = super().get_config()
+    config['frame_size'] = self.frame_size
+    return config
