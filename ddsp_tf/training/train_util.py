@@ -1,0 +1,499 @@
+"""Training loop and its bookkeeping: strategies, checkpoints, gin configs.
+
+`train` is the loop that `ddsp_tf_run --mode=train` runs: it builds the
+model on the first batch, resumes from the latest checkpoint in
+`restore_dir`, writes the operative gin config, then alternates training
+steps with TensorBoard summaries, progress lines and checkpoints.
+
+Differences from magenta/ddsp on purpose:
+- `get_strategy()` with no arguments returns the default strategy
+  (`tf.distribute.get_strategy()`), not a `MirroredStrategy`; `strategy=`
+  chooses 'mirrored', 'multi_worker_mirrored' or 'tpu' explicitly.
+- Files (operative configs) are written to a temporary name and renamed.
+- `get_latest_checkpoint` skips checkpoints that cannot be read (a save
+  that was cut off) instead of returning them.
+- `train` checks that `save_dir` is writable before it trains, prints
+  progress lines with steps/s and ETA, writes the learning rate and audio,
+  spectrogram and f0 summaries, and has no hypertune reporting.
+"""
+
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+from ddsp_tf import validation
+from ddsp_tf.training import summaries
+
+logger = logging.getLogger(__name__)
+
+STRATEGIES = ('default', 'mirrored', 'multi_worker_mirrored', 'tpu')
+OPERATIVE_CONFIG_PREFIX = 'operative_config-'
+CHECKPOINT_PREFIX = 'ckpt-'
+# Seconds between progress lines.
+_PROGRESS_INTERVAL_SECS = 10.0
+# Examples per batch that get audio, spectrogram and f0 summaries.
+_SUMMARY_EXAMPLES = 2
+
+
+# ----------------------------------------------------------------------------
+# Distribution strategies.
+# ----------------------------------------------------------------------------
+def _parse_cluster_config(cluster_config: Union[str, Mapping[str, Any]]
+                          ) -> Dict[str, Any]:
+  """A TF_CONFIG-style dict from a dict or its JSON string, checked."""
+  if isinstance(cluster_config, str):
+    try:
+      config = json.loads(cluster_config)
+    except json.JSONDecodeError as error:
+      raise ValueError(f'cluster_config must be TF_CONFIG-style JSON, got '
+                       f'cluster_config={cluster_config!r} ({error}).') from None
+  else:
+    config = dict(cluster_config)
+  if (not isinstance(config, dict) or
+      not isinstance(config.get('cluster'), dict) or
+      not isinstance(config.get('task'), dict) or
+      'type' not in config['task'] or 'index' not in config['task']):
+    raise ValueError(
+        'cluster_config must look like {"cluster": {"worker": ["host:port", '
+        '...]}, "task": {"type": "worker", "index": 0}}, got '
+        f'cluster_config={cluster_config!r}.')
+  return config
+
+
+def get_strategy(tpu: str = '', cluster_config: Union[str, Mapping[str, Any]]
+                 = '', strategy: str = '') -> tf.distribute.Strategy:
+  """Creates the tf.distribute strategy to train with.
+
+  With no arguments this is the default strategy (one device, no
+  replication). An explicit `strategy` wins; otherwise a `tpu` address
+  selects 'tpu' and a `cluster_config` selects 'multi_worker_mirrored'.
+
+  Args:
+    tpu: Address of the TPU ('grpc://...' or a TPU name); '' with
+      strategy='tpu' means the TPU attached to this machine.
+    cluster_config: TF_CONFIG-style cluster description for
+      MultiWorkerMirroredStrategy, as a dict or JSON string:
+      {"cluster": {"worker": ["host0:port", ...]},
+       "task": {"type": "worker", "index": 0}}.
+    strategy: '' (infer from the other arguments), 'default', 'mirrored'
+      (all local devices), 'multi_worker_mirrored' or 'tpu'.
+
+  Returns:
+    A tf.distribute.Strategy.
+
+  Raises:
+    ValueError: For an unknown strategy, a missing or malformed
+      cluster_config for 'multi_worker_mirrored', or an inconsistent mix.
+  """
+  if strategy:
+    validation.check_choice('strategy', strategy, STRATEGIES)
+  elif tpu:
+    strategy = 'tpu'
+  elif cluster_config:
+    strategy = 'multi_worker_mirrored'
+  else:
+    strategy = 'default'
+  if tpu and strategy != 'tpu':
+    raise ValueError(f'tpu={tpu!r} needs strategy "tpu", got '
+                     f'strategy={strategy!r}.')
+
+  if strategy == 'default':
+    return tf.distribute.get_strategy()
+  if strategy == 'mirrored':
+    return tf.distribute.MirroredStrategy()
+  if strategy == 'multi_worker_mirrored':
+    if not cluster_config:
+      raise ValueError('strategy="multi_worker_mirrored" needs a '
+                       'cluster_config, got cluster_config=\'\'.')
+    config = _parse_cluster_config(cluster_config)
+    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec(config['cluster']),
+        task_type=config['task']['type'], task_id=int(config['task']['index']),
+        rpc_layer=config.get('rpc_layer', 'grpc'))
+    return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+  resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or None)
+  tf.config.experimental_connect_to_cluster(resolver)
+  tf.tpu.experimental.initialize_tpu_system(resolver)
+  return tf.distribute.TPUStrategy(resolver)
+
+
+# ----------------------------------------------------------------------------
+# Files.
+# ----------------------------------------------------------------------------
+def expand_path(file_path: str) -> str:
+  """Expands '~' and environment variables, and makes a local path absolute.
+
+  Args:
+    file_path: A local path or a URL such as gs://bucket/dir.
+
+  Returns:
+    The expanded path; URLs are returned unchanged.
+  """
+  if '://' in file_path:
+    return file_path
+  return os.path.abspath(os.path.expandvars(os.path.expanduser(file_path)))
+
+
+def write_text_atomically(path: str, text: str) -> None:
+  """Writes a text file so that readers see either the old or the new file.
+
+  Local files are written to a temporary file in the same directory and
+  renamed over `path`; remote files (gs://...) become visible only once
+  their upload completes.
+
+  Args:
+    path: Destination file.
+    text: Its new content.
+  """
+  if '://' in path:
+    with tf.io.gfile.GFile(path, 'w') as remote_file:
+      remote_file.write(text)
+    return
+  directory = os.path.dirname(path) or '.'
+  with tempfile.NamedTemporaryFile('w', dir=directory, delete=False,
+                                   prefix=f'.{os.path.basename(path)}.',
+                                   suffix='.tmp', encoding='utf-8') as tmp:
+    tmp.write(text)
+    tmp.flush()
+    os.fsync(tmp.fileno())
+  os.replace(tmp.name, path)
+
+
+def _number_after(prefix: str, name: str, suffix: str = '') -> Optional[int]:
+  """N from '<prefix>N<suffix>', or None when the name has another form."""
+  match = re.fullmatch(re.escape(prefix) + r'(\d+)' + re.escape(suffix), name)
+  return int(match.group(1)) if match else None
+
+
+def get_latest_file(dir_path: str, prefix: str = OPERATIVE_CONFIG_PREFIX,
+                    suffix: str = '.gin') -> str:
+  """The file `<prefix>N<suffix>` in a directory with the largest N.
+
+  Args:
+    dir_path: Directory to search.
+    prefix: File name before the number.
+    suffix: File name after the number.
+
+  Returns:
+    The path of the file with the largest N.
+
+  Raises:
+    FileNotFoundError: If the directory does not exist or holds no such file.
+  """
+  dir_path = expand_path(dir_path)
+  if not tf.io.gfile.isdir(dir_path):
+    raise FileNotFoundError(f'No directory {dir_path!r}.')
+  numbered = {}
+  for name in tf.io.gfile.listdir(dir_path):
+    number = _number_after(prefix, name, suffix)
+    if number is not None:
+      numbered[number] = name
+  if not numbered:
+    raise FileNotFoundError(
+        f'No file named {prefix}<N>{suffix} in {dir_path!r}.')
+  return os.path.join(dir_path, numbered[max(numbered)])
+
+
+def _is_readable_checkpoint(prefix: str) -> bool:
+  """Whether a checkpoint prefix has complete, readable files."""
+  try:
+    tf.train.load_checkpoint(prefix)
+  except (tf.errors.OpError, ValueError):
+    return False
+  return True
+
+
+def get_latest_checkpoint(checkpoint_path: str) -> str:
+  """Resolves a checkpoint prefix from a prefix or a training directory.
+
+  Accepts a checkpoint prefix ('.../ckpt-300'), or a directory. In a
+  directory the `checkpoint` state file names the latest checkpoint; TF
+  rewrites that file (atomically) only after the checkpoint's own files are
+  complete, so it never names a half-written checkpoint. Without a state
+  file the readable `ckpt-N` with the largest N is used, skipping any whose
+  files are incomplete.
+
+  Args:
+    checkpoint_path: Checkpoint prefix or directory.
+
+  Returns:
+    The checkpoint prefix (without .index / .data suffixes).
+
+  Raises:
+    FileNotFoundError: If no readable checkpoint is found.
+  """
+  checkpoint_path = expand_path(checkpoint_path)
+  if tf.io.gfile.exists(checkpoint_path + '.index'):
+    return checkpoint_path
+  if not tf.io.gfile.isdir(checkpoint_path):
+    raise FileNotFoundError(
+        f'No checkpoint or directory at {checkpoint_path!r}.')
+  latest = tf.train.latest_checkpoint(checkpoint_path)
+  if latest:
+    return latest
+  numbers = sorted(
+      (number for number in (
+          _number_after(CHECKPOINT_PREFIX, name, '.index')
+          for name in tf.io.gfile.listdir(checkpoint_path))
+       if number is not None), reverse=True)
+  for number in numbers:
+    prefix = os.path.join(checkpoint_path, f'{CHECKPOINT_PREFIX}{number}')
+    if _is_readable_checkpoint(prefix):
+      return prefix
+  raise FileNotFoundError(f'No readable checkpoint in {checkpoint_path!r}.')
+
+
+def get_latest_operative_config(restore_dir: str) -> str:
+  """The latest operative_config-N.gin in restore_dir or its parent.
+
+  The parent is searched too so that a checkpoint directory nested in a run
+  directory finds the run's config.
+
+  Args:
+    restore_dir: Training directory (or a directory inside it).
+
+  Returns:
+    Path of the operative config.
+
+  Raises:
+    FileNotFoundError: If neither directory holds one.
+  """
+  restore_dir = expand_path(restore_dir)
+  try:
+    return get_latest_file(restore_dir)
+  except FileNotFoundError:
+    return get_latest_file(os.path.dirname(restore_dir.rstrip('/')))
+
+
+def _config_as_markdown(config_str: str) -> str:
+  """Gin config text as markdown: comment lines plain, bindings as code."""
+  lines = []
+  for line in config_str.splitlines():
+    if line.startswith('#'):
+      lines.append(line.lstrip('# ') or ' ')
+    else:
+      lines.append('    ' + line)
+  return '\n'.join(lines)
+
+
+def write_gin_config(summary_writer: Optional[tf.summary.SummaryWriter],
+                     save_dir: str, step: int) -> str:
+  """Saves the operative gin config to a file and to a text summary.
+
+  Args:
+    summary_writer: Writer for the TensorBoard text summary
+      'gin/operative_config-<step>', or None to write only the file.
+    save_dir: Directory of operative_config-<step>.gin (created if needed).
+    step: Training step of the config.
+
+  Returns:
+    The path of the written config.
+  """
+  step = validation.check_int('step', step, minimum=0)
+  save_dir = expand_path(save_dir)
+  tf.io.gfile.makedirs(save_dir)
+  config_str = gin.operative_config_str()
+  path = os.path.join(save_dir, f'{OPERATIVE_CONFIG_PREFIX}{step}.gin')
+  write_text_atomically(path, config_str)
+  if summary_writer is not None:
+    with summary_writer.as_default():
+      tf.summary.text(f'gin/{OPERATIVE_CONFIG_PREFIX}{step}',
+                      _config_as_markdown(config_str), step=step)
+  return path
+
+
+def check_writable_dir(name: str, path: str) -> str:
+  """Creates a directory if needed and checks that files can be made in it.
+
+  Args:
+    name: The argument's name, for the message.
+    path: The directory.
+
+  Returns:
+    The expanded path.
+
+  Raises:
+    PermissionError: If the directory cannot be created or written.
+  """
+  path = expand_path(path)
+  if '://' in path:
+    return path
+  try:
+    os.makedirs(path, exist_ok=True)
+    with tempfile.TemporaryFile(dir=path):
+      pass
+  except OSError as error:
+    raise PermissionError(
+        f'{name}={path!r} is not a writable directory ({error}).') from None
+  return path
+
+
+# ----------------------------------------------------------------------------
+# Training loop.
+# ----------------------------------------------------------------------------
+class _Progress:
+  """Progress lines: step, loss, steps per second and ETA, every few seconds.
+
+  The rate is measured from the first reported step on, so the time spent
+  tracing and compiling the first step does not count.
+  """
+
+  def __init__(self, num_steps: int):
+    self._num_steps = num_steps
+    self._first = None  # (step, time) of the first update.
+    self._last_log = -np.inf
+
+  def update(self, step: int, total_loss: float, force: bool = False) -> None:
+    now = time.time()
+    if self._first is None:
+      self._first = (step, now)
+    elif not force and now - self._last_log < _PROGRESS_INTERVAL_SECS:
+      return
+    self._last_log = now
+    first_step, first_time = self._first
+    rate = (step - first_step) / max(now - first_time, 1e-9)
+    eta = (self._num_steps - step) / rate if rate > 0 else float('inf')
+    logger.info('step %d/%d  loss %.4f  %.2f steps/s  ETA %s', step,
+                self._num_steps, total_loss, rate, _format_secs(eta))
+
+
+def _format_secs(secs: float) -> str:
+  """'1h02m03s' style duration; '?' when unknown."""
+  if not np.isfinite(secs):
+    return '?'
+  secs = int(round(secs))
+  hours, rest = divmod(secs, 3600)
+  minutes, secs = divmod(rest, 60)
+  return f'{hours}h{minutes:02d}m{secs:02d}s' if hours else (
+      f'{minutes}m{secs:02d}s')
+
+
+def _write_batch_summaries(trainer, batch: Mapping[str, tf.Tensor],
+                           sample_rate: int, step: int) -> None:
+  """Audio, spectrogram and f0 summaries of the model on a few examples."""
+  batch = {key: value[:_SUMMARY_EXAMPLES] for key, value in batch.items()}
+  outputs = trainer.model(batch, training=False)
+  audio_gen = trainer.model.get_audio_from_outputs(outputs)
+  summaries.audio_summary(audio_gen, step, sample_rate, name='audio_generated')
+  if 'audio' in batch:
+    summaries.audio_summary(batch['audio'], step, sample_rate,
+                            name='audio_original')
+    summaries.spectrogram_summary(batch['audio'], audio_gen, step)
+  if 'f0_hz' in batch:
+    summaries.f0_summary(batch['f0_hz'], outputs.get('f0_hz'), step)
+
+
+def _check_train_args(batch_size, num_steps, steps_per_summary, steps_per_save,
+                      early_stop_loss_value) -> None:
+  validation.check_int('batch_size', batch_size)
+  validation.check_int('num_steps', num_steps, minimum=0)
+  validation.check_int('steps_per_summary', steps_per_summary)
+  validation.check_int('steps_per_save', steps_per_save)
+  if early_stop_loss_value is not None and not np.isfinite(
+      np.asarray(early_stop_loss_value, dtype=float)):
+    raise ValueError('early_stop_loss_value must be a finite number or None, '
+                     f'got early_stop_loss_value={early_stop_loss_value!r}.')
+
+
+@gin.configurable
+def train(data_provider, trainer, batch_size: int = 32,
+          num_steps: int = 1000000, steps_per_summary: int = 300,
+          steps_per_save: int = 300, save_dir: str = '/tmp/ddsp',
+          restore_dir: str = '/tmp/ddsp',
+          early_stop_loss_value: Optional[float] = None) -> None:
+  """Trains a model until `num_steps`, resuming from `restore_dir`.
+
+  The first batch builds the model and the optimizer, then the latest
+  checkpoint in restore_dir (if any) restores both, so a restarted run
+  continues at the checkpoint's step. Every `steps_per_summary` steps the
+  mean of each loss ('losses/<name>'), the learning rate and steps_per_sec
+  go to TensorBoard (save_dir/summaries/train), with audio, spectrogram and
+  f0 summaries of the current batch; every `steps_per_save` steps, and once
+  at the end, a checkpoint ckpt-<step> is saved in save_dir. A progress line
+  (step, loss, steps/s, ETA) is logged every few seconds.
+
+  Args:
+    data_provider: A DataProvider (with get_batch and sample_rate).
+    trainer: A trainers.Trainer holding the model.
+    batch_size: Global batch size (split across replicas).
+    num_steps: Train until the trainer's step reaches this.
+    steps_per_summary: Steps between TensorBoard summaries.
+    steps_per_save: Steps between checkpoints.
+    save_dir: Directory for checkpoints, summaries and operative configs.
+    restore_dir: Directory to resume from ('' means save_dir).
+    early_stop_loss_value: Stop once total_loss is at or below this.
+
+  Raises:
+    ValueError: For invalid arguments.
+    PermissionError: If save_dir cannot be written.
+    FloatingPointError: If a loss is NaN or Inf and the trainer's
+      nan_policy is 'stop' (or too many consecutive steps were skipped).
+  """
+  _check_train_args(batch_size, num_steps, steps_per_summary, steps_per_save,
+                    early_stop_loss_value)
+  save_dir = check_writable_dir('save_dir', save_dir)
+  restore_dir = expand_path(restore_dir) if restore_dir else save_dir
+
+  dataset = data_provider.get_batch(batch_size, shuffle=True, repeats=-1)
+  trainer.build(next(iter(dataset)))
+  try:
+    trainer.restore(get_latest_checkpoint(restore_dir))
+  except FileNotFoundError:
+    logger.info('No checkpoint in %s; training from scratch.', restore_dir)
+
+  summary_writer = tf.summary.create_file_writer(
+      os.path.join(save_dir, 'summaries', 'train'))
+  write_gin_config(summary_writer, save_dir, trainer.step)
+  iterator = iter(trainer.distribute_dataset(dataset))
+
+  step = int(trainer.step)
+  progress = _Progress(num_steps)
+  loss_sums, loss_count = {}, 0
+  last_summary_time, last_summary_step = time.time(), step
+  total_loss = float('nan')
+  with summary_writer.as_default():
+    while step < num_steps:
+      batch = next(iterator)
+      losses = {name: float(value)
+                for name, value in trainer.train_step(batch).items()}
+      if int(trainer.step) == step:  # A non-finite step that was skipped.
+        continue
+      step, total_loss = int(trainer.step), losses['total_loss']
+      for name, value in losses.items():
+        loss_sums[name] = loss_sums.get(name, 0.0) + value
+      loss_count += 1
+      progress.update(step, total_loss)
+
+      if step % steps_per_summary == 0:
+        now = time.time()
+        tf.summary.scalar('steps_per_sec', (step - last_summary_step) /
+                          max(now - last_summary_time, 1e-9), step=step)
+        tf.summary.scalar('learning_rate', trainer.learning_rate, step=step)
+        for name, total in loss_sums.items():
+          tf.summary.scalar(f'losses/{name}', total / loss_count, step=step)
+        _write_batch_summaries(trainer, trainer.local_batch(batch),
+                               data_provider.sample_rate, step)
+        summary_writer.flush()
+        loss_sums, loss_count = {}, 0
+        last_summary_time, last_summary_step = now, step
+
+      if (early_stop_loss_value is not None and
+          total_loss <= early_stop_loss_value):
+        logger.info('Stopping early at step %d: total_loss %.4f <= %s.', step,
+                    total_loss, early_stop_loss_value)
+        break
+      if step % steps_per_save == 0:
+        trainer.save(save_dir)
+
+  progress.update(step, total_loss, force=True)
+  trainer.save(save_dir)
+  summary_writer.flush()
+  logger.info('Training finished at step %d.', step)
