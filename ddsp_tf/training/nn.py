@@ -571,6 +571,23 @@ def _rnn_class(rnn_type: Text):
   return keras.layers.GRU if rnn_type == 'gru' else keras.layers.LSTM
 
 
+class _RnnRunner:
+  """Runs a Keras RNN layer, as one graph when executing eagerly.
+
+  Eager Keras RNNs step through time in Python, about 10 ms per frame on
+  CPU (11 s for 4 s of audio at 250 frames per second); traced, the same
+  loop is one graph op. Inside a tf.function the layer is called directly.
+  """
+
+  def __init__(self, layer: keras.layers.Layer):
+    self.layer = layer
+    self.graph_fn = tf.function(layer, reduce_retracing=True)
+
+  def __call__(self, *args, **kwargs):
+    fn = self.graph_fn if tf.executing_eagerly() else self.layer
+    return fn(*args, **kwargs)
+
+
 @keras.saving.register_keras_serializable(package='ddsp_tf')
 @gin.register
 class Rnn(CompositeLayer):
@@ -596,11 +613,12 @@ class Rnn(CompositeLayer):
     self.bidir = bidir
     rnn = _rnn_class(rnn_type)(self.dims, return_sequences=return_sequences)
     self.rnn = keras.layers.Bidirectional(rnn) if bidir else rnn
+    self._run = _RnnRunner(self.rnn)
 
   def call(self, x: tf.Tensor) -> tf.Tensor:
     """[batch, n_frames, channels] -> [batch, (n_frames,) units]."""
     validation.check_rank('x', x, (3,), '[batch, n_frames, channels]')
-    return self.rnn(x)
+    return self._run(x)
 
   def get_config(self) -> Dict[Text, Any]:
     config = super().get_config()
@@ -631,6 +649,7 @@ class StatelessRnn(CompositeLayer):
     self.rnn_type = rnn_type
     self.rnn = _rnn_class(rnn_type)(self.dims, return_sequences=True,
                                     return_state=True)
+    self._run = _RnnRunner(self.rnn)
 
   @property
   def state_size(self) -> int:
@@ -655,7 +674,7 @@ class StatelessRnn(CompositeLayer):
                        f'{state.shape.as_list()}.')
     initial_state = (tf.split(state, 2, axis=-1) if self.rnn_type == 'lstm'
                      else [state])
-    outputs, *states = self.rnn(x, initial_state=initial_state)
+    outputs, *states = self._run(x, initial_state=initial_state)
     return outputs, tf.concat(states, axis=-1)
 
   def get_config(self) -> Dict[Text, Any]:

@@ -1,0 +1,144 @@
+"""The base class of DDSP models: a Keras model that can report its losses."""
+
+import logging
+import os
+from typing import Dict, Optional, Sequence, Text, Tuple, Union
+
+import keras
+import tensorflow as tf
+
+from ddsp_tf import layer_base
+
+TensorDict = Dict[Text, tf.Tensor]
+
+
+def sum_losses(losses_dict: TensorDict) -> tf.Tensor:
+  """The sum of a dict of scalar losses (0.0 for an empty dict)."""
+  if not losses_dict:
+    return tf.constant(0.0, tf.float32)
+  return tf.add_n([tf.cast(loss, tf.float32) for loss in losses_dict.values()])
+
+
+def find_checkpoint(checkpoint_path: Text) -> Text:
+  """The checkpoint prefix to restore from a directory or a prefix.
+
+  Args:
+    checkpoint_path: A directory holding checkpoints (the latest is used)
+      or a checkpoint prefix such as '.../ckpt-300'.
+
+  Returns:
+    The checkpoint prefix.
+
+  Raises:
+    FileNotFoundError: If there is no checkpoint at that path.
+  """
+  path = os.fspath(checkpoint_path)
+  if tf.io.gfile.isdir(path):
+    latest = tf.train.latest_checkpoint(path)
+    if latest is None:
+      raise FileNotFoundError(f'No checkpoint found in the directory {path!r} '
+                              '(expected files such as ckpt-<step>.index).')
+    return latest
+  if tf.io.gfile.exists(path + '.index'):
+    return path
+  raise FileNotFoundError(f'No checkpoint at {path!r}: it is neither a '
+                          'directory of checkpoints nor a checkpoint prefix '
+                          f'(no {path}.index).')
+
+
+class Model(layer_base.RebuiltByCall, layer_base.CheckpointTracked,
+            keras.Model):
+  """Base class: `__call__(..., return_losses=True)` adds a losses dict.
+
+  Subclasses implement `call` (features -> outputs dict),
+  `compute_losses_dict` (outputs -> {name: scalar}) and
+  `get_audio_from_outputs`. Losses are computed after `call`, only when
+  asked for, from the outputs alone, so a model instance holds no per-call
+  state and is safe to run on several replicas at once.
+
+  Weights are created on the first call (shapes come from the data), and
+  are tracked for `tf.train.Checkpoint(model=...)` under the attribute
+  names of the sub-layers, so checkpoints restore into a fresh model, also
+  before its first call. A model loaded from a `.keras` file is rebuilt by
+  a call on zeros shaped like its first inputs.
+  """
+
+  def build(self, *unused_input_shapes, **unused_input_kwargs) -> None:
+    """Sub-layers build themselves on the first call."""
+    self.built = True
+
+  def __call__(self, *args, return_losses: bool = False, **kwargs
+               ) -> Union[TensorDict, Tuple[TensorDict, TensorDict]]:
+    """Runs the model.
+
+    Args:
+      *args: Inputs of call (usually a dict of features; dicts are copied,
+        so the caller's dict is never changed).
+      return_losses: Also return the losses.
+      **kwargs: Keyword arguments of call (e.g. training).
+
+    Returns:
+      outputs, or (outputs, losses) where losses holds every loss by name
+      and 'total_loss', their sum.
+    """
+    args = [dict(a) if isinstance(a, dict) else a for a in args]
+    outputs = super().__call__(*args, **kwargs)
+    if not return_losses:
+      return outputs
+    losses = dict(self.compute_losses_dict(outputs))
+    if 'total_loss' in losses:
+      raise ValueError("A loss is named 'total_loss', which is reserved for "
+                       'the sum of the losses; rename that loss.')
+    losses['total_loss'] = sum_losses(losses)
+    return outputs, losses
+
+  def call(self, *args, training: bool = False, **kwargs) -> TensorDict:
+    """Features -> outputs dict; subclasses implement."""
+    raise NotImplementedError(f'{type(self).__name__} must implement call.')
+
+  def compute_losses_dict(self, outputs: TensorDict) -> TensorDict:
+    """{loss name: scalar} from the outputs of call; subclasses implement."""
+    raise NotImplementedError(
+        f'{type(self).__name__} must implement compute_losses_dict.')
+
+  def get_audio_from_outputs(self, outputs: TensorDict) -> tf.Tensor:
+    """The model's audio, [batch, n_samples]; subclasses implement."""
+    raise NotImplementedError(
+        f'{type(self).__name__} must implement get_audio_from_outputs.')
+
+  def restore(self, checkpoint_path: Text, verbose: bool = True,
+              restore_keys: Optional[Sequence[Text]] = None):
+    """Restores the weights from a checkpoint of `tf.train.Checkpoint(model=...)`.
+
+    Other objects in the checkpoint (the optimizer) are ignored. Weights the
+    model has not created yet are restored when it first creates them.
+
+    Args:
+      checkpoint_path: A directory (its latest checkpoint is used) or a
+        checkpoint prefix such as '.../ckpt-300'.
+      verbose: Log what is restored.
+      restore_keys: Names of the sub-modules (attributes, e.g. ['decoder'])
+        to restore; None restores the whole model.
+
+    Returns:
+      The load status (see tf.train.Checkpoint.restore).
+
+    Raises:
+      FileNotFoundError: If there is no checkpoint at checkpoint_path.
+      ValueError: If a restore key is not an attribute of the model.
+    """
+    prefix = find_checkpoint(checkpoint_path)
+    if restore_keys is None:
+      model = self
+    else:
+      missing = [key for key in restore_keys if getattr(self, key, None) is None]
+      if missing:
+        raise ValueError(f'restore_keys {missing} are not sub-modules of '
+                         f'{type(self).__name__}.')
+      model = tf.train.Checkpoint(
+          **{key: getattr(self, key) for key in restore_keys})
+    status = tf.train.Checkpoint(model=model).restore(prefix).expect_partial()
+    if verbose:
+      what = 'the model' if restore_keys is None else list(restore_keys)
+      logging.info('Restored %s from %s.', what, prefix)
+    return status
