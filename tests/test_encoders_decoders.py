@@ -170,3 +170,37 @@ def test_aggregate_features_encoder():
   # Reversing time leaves the average unchanged.
   reversed_features = {k: v[:, ::-1] for k, v in features.items()}
   np.testing.assert_allclose(encoder(reversed_features)['z'], z, atol=1e-6)
+
+
+@pytest.mark.parametrize('make_layer', [
+    lambda: decoders.RnnFcDecoder(
+        rnn_channels=4, rnn_type='lstm', ch=5, layers_per_stack=2,
+        stateless=True, input_keys=('f0_scaled', 'z'),
+        output_splits=(('a', 2), ('b', 3))),
+    lambda: decoders.DilatedConvDecoder(
+        ch=4, kernel_size=5, layers_per_stack=2, stacks=2, dilation=3,
+        norm_type='instance', resample_stride=2, stacks_per_resample=2,
+        resample_after_convolve=False, input_keys=('f0_scaled',),
+        output_splits=(('a', 2),), conditioning_keys=('z', 'ld_scaled'),
+        precondition_stack=decoders.nn.FcStack(ch=3, layers=1),
+        ortho_init=True),
+    lambda: encoders.MfccRnnEncoder(rnn_channels=3, rnn_type='lstm',
+                                    z_dims=2, mean_aggregate=True),
+    lambda: encoders.MfccTimeDistributedRnnEncoder(
+        rnn_channels=3, rnn_type='lstm', z_dims=2, z_time_steps=63),
+    lambda: encoders.AggregateFeaturesEncoder(
+        ch=3, input_keys=('ld_scaled', 'f0_scaled')),
+])
+def test_layer_rebuilt_from_its_config_computes_the_same(make_layer):
+  features = dict(_inputs(n_frames=16), audio=_audio(4096, batch=2),
+                  state=np.zeros([2, 8], np.float32))
+  layer = make_layer()
+  expected = layer(features)
+  clone = type(layer).from_config(layer.get_config())
+  assert clone.get_config() == layer.get_config()
+  clone(features)
+  clone.set_weights(layer.get_weights())
+  outputs = clone(features)
+  assert sorted(outputs) == sorted(expected)
+  for key, value in expected.items():
+    np.testing.assert_allclose(outputs[key], value, atol=1e-6, err_msg=key)

@@ -16,6 +16,10 @@ from ddsp_tf import core
 from ddsp_tf.training import nn
 
 TensorDict = Dict[Text, tf.Tensor]
+# DilatedConvDecoder arguments passed on to its nn.DilatedConvStack as is.
+_STACK_ARGS = ('ch', 'kernel_size', 'layers_per_stack', 'stacks', 'dilation',
+               'norm_type', 'resample_stride', 'stacks_per_resample',
+               'resample_after_convolve', 'spectral_norm', 'ortho_init')
 
 
 def _concat_features(inputs: Sequence[tf.Tensor]) -> tf.Tensor:
@@ -201,19 +205,13 @@ class DilatedConvDecoder(nn.OutputSplitsLayer):
 
   def get_config(self) -> Dict[Text, Any]:
     config = super().get_config()
-    stack = self.stack
+    stack_config = self.stack.get_config()
+    config.update({key: stack_config[key] for key in _STACK_ARGS})
     config.update(
-        ch=stack.ch, kernel_size=stack.kernel_size,
-        layers_per_stack=stack.layers_per_stack, stacks=stack.stacks,
-        dilation=stack.dilation, norm_type=stack.norm_type,
-        resample_stride=stack.resample_stride,
-        stacks_per_resample=stack.stacks_per_resample,
-        resample_after_convolve=stack.resample_after_convolve,
         input_keys=self.feature_keys,
         conditioning_keys=self.conditioning_keys or None,
         precondition_stack=keras.saving.serialize_keras_object(
-            self.precondition_stack),
-        spectral_norm=stack.spectral_norm, ortho_init=stack.ortho_init)
+            self.precondition_stack))
     return config
 
   @classmethod

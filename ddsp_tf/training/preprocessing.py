@@ -92,6 +92,12 @@ class _FramePreprocessor(nn.DictLayer):
     """A feature made 3-D and linearly resampled to [B, time_steps, C]."""
     return core.resample(at_least_3d(x), self.time_steps)
 
+  def _scaled_outputs(self, f0_hz: tf.Tensor, db: tf.Tensor
+                      ) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+    """(f0_hz, db, f0_scaled, db_scaled), resampled to time_steps."""
+    f0_hz, db = self.resample(f0_hz), self.resample(db)
+    return f0_hz, db, scale_f0_hz(f0_hz), scale_db(db)
+
   def _check_frames(self, name: Text, feature: tf.Tensor,
                     audio: Optional[tf.Tensor]) -> None:
     """Checks that a feature's frame count fits the audio and the rates.
@@ -189,9 +195,7 @@ class F0LoudnessPreprocessor(_FramePreprocessor):
                          'compute_loudness=False.')
       loudness_db = spectral_ops.compute_loudness(
           audio, sample_rate=self.sample_rate, frame_rate=self.frame_rate)
-    f0_hz = self.resample(f0_hz)
-    loudness_db = self.resample(loudness_db)
-    return f0_hz, loudness_db, scale_f0_hz(f0_hz), scale_db(loudness_db)
+    return self._scaled_outputs(f0_hz, loudness_db)
 
   @staticmethod
   def invert_scaling(f0_scaled: tf.Tensor,
@@ -258,9 +262,7 @@ class F0PowerPreprocessor(_FramePreprocessor):
           frame_size=self.frame_size)
     else:
       self._check_frames('power_db', power_db, audio)
-    f0_hz = self.resample(f0_hz)
-    power_db = self.resample(power_db)
-    return f0_hz, power_db, scale_f0_hz(f0_hz), scale_db(power_db)
+    return self._scaled_outputs(f0_hz, power_db)
 
   @staticmethod
   def invert_scaling(f0_scaled: tf.Tensor,
