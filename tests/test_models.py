@@ -13,6 +13,7 @@ from ddsp_tf import losses
 from ddsp_tf import processors
 from ddsp_tf import synths
 from ddsp_tf.training import decoders
+from ddsp_tf.training import encoders
 from ddsp_tf.training import models
 from ddsp_tf.training import preprocessing
 
@@ -263,6 +264,23 @@ def test_bad_input_gives_clear_errors(model):
   with pytest.raises(ValueError, match='must have get_losses_dict'):
     models.Autoencoder(processor_group=model.processor_group,
                        losses=[lambda a, b: 0.0])
+
+
+def test_gin_autoencoder_with_a_z_encoder():
+  """The models/ae.gin layout: an MFCC z encoder feeds the decoder."""
+  model = _make_model("""
+      Autoencoder.encoder = @encoders.MfccTimeDistributedRnnEncoder()
+      MfccTimeDistributedRnnEncoder.rnn_channels = 8
+      MfccTimeDistributedRnnEncoder.rnn_type = 'gru'
+      MfccTimeDistributedRnnEncoder.z_dims = 4
+      MfccTimeDistributedRnnEncoder.z_time_steps = 125
+      RnnFcDecoder.input_keys = ('ld_scaled', 'f0_scaled', 'z')
+  """)
+  assert isinstance(model.encoder, encoders.MfccTimeDistributedRnnEncoder)
+  outputs = model(_features())
+  assert outputs['z'].shape == (1, N_FRAMES, 4)
+  assert outputs['audio_synth'].shape == (1, N_SAMPLES)
+  assert len(model.decoder.input_stacks) == 3
 
 
 def test_losses_need_the_audio_feature():
