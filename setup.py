@@ -86,6 +86,7 @@ setuptools.setup(
     entry_points={
         'console_scripts': [
             'ddsp_tf_prepare_tfrecord = data_prep.cli:console_entry_point',
+            'ddsp_tf_run = ddsp_tf.training.cli.run:console_entry_point',
         ],
     },
     extras_require=_EXTRAS_REQUIRE,

@@ -391,6 +391,31 @@ def _write_batch_summaries(trainer, batch: Mapping[str, tf.Tensor],
     summaries.f0_summary(batch['f0_hz'], outputs.get('f0_hz'), step)
 
 
+def read_first_batch(data_provider, dataset: tf.data.Dataset
+                     ) -> Dict[str, tf.Tensor]:
+  """The first batch of a dataset, with a clear error for unreadable data.
+
+  Args:
+    data_provider: The provider the dataset came from (named in errors).
+    dataset: Its batched dataset.
+
+  Returns:
+    The first batch.
+
+  Raises:
+    ValueError: If the records do not parse, e.g. because the provider's
+      example length, sample rate or frame rate differ from the data's.
+  """
+  try:
+    return next(iter(dataset))
+  except tf.errors.InvalidArgumentError as error:
+    raise ValueError(
+        f'Could not read a batch from {type(data_provider).__name__}; check '
+        'that its example_secs, sample_rate, frame_rate and centered match '
+        f'how the data were prepared. TensorFlow said: {error.message}'
+    ) from None
+
+
 def _check_train_args(batch_size, num_steps, steps_per_summary, steps_per_save,
                       early_stop_loss_value) -> None:
   validation.check_int('batch_size', batch_size)
@@ -443,7 +468,7 @@ def train(data_provider, trainer, batch_size: int = 32,
   restore_dir = expand_path(restore_dir) if restore_dir else save_dir
 
   dataset = data_provider.get_batch(batch_size, shuffle=True, repeats=-1)
-  trainer.build(next(iter(dataset)))
+  trainer.build(read_first_batch(data_provider, dataset))
   try:
     trainer.restore(get_latest_checkpoint(restore_dir))
   except FileNotFoundError:

@@ -1,0 +1,329 @@
+"""Tests for the ddsp_tf_run command line (ddsp_tf.training.cli.run).
+
+Runs the real Autoencoder from the shipped models/solo_instrument.gin,
+shrunk by a test gin file (0.5-second examples, a 32-unit GRU) found through
+--gin_search_path, on TFRecords of harmonic tones written here. Most runs
+call main() in-process from another working directory; the resume test
+kills a real ddsp_tf_run process with SIGKILL and starts it again.
+"""
+
+import glob
+import importlib.metadata
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ddsp_tf import spectral_ops
+from ddsp_tf.training.cli import run
+
+SAMPLE_RATE = 16000
+FRAME_RATE = 250
+EXAMPLE_SECS = 0.5
+N_SAMPLES = int(SAMPLE_RATE * EXAMPLE_SECS)
+N_FRAMES = N_SAMPLES // (SAMPLE_RATE // FRAME_RATE)
+
+TINY_GIN = f"""
+include 'models/solo_instrument.gin'
+include 'datasets/tfrecord.gin'
+
+F0LoudnessPreprocessor.time_steps = {N_FRAMES}
+Harmonic.n_samples = {N_SAMPLES}
+FilteredNoise.n_samples = {N_SAMPLES}
+Reverb.reverb_length = 2000
+RnnFcDecoder.rnn_channels = 32
+RnnFcDecoder.ch = 32
+RnnFcDecoder.layers_per_stack = 1
+RnnFcDecoder.output_splits = (('amps', 1), ('harmonic_distribution', 20),
+                              ('noise_magnitudes', 16))
+TFRecordProvider.example_secs = {EXAMPLE_SECS}
+batch_size = 4
+learning_rate = 3e-3
+train.steps_per_summary = 5
+train.steps_per_save = 10
+evaluate.batch_size = 4
+evaluate.num_batches = 2
+sample.batch_size = 2
+F0LdEvaluator.model_capacity = 'tiny'
+"""
+
+
+def _float_feature(values):
+  return tf.train.Feature(float_list=tf.train.FloatList(value=values))
+
+
+def write_tfrecord(path, n_examples=8, seed=0):
+  """Harmonic tones (5 harmonics, 1/k amplitudes) with their features."""
+  rng = np.random.default_rng(seed)
+  t = np.arange(N_SAMPLES) / SAMPLE_RATE
+  with tf.io.TFRecordWriter(path) as writer:
+    for _ in range(n_examples):
+      f0 = rng.uniform(200.0, 400.0)
+      audio = sum(0.3 / k * np.sin(2 * np.pi * k * f0 * t)
+                  for k in range(1, 6)).astype(np.float32)
+      loudness = np.asarray(spectral_ops.compute_loudness(
+          audio, SAMPLE_RATE, FRAME_RATE, padding='same'))
+      features = {
+          'audio': audio, 'audio_16k': audio,
+          'f0_hz': np.full(N_FRAMES, f0, np.float32),
+          'f0_confidence': np.ones(N_FRAMES, np.float32),
+          'loudness_db': loudness,
+      }
+      example = tf.train.Example(features=tf.train.Features(feature={
+          key: _float_feature(value) for key, value in features.items()}))
+      writer.write(example.SerializeToString())
+
+
+def read_scalars(directory):
+  """{tag: {step: value}} of the scalar summaries under directory."""
+  scalars = {}
+  for path in glob.glob(os.path.join(directory, 'events.out.tfevents.*')):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        tensor = tf.make_ndarray(value.tensor) if value.HasField(
+            'tensor') else None
+        number = (float(tensor) if tensor is not None and tensor.ndim == 0
+                  and tensor.dtype.kind == 'f' else None)
+        scalars.setdefault(value.tag, {})[event.step] = number
+  return scalars
+
+
+@pytest.fixture(scope='module')
+def workspace(tmp_path_factory):
+  """A data file and a folder with the test gin file."""
+  root = tmp_path_factory.mktemp('cli')
+  write_tfrecord(str(root / 'train.tfrecord'))
+  (root / 'configs').mkdir()
+  (root / 'configs' / 'tiny.gin').write_text(TINY_GIN)
+  (root / 'elsewhere').mkdir()
+  return root
+
+
+def _flags(workspace, save_dir, *extra):
+  return [f'--save_dir={save_dir}',
+          f'--gin_search_path={workspace / "configs"}',
+          '--gin_file=tiny.gin',
+          "--gin_param=TFRecordProvider.file_pattern="
+          f"'{workspace / 'train.tfrecord'}'", *extra]
+
+
+def _main(workspace, monkeypatch, argv):
+  """main() from another working directory, with gin cleared afterwards."""
+  monkeypatch.chdir(workspace / 'elsewhere')
+  try:
+    return run.main(argv)
+  finally:
+    gin.clear_config()
+
+
+@pytest.fixture(scope='module')
+def trained_run(workspace):
+  """A 10-step training run made with main()."""
+  save_dir = workspace / 'trained'
+  with pytest.MonkeyPatch.context() as monkeypatch:
+    status = _main(workspace, monkeypatch, _flags(
+        workspace, save_dir, '--gin_param=train.num_steps=10'))
+  assert status == 0
+  return save_dir
+
+
+# ----------------------------------------------------------------------------
+# Flags and start-up errors.
+# ----------------------------------------------------------------------------
+def test_help_lists_every_flag(capsys):
+  with pytest.raises(SystemExit) as exit_info:
+    run.main(['--help'])
+  assert exit_info.value.code == 0
+  text = capsys.readouterr().out
+  for flag in ['--mode', '--save_dir', '--restore_dir', '--tpu',
+               '--cluster_config', '--strategy', '--allow_memory_growth',
+               '--early_stop_loss_value', '--gin_search_path', '--gin_file',
+               '--gin_param', '--run_once', '--initial_delay_secs',
+               '--nan_policy']:
+    assert flag in text
+
+
+def test_flag_choices_match_the_library():
+  # The CLI repeats them so that --help needs no TensorFlow import.
+  from ddsp_tf.training import train_util  # pylint: disable=g-import-not-at-top
+  from ddsp_tf.training import trainers  # pylint: disable=g-import-not-at-top
+  assert run.STRATEGIES == train_util.STRATEGIES
+  assert run.NAN_POLICIES == trainers.NAN_POLICIES
+
+
+def test_console_script_is_declared():
+  scripts = importlib.metadata.entry_points(group='console_scripts')
+  matches = [s for s in scripts if s.name == 'ddsp_tf_run']
+  assert matches, 'ddsp_tf_run is not installed; run pip install -e .'
+  assert matches[0].value == 'ddsp_tf.training.cli.run:console_entry_point'
+
+
+@pytest.mark.parametrize('extra, message', [
+    (['--gin_param=Trainerr.learning_rate=1.0'],
+     "No configurable matching 'Trainerr'"),
+    (['--gin_param=Trainer.learning_rat=1.0'], "'learning_rat'"),
+    (['--gin_file=models/solo_instrumnet.gin'],
+     'Unable to open file: models/solo_instrumnet.gin'),
+    (['--gin_param=get_model.model = @models.AutoEncoder()'],
+     "'@models.AutoEncoder()'"),
+])
+def test_gin_mistakes_fail_at_start_up_with_the_search_path(
+    workspace, monkeypatch, capsys, tmp_path, extra, message):
+  status = _main(workspace, monkeypatch,
+                 _flags(workspace, tmp_path / 'run', *extra))
+  error = capsys.readouterr().err
+  assert status == 2
+  assert message in error
+  assert 'gin search path' in error
+  assert str(workspace / 'configs') in error
+  assert run.package_gin_dir() in error
+  assert not (tmp_path / 'run').exists()  # Nothing ran.
+
+
+def test_missing_search_folder_and_missing_dataset_fail_at_start_up(
+    workspace, monkeypatch, capsys, tmp_path):
+  status = _main(workspace, monkeypatch, [
+      f'--save_dir={tmp_path}', f'--gin_search_path={tmp_path / "nope"}'])
+  assert status == 2
+  assert 'is not a directory' in capsys.readouterr().err
+  status = _main(workspace, monkeypatch, [
+      f'--save_dir={tmp_path}', '--gin_file=models/solo_instrument.gin'])
+  assert status == 2
+  assert 'No train.data_provider is bound' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('extra, message', [
+    (["--gin_param=TFRecordProvider.file_pattern=None"],
+     'TFRecordProvider needs a file_pattern'),
+    (["--gin_param=TFRecordProvider.file_pattern='/no/such/data*'"],
+     "No file matches file_pattern='/no/such/data*'"),
+    (['--gin_param=TFRecordProvider.frame_rate=50'],
+     'Could not read a batch from TFRecordProvider'),
+    (['--gin_param=Harmonic.n_samples=16000',
+      '--gin_param=FilteredNoise.n_samples=16000'],
+     'must have the same shape'),
+])
+def test_bad_data_fails_before_training(workspace, monkeypatch, capsys,
+                                        tmp_path, extra, message):
+  save_dir = tmp_path / 'run'
+  status = _main(workspace, monkeypatch, _flags(workspace, save_dir, *extra))
+  assert status == 1
+  assert message in capsys.readouterr().err
+  assert not glob.glob(str(save_dir / 'ckpt-*'))
+
+
+def test_unwritable_save_dir_fails_before_training(workspace, monkeypatch,
+                                                   capsys, tmp_path):
+  blocker = tmp_path / 'file'
+  blocker.write_text('')
+  status = _main(workspace, monkeypatch, _flags(workspace, blocker / 'run'))
+  assert status == 1
+  assert 'is not a writable directory' in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------
+# Train, eval and sample.
+# ----------------------------------------------------------------------------
+def test_train_writes_operative_config_checkpoints_and_summaries(trained_run):
+  files = os.listdir(trained_run)
+  assert {'operative_config-0.gin', 'ckpt-10.index', 'checkpoint'} <= set(
+      files)
+  config = (trained_run / 'operative_config-0.gin').read_text()
+  assert 'RnnFcDecoder.rnn_channels = 32' in config
+  assert 'learning_rate = 0.003' in config
+  assert 'Trainer.learning_rate = %learning_rate' in config
+  scalars = read_scalars(str(trained_run / 'summaries' / 'train'))
+  for tag in ['losses/spectral_loss', 'losses/total_loss', 'learning_rate',
+              'steps_per_sec']:
+    assert set(scalars[tag]) == {5, 10}, tag
+  for tag in ['audio_generated', 'audio_original', 'spectrogram',
+              'f0_midi/f0_midi', 'gin/operative_config-0']:
+    assert tag in scalars, tag
+
+
+def test_eval_mode_writes_losses_and_resynthesis_metrics(
+    trained_run, workspace, monkeypatch):
+  status = _main(workspace, monkeypatch, _flags(
+      workspace, trained_run, '--mode=eval', '--run_once',
+      '--gin_file=eval/basic_f0_ld.gin'))
+  assert status == 0
+  scalars = read_scalars(str(trained_run / 'summaries' / 'eval'))
+  for tag in ['losses/spectral_loss', 'losses/total_loss',
+              'metrics/loudness/loudness_db', 'metrics/f0_crepe/f0_dist',
+              'metrics/f0_crepe/outlier_ratio',
+              'metrics/f0_crepe/raw_pitch_accuracy']:
+    assert set(scalars.get(tag, {})) == {10}, tag
+  assert scalars['metrics/loudness/loudness_db'][10] > 0
+  assert 0 <= scalars['metrics/f0_crepe/outlier_ratio'][10] <= 1
+
+
+def test_sample_mode_writes_audio_and_plots(trained_run, workspace,
+                                            monkeypatch):
+  status = _main(workspace, monkeypatch, _flags(
+      workspace, trained_run, '--mode=sample', '--run_once=true'))
+  assert status == 0
+  tags = read_scalars(str(trained_run / 'summaries' / 'eval'))
+  for tag in ['audio_generated', 'audio_original', 'waveform', 'spectrogram']:
+    assert 10 in tags.get(tag, {}), tag
+
+
+def test_eval_without_checkpoints_fails_clearly(workspace, monkeypatch,
+                                                capsys, tmp_path):
+  status = _main(workspace, monkeypatch, _flags(
+      workspace, tmp_path, '--mode=eval', '--run_once'))
+  assert status == 1
+  assert 'No readable checkpoint' in capsys.readouterr().err
+
+
+_LATEST_20 = 'model_checkpoint_path: "ckpt-20"'
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_continues_the_run(workspace, tmp_path):
+  """Kill ddsp_tf_run after its step-20 checkpoint; rerun to step 40."""
+  save_dir = tmp_path / 'run'
+  command = [sys.executable, '-m', 'ddsp_tf.training.cli.run',
+             *_flags(workspace, save_dir)]
+  process = subprocess.Popen(
+      command + ['--gin_param=train.num_steps=100000'],
+      cwd=workspace / 'elsewhere', stdout=subprocess.DEVNULL,
+      stderr=subprocess.PIPE, text=True)
+  state_file = save_dir / 'checkpoint'
+  deadline = time.time() + 240
+  while time.time() < deadline and process.poll() is None:
+    if state_file.exists() and _LATEST_20 in state_file.read_text():
+      break
+    time.sleep(0.2)
+  process.send_signal(signal.SIGKILL)
+  _, stderr = process.communicate()
+  assert _LATEST_20 in state_file.read_text(), stderr[-3000:]
+  first = read_scalars(str(save_dir / 'summaries' / 'train'))[
+      'losses/total_loss']
+
+  second = subprocess.run(
+      command + ['--gin_param=train.num_steps=40'],
+      cwd=workspace / 'elsewhere', capture_output=True, text=True,
+      timeout=300, check=False)
+  assert second.returncode == 0, second.stderr[-3000:]
+  assert 'ckpt-20 (step 20)' in second.stderr
+  assert (save_dir / 'operative_config-20.gin').exists()
+  reader = tf.train.load_checkpoint(str(save_dir / 'ckpt-40'))
+  assert int(reader.get_tensor(
+      'optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE')) == 40
+
+  losses = read_scalars(str(save_dir / 'summaries' / 'train'))[
+      'losses/total_loss']
+  resumed = {step: loss for step, loss in losses.items() if step > 20}
+  assert set(resumed) >= {25, 30, 35, 40}
+  # The loss continues from where the killed run was (no jump back to the
+  # initial loss).
+  drop = first[5] - first[20]
+  assert drop > 0
+  assert resumed[25] < first[5] - 0.5 * drop
+  assert resumed[40] < first[20]
