@@ -149,14 +149,6 @@ def test_help_lists_every_flag(capsys):
     assert flag in text
 
 
-def test_flag_choices_match_the_library():
-  # The CLI repeats them so that --help needs no TensorFlow import.
-  from ddsp_tf.training import train_util  # pylint: disable=g-import-not-at-top
-  from ddsp_tf.training import trainers  # pylint: disable=g-import-not-at-top
-  assert run.STRATEGIES == train_util.STRATEGIES
-  assert run.NAN_POLICIES == trainers.NAN_POLICIES
-
-
 def test_console_script_is_declared():
   scripts = importlib.metadata.entry_points(group='console_scripts')
   matches = [s for s in scripts if s.name == 'ddsp_tf_run']

@@ -5,8 +5,13 @@ event files it writes are read back with tf.compat.v1.train.summary_iterator.
 """
 
 import glob
+import json
 import logging
 import os
+import socket
+import subprocess
+import sys
+import textwrap
 
 import gin
 import keras
@@ -74,6 +79,45 @@ def test_get_strategy_default_and_mirrored():
 def test_get_strategy_rejects_bad_arguments(kwargs, match):
   with pytest.raises(ValueError, match=match):
     train_util.get_strategy(**kwargs)
+
+
+_MULTI_WORKER_SCRIPT = textwrap.dedent('''
+    import sys
+    import keras
+    sys.path.insert(0, sys.argv[1])
+    import toy_models
+    from ddsp_tf.training import train_util
+    from ddsp_tf.training import trainers
+
+    strategy = train_util.get_strategy(cluster_config=sys.argv[2])
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+      trainer = trainers.Trainer(toy_models.ToyModel(), strategy)
+    train_util.train(toy_models.ArrayProvider(toy_models.toy_examples()),
+                     trainer, batch_size=4, num_steps=4, steps_per_summary=2,
+                     steps_per_save=2, save_dir=sys.argv[3], restore_dir='')
+    print(type(strategy).__name__, strategy.num_replicas_in_sync,
+          int(trainer.step.numpy()))
+''')
+
+
+@pytest.mark.slow
+def test_multi_worker_mirrored_strategy_from_a_cluster_config(tmp_path):
+  """One worker on localhost: the cluster_config path trains and saves."""
+  with socket.socket() as probe:
+    probe.bind(('localhost', 0))
+    port = probe.getsockname()[1]
+  cluster_config = json.dumps({'cluster': {'worker': [f'localhost:{port}']},
+                               'task': {'type': 'worker', 'index': 0}})
+  result = subprocess.run(
+      [sys.executable, '-c', _MULTI_WORKER_SCRIPT, os.path.dirname(__file__),
+       cluster_config, str(tmp_path)], capture_output=True, text=True,
+      timeout=300, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  name, replicas, step = result.stdout.split()[-3:]
+  assert 'MultiWorkerMirrored' in name or 'CollectiveAllReduce' in name
+  assert (int(replicas), int(step)) == (1, 4)
+  assert os.path.exists(tmp_path / 'ckpt-4.index')
 
 
 # ----------------------------------------------------------------------------

@@ -476,10 +476,10 @@ def train(data_provider, trainer, batch_size: int = 32,
 
   summary_writer = tf.summary.create_file_writer(
       os.path.join(save_dir, 'summaries', 'train'))
-  write_gin_config(summary_writer, save_dir, trainer.step)
+  step = int(trainer.step.numpy())
+  write_gin_config(summary_writer, save_dir, step)
   iterator = iter(trainer.distribute_dataset(dataset))
 
-  step = int(trainer.step)
   progress = _Progress(num_steps)
   loss_sums, loss_count = {}, 0
   last_summary_time, last_summary_step = time.time(), step
@@ -489,9 +489,9 @@ def train(data_provider, trainer, batch_size: int = 32,
       batch = next(iterator)
       losses = {name: float(value)
                 for name, value in trainer.train_step(batch).items()}
-      if int(trainer.step) == step:  # A non-finite step that was skipped.
+      if int(trainer.step.numpy()) == step:  # A skipped non-finite step.
         continue
-      step, total_loss = int(trainer.step), losses['total_loss']
+      step, total_loss = int(trainer.step.numpy()), losses['total_loss']
       for name, value in losses.items():
         loss_sums[name] = loss_sums.get(name, 0.0) + value
       loss_count += 1

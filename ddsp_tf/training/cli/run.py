@@ -26,23 +26,28 @@ built, with the gin search path in the message.
 """
 
 import argparse
-import importlib.resources
+import importlib.util
 import logging
 import os
 import sys
 import time
 from typing import List, Optional, Sequence
 
+from absl import logging as absl_logging
 import gin
+import tensorflow as tf
+
+import ddsp_tf
+# Importing the training package registers every configurable with gin.
+from ddsp_tf.training import eval_util
+from ddsp_tf.training import models
+from ddsp_tf.training import train_util
+from ddsp_tf.training import trainers
 
 logger = logging.getLogger('ddsp_tf_run')
 
 GIN_PACKAGE = 'ddsp_tf.gin'
 MODES = ('train', 'eval', 'sample')
-# The same as train_util.STRATEGIES and trainers.NAN_POLICIES (a test checks
-# it), repeated so that --help and flag errors need no TensorFlow import.
-STRATEGIES = ('default', 'mirrored', 'multi_worker_mirrored', 'tpu')
-NAN_POLICIES = ('stop', 'skip')
 
 
 class StartupError(Exception):
@@ -62,15 +67,17 @@ def package_gin_dir() -> str:
     StartupError: If neither exists.
   """
   try:
-    folder = str(importlib.resources.files(GIN_PACKAGE))
+    spec = importlib.util.find_spec(GIN_PACKAGE)
   except ModuleNotFoundError:
-    import ddsp_tf  # pylint: disable=g-import-not-at-top
-    folder = os.path.join(os.path.dirname(os.path.dirname(
-        os.path.abspath(ddsp_tf.__file__))), 'gin')
-  if not os.path.isdir(folder):
-    raise StartupError(f'The ddsp_tf gin configs are missing (looked in '
-                       f'{folder!r}); reinstall ddsp_tf.')
-  return folder
+    spec = None
+  folders = list(spec.submodule_search_locations or []) if spec else []
+  folders.append(os.path.join(os.path.dirname(os.path.dirname(
+      os.path.abspath(ddsp_tf.__file__))), 'gin'))
+  for folder in folders:
+    if os.path.isdir(folder):
+      return os.path.abspath(folder)
+  raise StartupError(f'The ddsp_tf gin configs are missing (looked in '
+                     f'{folders}); reinstall ddsp_tf.')
 
 
 def _parse_bool(text: str) -> bool:
@@ -107,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
       'MultiWorkerMirroredStrategy, e.g. \'{"cluster": {"worker": '
       '["host0:2222", "host1:2222"]}, "task": {"type": "worker", "index": '
       '0}}\'.')
-  add('--strategy', choices=('',) + STRATEGIES, default='',
+  add('--strategy', choices=('',) + train_util.STRATEGIES, default='',
       help='Distribution strategy. Default: tpu with --tpu, '
       'multi_worker_mirrored with --cluster_config, else default (one '
       'device); mirrored uses all local GPUs (or CPU devices).')
@@ -117,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
       'all up front (to share a GPU).')
   add('--early_stop_loss_value', type=float, default=None,
       help='Stop training once total_loss is at or below this value.')
-  add('--nan_policy', choices=NAN_POLICIES, default=None,
+  add('--nan_policy', choices=trainers.NAN_POLICIES, default=None,
       help='On a NaN or Inf loss: stop with an error naming the step, or '
       'skip the batch. Default: Trainer.nan_policy (stop).')
   add('--gin_search_path', action='append', default=[],
@@ -165,13 +172,6 @@ def parse_gin(restore_dir: str, gin_search_paths: Sequence[str] = (),
     StartupError: For a missing folder or file, an unknown configurable or
       parameter, or a syntax error; the message holds the search path.
   """
-  # pylint: disable=g-import-not-at-top
-  # Importing the library registers every configurable with gin.
-  import ddsp_tf  # pylint: disable=unused-import
-  from ddsp_tf import training  # pylint: disable=unused-import
-  from ddsp_tf.training import train_util
-  # pylint: enable=g-import-not-at-top
-
   search_path = [package_gin_dir()]
   for folder in gin_search_paths:
     folder = _expand(folder)
@@ -214,7 +214,6 @@ def _check_bound(function_name: str, parameter: str, hint: str) -> None:
 
 
 def _allow_memory_growth() -> None:
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   for gpu in tf.config.list_physical_devices('GPU'):
     tf.config.experimental.set_memory_growth(gpu, True)
 
@@ -234,13 +233,6 @@ def run(args: argparse.Namespace) -> None:
   restore_dir = _expand(args.restore_dir) if args.restore_dir else save_dir
   parse_gin(restore_dir, args.gin_search_path, args.gin_file, args.gin_param,
             tpu=bool(args.tpu))
-
-  # pylint: disable=g-import-not-at-top
-  from ddsp_tf.training import eval_util
-  from ddsp_tf.training import models
-  from ddsp_tf.training import train_util
-  from ddsp_tf.training import trainers
-  # pylint: enable=g-import-not-at-top
 
   dataset_hint = ('add a dataset config, e.g. --gin_file=datasets/tfrecord.gin '
                   "--gin_param=\"TFRecordProvider.file_pattern='...'\".")
@@ -309,7 +301,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
              for f in logging.getLogger().filters):
     logging.getLogger().addFilter(_GinSearchNoiseFilter())
   # TensorFlow's absl logging is chatty at INFO (e.g. every checkpoint).
-  from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
   absl_logging.set_verbosity(absl_logging.WARNING)
   try:
     run(args)
