@@ -39,8 +39,6 @@ OPERATIVE_CONFIG_PREFIX = 'operative_config-'
 CHECKPOINT_PREFIX = 'ckpt-'
 # Seconds between progress lines.
 _PROGRESS_INTERVAL_SECS = 10.0
-# Examples per batch that get audio, spectrogram and f0 summaries.
-_SUMMARY_EXAMPLES = 2
 
 
 # ----------------------------------------------------------------------------
@@ -378,8 +376,11 @@ def _format_secs(secs: float) -> str:
 
 def _write_batch_summaries(trainer, batch: Mapping[str, tf.Tensor],
                            sample_rate: int, step: int) -> None:
-  """Audio, spectrogram and f0 summaries of the model on a few examples."""
-  batch = {key: value[:_SUMMARY_EXAMPLES] for key, value in batch.items()}
+  """Audio, spectrogram and f0 summaries of the model on a few examples.
+
+  The f0 plot shows the dataset's pitch (in MIDI) of the same examples.
+  """
+  batch = {key: value[:summaries.MAX_OUTPUTS] for key, value in batch.items()}
   outputs = trainer.model(batch, training=False)
   audio_gen = trainer.model.get_audio_from_outputs(outputs)
   summaries.audio_summary(audio_gen, step, sample_rate, name='audio_generated')
@@ -388,7 +389,7 @@ def _write_batch_summaries(trainer, batch: Mapping[str, tf.Tensor],
                             name='audio_original')
     summaries.spectrogram_summary(batch['audio'], audio_gen, step)
   if 'f0_hz' in batch:
-    summaries.f0_summary(batch['f0_hz'], outputs.get('f0_hz'), step)
+    summaries.f0_summary(batch['f0_hz'], None, step)
 
 
 def read_first_batch(data_provider, dataset: tf.data.Dataset
