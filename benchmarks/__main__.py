@@ -26,10 +26,28 @@ def main() -> None:
                       help='Timed calls per case; the median is reported.')
   parser.add_argument('--filter', default='',
                       help='Only run cases whose name contains this text.')
+  parser.add_argument(
+      '--suite', choices=('core', 'data_prep', 'all'), default='core',
+      help='core: the DSP cases (quick, the default); data_prep: the '
+      'dataset-preparation pipeline (CREPE tiny and full, 1 and 2 workers, '
+      'overhead, peak RSS on a one-hour file; about 40 minutes on 2 shared '
+      'cores, half of it the one-hour file, see --rss_hours); all: both.')
+  parser.add_argument('--rss_hours', type=float, default=1.0,
+                      help='data_prep suite: length of the peak-RSS input.')
   args = parser.parse_args()
 
   print(f'ddsp_tf benchmarks, {datetime.date.today().isoformat()}, '
         f'{_machine()}')
+  if args.suite in ('core', 'all'):
+    _run_core(args)
+  if args.suite in ('data_prep', 'all'):
+    # Imported here: it needs the [data] extra (apache-beam).
+    from benchmarks import data_prep  # pylint: disable=import-outside-toplevel
+    data_prep.run(rss_hours=args.rss_hours)
+
+
+def _run_core(args: argparse.Namespace) -> None:
+  """Times the DSP cases."""
   print(f'median of {args.repeats} calls after warm-up; RTF = audio seconds '
         'per wall second; ratio = baseline time / our time, same run.')
   selected = [case for case in benchmark_cases.all_cases()

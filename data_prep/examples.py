@@ -39,7 +39,6 @@ from ddsp_tf import validation
 CREPE_SAMPLE_RATE = spectral_ops.CREPE_SAMPLE_RATE
 LOUDNESS_N_FFT = 512
 SHORT_CLIP_POLICIES = ('pad', 'skip')
-FEATURE_KEYS = ('audio', 'audio_16k', 'f0_hz', 'f0_confidence', 'loudness_db')
 
 
 def _whole_samples(name: str, seconds: float, rate: int) -> int:
