@@ -124,4 +124,11 @@ def all_cases() -> List[Case]:
         f'multi-scale STFT {MULTISCALE_FFT_SIZES}, 4 s, batch {batch}',
         lambda multiscale=multiscale, audio=audio: multiscale(audio),
         SECONDS * batch))
+  noise = _audio(1)[0].numpy()
+  for capacity, seconds in (('tiny', SECONDS), ('full', 1.0)):
+    clip = noise[:int(seconds * SAMPLE_RATE)]
+    cases.append(Case(
+        f'compute_f0 CREPE {capacity}, 250 frames/s, {seconds:g} s',
+        lambda clip=clip, capacity=capacity: spectral_ops.compute_f0(
+            clip, 250, model_capacity=capacity), seconds))
   return cases

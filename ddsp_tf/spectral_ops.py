@@ -790,7 +790,7 @@ def compute_f0(audio: Array, frame_rate: float, viterbi: bool = True,
     raise ValueError('compute_f0 got audio with NaN or Inf samples.')
   activations = _crepe_activations(audio_16k, hop_size, padding,
                                    model_capacity)
-  centers = crepe.viterbi_path_graph(activations) if viterbi else None
+  centers = crepe.viterbi_path(activations) if viterbi else None
   f0_hz, confidence = crepe.activations_to_f0_and_confidence(activations,
                                                              centers)
   f0_hz, confidence = f0_hz.numpy(), confidence.numpy()
