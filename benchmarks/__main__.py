@@ -46,6 +46,11 @@ def main() -> None:
     data_prep.run(rss_hours=args.rss_hours)
 
 
+def _format_factor(factor: float) -> str:
+  """Whole numbers for fast cases, two decimals below ten."""
+  return f'{factor:.0f}' if factor >= 10 else f'{factor:.2f}'
+
+
 def _run_core(args: argparse.Namespace) -> None:
   """Times the DSP cases."""
   print(f'median of {args.repeats} calls after warm-up; RTF = audio seconds '
@@ -68,7 +73,7 @@ def _run_core(args: argparse.Namespace) -> None:
       ratio = f'{base.median_ms / ours.median_ms:.2f}x'
     target = '' if case.target_ms is None else f'{case.target_ms:.0f}'
     print(f'| {case.name:<{width}} | {ours.median_ms:>9.1f} | '
-          f'{real_time_factor:>7.0f}x | {baseline_ms:>11} | {ratio:>6} | '
+          f'{_format_factor(real_time_factor):>7}x | {baseline_ms:>11} | {ratio:>6} | '
           f'{target:>9} |', flush=True)
 
 
