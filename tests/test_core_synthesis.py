@@ -19,6 +19,7 @@ import scipy.fft
 import scipy.signal
 import tensorflow as tf
 
+from numpy_reference import f32, f64
 from ddsp_tf import core
 
 SR = 16000
@@ -28,13 +29,6 @@ TWO_PI = 2.0 * np.pi
 # ----------------------------------------------------------------------------
 # Independent numpy references.
 # ----------------------------------------------------------------------------
-def f32(x):
-  return np.asarray(x, dtype=np.float32)
-
-
-def f64(x):
-  """The exact float64 value of what TF will see (float32 inputs)."""
-  return np.asarray(x, dtype=np.float32).astype(np.float64)
 
 
 def wrap(x):

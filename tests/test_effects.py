@@ -25,6 +25,7 @@ import pytest
 import scipy.signal
 import tensorflow as tf
 
+from numpy_reference import f32, f64, sigmoid
 from ddsp_tf import core
 from ddsp_tf import effects
 
@@ -35,22 +36,11 @@ TWO_PI = 2.0 * np.pi
 # ----------------------------------------------------------------------------
 # Independent numpy references.
 # ----------------------------------------------------------------------------
-def f32(x):
-  return np.asarray(x, dtype=np.float32)
-
-
-def f64(x):
-  """The exact float64 value of what TF sees (float32 inputs)."""
-  return np.asarray(x, dtype=np.float32).astype(np.float64)
-
-
-def np_sigmoid(x):
-  return 1.0 / (1.0 + np.exp(-np.asarray(x, np.float64)))
 
 
 def np_exp_sigmoid(x):
   """2 * sigmoid(x) ** ln(10) + 1e-7 (magenta/ddsp's default scale_fn)."""
-  return 2.0 * np_sigmoid(x)**np.log(10.0) + 1e-7
+  return 2.0 * sigmoid(x)**np.log(10.0) + 1e-7
 
 
 def ref_reverb(audio, ir, add_dry=True):
@@ -516,7 +506,7 @@ def test_mod_delay_other_settings_and_default_scale_fns():
   delay = effects.ModDelay(center_ms=2.0, depth_ms=3.0, sample_rate=16000)
   out = delay(audio, raw_gain, raw_phase).numpy()
   expected = ref_mod_delay(audio, np_exp_sigmoid(raw_gain),
-                           np_sigmoid(raw_phase), 2.0, 3.0)
+                           sigmoid(raw_phase), 2.0, 3.0)
   np.testing.assert_allclose(out, expected, atol=1e-4)
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from numpy_reference import sigmoid, sine_fit
 from ddsp_tf import core
 from ddsp_tf import effects
 from ddsp_tf import processors
@@ -25,26 +26,6 @@ def clear_gin_config():
   gin.clear_config()
   yield
   gin.clear_config()
-
-
-def sigmoid(x):
-  return 1.0 / (1.0 + np.exp(-np.asarray(x, np.float64)))
-
-
-def sine_fit(audio, freq_hz, sample_rate=SR):
-  """Least-squares fit of a*sin + b*cos at freq_hz.
-
-  Returns:
-    (amplitude, rms of the residual relative to the rms of audio).
-  """
-  audio = np.asarray(audio, np.float64)
-  t = np.arange(audio.size) / sample_rate
-  basis = np.stack([np.sin(2 * np.pi * freq_hz * t),
-                    np.cos(2 * np.pi * freq_hz * t)], axis=1)
-  coef, *_ = np.linalg.lstsq(basis, audio, rcond=None)
-  residual = audio - basis @ coef
-  return (float(np.hypot(*coef)),
-          float(np.sqrt(np.mean(residual**2) / np.mean(audio**2))))
 
 
 def save_and_load(model, tmp_path, name='model.keras'):

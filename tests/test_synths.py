@@ -14,6 +14,7 @@ import pytest
 import scipy.signal
 import tensorflow as tf
 
+from numpy_reference import sine_fit
 from ddsp_tf import core
 from ddsp_tf import spectral_ops
 from ddsp_tf import synths
@@ -47,22 +48,6 @@ def np_exp_sigmoid(x):
 def np_inv_exp_sigmoid(y):
   s = ((np.asarray(y, np.float64) - 1e-7) / 2.0)**(1.0 / np.log(10.0))
   return np.log(s / (1.0 - s))
-
-
-def sine_fit(audio, freq_hz, sample_rate=SR):
-  """Least-squares fit of a*sin + b*cos at freq_hz.
-
-  Returns:
-    (amplitude, rms of the residual relative to the rms of audio).
-  """
-  audio = np.asarray(audio, np.float64)
-  t = np.arange(audio.size) / sample_rate
-  basis = np.stack([np.sin(2 * np.pi * freq_hz * t),
-                    np.cos(2 * np.pi * freq_hz * t)], axis=1)
-  coef, *_ = np.linalg.lstsq(basis, audio, rcond=None)
-  residual = audio - basis @ coef
-  return (float(np.hypot(*coef)),
-          float(np.sqrt(np.mean(residual**2) / np.mean(audio**2))))
 
 
 def bin_amplitudes(audio, sample_rate=SR):
@@ -745,7 +730,6 @@ def test_harmonic_rank_2_controls_raise():
     synths.Harmonic(n_samples=16000)(amps, dist, f0[..., 0])
 
 
-
 @pytest.mark.parametrize('kwargs, match', [
     (dict(amp_frames=50), r'\[1, 50, 1\]'),
     pytest.param(dict(dist_frames=50), r'\[1, 50, 4\]'),
@@ -788,7 +772,6 @@ def test_wavetable_bad_controls_raise():
     wavetable(amps, tables, f0[:, :50])
   with pytest.raises(ValueError, match='16001'):
     synths.Wavetable(n_samples=16001)(amps, tables, f0)
-
 
 
 @pytest.mark.parametrize('amp_shape, freq_shape, match', [
