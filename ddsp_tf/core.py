@@ -153,7 +153,8 @@ def pad_axis(x: tf.Tensor, padding: Sequence[int] = (0, 0), axis: int = 0,
   x = tf.convert_to_tensor(x)
   rank = x.shape.rank
   if axis >= rank or axis < -rank:
-    raise ValueError(f'axis={axis} is out of range for a tensor of rank {rank}.')
+    raise ValueError(f'axis={axis} is out of range for a tensor of rank '
+                     f'{rank}.')
   axis = axis % rank
   paddings = [[0, 0]] * axis + [list(padding)] + [[0, 0]] * (rank - axis - 1)
   return tf.pad(x, paddings, **pad_kwargs)
@@ -204,7 +205,7 @@ def safe_divide(numerator: tf.Tensor, denominator: tf.Tensor,
 
 
 def safe_log(x: tf.Tensor, eps: float = 1e-5) -> tf.Tensor:
-  """Natural log with non-positive inputs replaced by `eps` (finite gradients)."""
+  """Natural log, with non-positive inputs replaced by `eps` (finite grads)."""
   x = tf_float32(x)
   safe_x = tf.where(x <= 0.0, eps, x)
   return tf.math.log(safe_x)
@@ -388,7 +389,7 @@ def mel_to_hz(mel: Number) -> tf.Tensor:
 
 
 def hz_to_erb(hz: Number) -> tf.Tensor:
-  """Equivalent rectangular bandwidth (Hz) around a frequency: 0.108 hz + 24.7."""
+  """Equivalent rectangular bandwidth (Hz) at a frequency: 0.108 hz + 24.7."""
   return 0.108 * tf_float32(hz) + 24.7
 
 
@@ -432,7 +433,7 @@ def _split_depth(freqs: tf.Tensor, depth: int) -> tf.Tensor:
   """Reshapes [B, T, n*depth] to [B, T, n, depth]; 4-D inputs pass through."""
   freqs = tf_float32(freqs)
   validation.check_rank('freqs', freqs, (3, 4), '[batch, time, n*depth] or '
-              '[batch, time, n, depth]')
+                        '[batch, time, n, depth]')
   if depth < 1:
     raise ValueError(f'depth must be >= 1, got depth={depth}.')
   if freqs.shape.rank == 4:
@@ -838,8 +839,9 @@ def sinusoidal_to_harmonic(sin_amps: tf.Tensor, sin_freqs: tf.Tensor,
   validation.check_positive('harmonic_width', harmonic_width)
   sin_amps, sin_freqs, f0_hz = (tf_float32(t) for t in
                                 (sin_amps, sin_freqs, f0_hz))
-  validation.check_same_static_dims(('sin_amps', 'sin_freqs'), sin_amps, sin_freqs,
-                          range(sin_amps.shape.rank or 0))
+  validation.check_same_static_dims(
+      ('sin_amps', 'sin_freqs'), sin_amps, sin_freqs,
+      range(sin_amps.shape.rank or 0))
   ratios = safe_divide(sin_freqs, f0_hz)[..., tf.newaxis]  # [B, T, S, 1]
   harmonic_numbers = tf.range(1, n_harmonics + 1, dtype=tf.float32)
   weights = tf.exp(-0.5 * tf.square((ratios - harmonic_numbers) /
@@ -967,11 +969,12 @@ def _final_phase(cycles: tf.Tensor) -> tf.Tensor:
 def _check_sample_envelopes(frequency_envelopes: tf.Tensor,
                             amplitude_envelopes: tf.Tensor) -> None:
   validation.check_rank('frequency_envelopes', frequency_envelopes, (3,),
-              '[batch, n_samples, n_sinusoids]')
+                        '[batch, n_samples, n_sinusoids]')
   validation.check_rank('amplitude_envelopes', amplitude_envelopes, (3,),
-              '[batch, n_samples, n_sinusoids]')
-  validation.check_same_static_dims(('frequency_envelopes', 'amplitude_envelopes'),
-                          frequency_envelopes, amplitude_envelopes, (0, 1, 2))
+                        '[batch, n_samples, n_sinusoids]')
+  validation.check_same_static_dims(
+      ('frequency_envelopes', 'amplitude_envelopes'), frequency_envelopes,
+      amplitude_envelopes, (0, 1, 2))
 
 
 @gin.configurable
@@ -1038,9 +1041,10 @@ def harmonic_oscillator_bank(frequency: tf.Tensor,
   amplitude_envelopes = tf_float32(amplitude_envelopes)
   validation.check_rank('frequency', frequency, (3,), '[batch, n_samples, 1]')
   validation.check_rank('amplitude_envelopes', amplitude_envelopes, (3,),
-              '[batch, n_samples, n_harmonics]')
-  validation.check_same_static_dims(('frequency', 'amplitude_envelopes'), frequency,
-                          amplitude_envelopes, (0, 1))
+                        '[batch, n_samples, n_harmonics]')
+  validation.check_same_static_dims(
+      ('frequency', 'amplitude_envelopes'), frequency, amplitude_envelopes,
+      (0, 1))
   n_harmonics = amplitude_envelopes.shape[-1]
   amplitude_envelopes = remove_above_nyquist(
       get_harmonic_frequencies(frequency, n_harmonics), amplitude_envelopes,
@@ -1057,15 +1061,17 @@ def harmonic_oscillator_bank(frequency: tf.Tensor,
 def _check_frame_controls(frequencies: tf.Tensor, amplitudes: tf.Tensor,
                           **per_harmonic: Optional[tf.Tensor]) -> None:
   """Validates frame-rate f0 [B, T, 1], amplitude [B, T, 1] and [B, T, H]s."""
-  validation.check_rank('frequencies', frequencies, (3,), '[batch, n_frames, 1]')
+  validation.check_rank(
+      'frequencies', frequencies, (3,), '[batch, n_frames, 1]')
   validation.check_rank('amplitudes', amplitudes, (3,), '[batch, n_frames, 1]')
   validation.check_same_static_dims(('frequencies', 'amplitudes'), frequencies,
-                          amplitudes, (0, 1))
+                                    amplitudes, (0, 1))
   for name, tensor in per_harmonic.items():
     if tensor is not None:
-      validation.check_rank(name, tensor, (3,), '[batch, n_frames, n_harmonics]')
-      validation.check_same_static_dims(('frequencies', name), frequencies, tensor,
-                              (0, 1))
+      validation.check_rank(
+          name, tensor, (3,), '[batch, n_frames, n_harmonics]')
+      validation.check_same_static_dims(
+          ('frequencies', name), frequencies, tensor, (0, 1))
 
 
 def _block_hop(n_frames: Optional[int], n_samples: int,
@@ -1166,7 +1172,8 @@ def harmonic_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
     Audio, [batch, n_samples].
   """
   validation.check_positive('sample_rate', sample_rate)
-  validation.check_choice('amp_resample_method', amp_resample_method, RESAMPLE_METHODS)
+  validation.check_choice(
+      'amp_resample_method', amp_resample_method, RESAMPLE_METHODS)
   n_samples = _check_n_timesteps(n_samples)
   frequencies, amplitudes = tf_float32(frequencies), tf_float32(amplitudes)
   harmonic_shifts = (None if harmonic_shifts is None else
@@ -1183,8 +1190,9 @@ def harmonic_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
     n_harmonics = 1 if harmonic_shifts is None else harmonic_shifts.shape[-1]
     frame_amplitudes = tf.tile(amplitudes, [1, 1, n_harmonics])
   if harmonic_shifts is not None:
-    validation.check_same_static_dims(('harmonic_shifts', 'harmonic_distribution'),
-                            harmonic_shifts, frame_amplitudes, (2,))
+    validation.check_same_static_dims(
+        ('harmonic_shifts', 'harmonic_distribution'), harmonic_shifts,
+        frame_amplitudes, (2,))
   n_frames = frequencies.shape[1]
   hop = _block_hop(n_frames, n_samples, amp_resample_method)
   if harmonic_shifts is None and hop is not None:
@@ -1232,7 +1240,8 @@ def streaming_harmonic_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
     (audio [batch, n_samples], final_phase [batch, 1, 1]).
   """
   validation.check_positive('sample_rate', sample_rate)
-  validation.check_choice('amp_resample_method', amp_resample_method, RESAMPLE_METHODS)
+  validation.check_choice(
+      'amp_resample_method', amp_resample_method, RESAMPLE_METHODS)
   n_samples = _check_n_timesteps(n_samples)
   frequencies, amplitudes = tf_float32(frequencies), tf_float32(amplitudes)
   if harmonic_distribution is None:
@@ -1312,12 +1321,13 @@ def linear_lookup(phase: tf.Tensor, wavetables: tf.Tensor) -> tf.Tensor:
   """
   phase, wavetables = tf_float32(phase), tf_float32(wavetables)
   validation.check_rank('phase', phase, (2, 3), '[batch, n_samples(, 1)]')
-  validation.check_rank('wavetables', wavetables, (2, 3),
-              '[batch, n_wavetable] or [batch, n_samples, n_wavetable]')
+  validation.check_rank(
+      'wavetables', wavetables, (2, 3),
+      '[batch, n_wavetable] or [batch, n_samples, n_wavetable]')
   if phase.shape.rank == 3:
     phase = phase[..., 0]
   validation.check_same_static_dims(('phase', 'wavetables'), phase, wavetables,
-                          range(wavetables.shape.rank - 1))
+                                    range(wavetables.shape.rank - 1))
   wrapped = tf.concat([wavetables, wavetables[..., :1]], axis=-1)
   lower, frac = _table_position(phase, tf.shape(wavetables)[-1])
   return _interpolated_gather(wrapped, lower, frac)
@@ -1382,8 +1392,9 @@ def wavetable_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
   frequencies, amplitudes = tf_float32(frequencies), tf_float32(amplitudes)
   wavetables = tf_float32(wavetables)
   _check_frame_controls(frequencies, amplitudes)
-  validation.check_rank('wavetables', wavetables, (2, 3),
-              '[batch, n_wavetable] or [batch, n_frames, n_wavetable]')
+  validation.check_rank(
+      'wavetables', wavetables, (2, 3),
+      '[batch, n_wavetable] or [batch, n_frames, n_wavetable]')
   amplitude = resample(amplitudes, n_samples, method='window')[..., 0]
   frequency = resample(frequencies, n_samples)
   phase = _exclusive_cycles(frequency, sample_rate)
@@ -1507,8 +1518,9 @@ def fft_convolve(audio: tf.Tensor, impulse_response: tf.Tensor,
 
   A 2-D impulse response is one filter for the whole signal (LTI). A 3-D one
   holds one filter per frame (LTV): the audio is cut into n_frames equal,
-  non-overlapping blocks (n_frames must divide n_samples), each block is convolved with its frame's filter,
-  and the results overlap-add, tails included.
+  non-overlapping blocks (n_frames must divide n_samples), each block is
+  convolved with its frame's filter, and the results overlap-add, tails
+  included.
 
   Args:
     audio: [batch, n_samples].
@@ -1530,7 +1542,7 @@ def fft_convolve(audio: tf.Tensor, impulse_response: tf.Tensor,
   audio, impulse_response = tf_float32(audio), tf_float32(impulse_response)
   validation.check_rank('audio', audio, (2,), '[batch, n_samples]')
   validation.check_rank('impulse_response', impulse_response, (2, 3),
-              '[batch, ir_size] or [batch, n_frames, ir_size]')
+                        '[batch, ir_size] or [batch, n_frames, ir_size]')
   if impulse_response.shape.rank == 2:
     impulse_response = impulse_response[:, tf.newaxis, :]
   batch_audio, batch_ir = audio.shape[0], impulse_response.shape[0]
@@ -1612,7 +1624,7 @@ def frequency_impulse_response(magnitudes: tf.Tensor,
   """
   magnitudes = tf_float32(magnitudes)
   validation.check_rank('magnitudes', magnitudes, (2, 3),
-              '[batch, n_bins] or [batch, n_frames, n_bins]')
+                        '[batch, n_bins] or [batch, n_frames, n_bins]')
   if magnitudes.shape[-1] is not None and magnitudes.shape[-1] < 2:
     raise ValueError('magnitudes needs at least 2 frequency bins, got shape '
                      f'{magnitudes.shape.as_list()}.')
@@ -1646,7 +1658,8 @@ def sinc_impulse_response(cutoff_frequency: tf.Tensor, window_size: int = 512,
     [..., ir_size] impulse responses centred at ir_size // 2.
   """
   if window_size < 1:
-    raise ValueError(f'window_size must be >= 1, got window_size={window_size}.')
+    raise ValueError(
+        f'window_size must be >= 1, got window_size={window_size}.')
   cutoff = tf_float32(cutoff_frequency)
   if sample_rate is not None:
     validation.check_positive('sample_rate', sample_rate)

@@ -90,7 +90,8 @@ class Reverb(processors.Processor):
       raise ValueError(f'{self.name}: an ir input is required when the reverb '
                        'is not trainable (pass ir, or use trainable=True).')
     ir = core.tf_float32(ir)
-    validation.check_rank('ir', ir, (2, 3), '[batch, ir_size] or [batch, ir_size, 1]')
+    validation.check_rank(
+        'ir', ir, (2, 3), '[batch, ir_size] or [batch, ir_size, 1]')
     if ir.shape.rank == 3:
       ir = ir[..., 0]
     return {'audio': audio, 'ir': ir}

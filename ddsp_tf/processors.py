@@ -192,7 +192,7 @@ class Mix(Processor):
     _check_same_shape('signal_one', signal_one, 'signal_two', signal_two)
     mix_level = core.tf_float32(nn_out_mix_level)
     validation.check_rank('nn_out_mix_level', mix_level, (3,),
-                     '[batch, n_frames, 1]')
+                          '[batch, n_frames, 1]')
     n_samples = signal_one.shape[1]
     mix_level = core.resample(tf.nn.sigmoid(mix_level), n_samples)
     return {'signal_one': signal_one, 'signal_two': signal_two,

@@ -101,8 +101,9 @@ def _audio_tf(audio: Array, name: str = 'audio') -> Tuple[tf.Tensor, bool]:
   Accepts `[n_samples]`, `[batch, n_samples]` and `[batch, n_samples, 1]`.
   """
   audio = core.tf_float32(audio)
-  validation.check_rank(name, audio, (1, 2, 3),
-                   '[n_samples], [batch, n_samples] or [batch, n_samples, 1]')
+  validation.check_rank(
+      name, audio, (1, 2, 3),
+      '[n_samples], [batch, n_samples] or [batch, n_samples, 1]')
   if audio.shape.rank == 3:
     if audio.shape[-1] != 1:
       raise ValueError(f'3-D {name} must have one trailing channel, got shape '
@@ -648,7 +649,8 @@ def pad_or_trim_to_expected_length(vector: Array, expected_len: int,
       len_tolerance, or the arguments are invalid.
   """
   expected_len = validation.check_int('expected_len', expected_len, minimum=0)
-  len_tolerance = validation.check_int('len_tolerance', len_tolerance, minimum=0)
+  len_tolerance = validation.check_int(
+      'len_tolerance', len_tolerance, minimum=0)
   vector = tf.convert_to_tensor(vector) if use_tf else np.asarray(vector)
   rank = vector.shape.rank if use_tf else vector.ndim
   if rank == 0:

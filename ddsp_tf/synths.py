@@ -131,7 +131,7 @@ class Harmonic(_AudioSynth):
     """
     super().__init__(n_samples, sample_rate, name=name, **kwargs)
     validation.check_choice('amp_resample_method', amp_resample_method,
-                       core.RESAMPLE_METHODS)
+                            core.RESAMPLE_METHODS)
     self.scale_fn = scale_fn
     self.normalize_below_nyquist = normalize_below_nyquist
     self.amp_resample_method = amp_resample_method
@@ -332,7 +332,7 @@ class Sinusoidal(_AudioSynth):
     """
     super().__init__(n_samples, sample_rate, name=name, **kwargs)
     validation.check_choice('amp_resample_method', amp_resample_method,
-                       core.RESAMPLE_METHODS)
+                            core.RESAMPLE_METHODS)
     self.amp_scale_fn = amp_scale_fn
     self.amp_resample_method = amp_resample_method
     self.freq_scale_fn = freq_scale_fn
@@ -355,9 +355,9 @@ class Sinusoidal(_AudioSynth):
     _check_frames('amplitudes', amplitudes, self.n_samples,
                   '[batch, n_frames, n_sinusoids]')
     validation.check_rank(
-        'frequencies', frequencies,
-        (3,) if self.freq_scale_fn is None else (3, 4),
-        '[batch, n_frames, n_sinusoids(, depth)]')
+                          'frequencies', frequencies,
+                          (3,) if self.freq_scale_fn is None else (3, 4),
+                          '[batch, n_frames, n_sinusoids(, depth)]')
     _check_same_frames({'amplitudes': amplitudes, 'frequencies': frequencies})
     amplitudes = _scale(self.amp_scale_fn, amplitudes)
     frequencies = _scale(self.freq_scale_fn, frequencies)

@@ -23,7 +23,7 @@ def check_positive(name: str, value: Any) -> None:
 
 
 def check_int(name: str, value: Any, minimum: int = 1) -> int:
-  """Returns `value` as an int, or raises unless it is a whole number >= minimum.
+  """`value` as an int; raises unless it is a whole number >= minimum.
 
   Args:
     name: The argument's name, for the message.
