@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_helpers import only_layer, save_and_load
 from numpy_reference import sigmoid, sine_fit
 from ddsp_tf import core
 from ddsp_tf import effects
@@ -26,18 +27,6 @@ def clear_gin_config():
   gin.clear_config()
   yield
   gin.clear_config()
-
-
-def save_and_load(model, tmp_path, name='model.keras'):
-  path = str(tmp_path / name)
-  model.save(path)
-  return keras.models.load_model(path)
-
-
-def only_layer(model, cls):
-  found = [l for l in model.layers if isinstance(l, cls)]
-  assert len(found) == 1, found
-  return found[0]
 
 
 # ----------------------------------------------------------------------------

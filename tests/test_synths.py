@@ -14,6 +14,7 @@ import pytest
 import scipy.signal
 import tensorflow as tf
 
+from keras_helpers import only_layer, save_and_load
 from numpy_reference import sine_fit
 from ddsp_tf import core
 from ddsp_tf import spectral_ops
@@ -67,18 +68,6 @@ def peak_hz(audio, sample_rate=SR):
 
 def rms(x):
   return float(np.sqrt(np.mean(np.asarray(x, np.float64)**2)))
-
-
-def save_and_load(model, tmp_path, name='model.keras'):
-  path = str(tmp_path / name)
-  model.save(path)
-  return keras.models.load_model(path)
-
-
-def only_layer(model, cls):
-  found = [l for l in model.layers if isinstance(l, cls)]
-  assert len(found) == 1, found
-  return found[0]
 
 
 @keras.saving.register_keras_serializable(package='test_synths')
