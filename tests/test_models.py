@@ -208,7 +208,7 @@ def test_checkpoint_restores_into_a_fresh_model(model, tmp_path):
 
 
 def test_restore_errors(model, tmp_path):
-  with pytest.raises(FileNotFoundError, match='No checkpoint found in the '
+  with pytest.raises(FileNotFoundError, match='No readable checkpoint in the '
                      f'directory {str(tmp_path)!r}'):
     model.restore(str(tmp_path))
   missing = str(tmp_path / 'ckpt-7')

@@ -168,7 +168,7 @@ def test_get_latest_checkpoint_without_state_file_skips_broken_ones(tmp_path):
   (tmp_path / 'empty').mkdir()
   with pytest.raises(FileNotFoundError, match='No readable checkpoint'):
     train_util.get_latest_checkpoint(str(tmp_path / 'empty'))
-  with pytest.raises(FileNotFoundError, match='No checkpoint or directory'):
+  with pytest.raises(FileNotFoundError, match='neither a directory of checkpoints'):
     train_util.get_latest_checkpoint(str(tmp_path / 'missing'))
 
 

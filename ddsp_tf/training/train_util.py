@@ -233,7 +233,8 @@ def get_latest_checkpoint(checkpoint_path: str) -> str:
     return checkpoint_path
   if not tf.io.gfile.isdir(checkpoint_path):
     raise FileNotFoundError(
-        f'No checkpoint or directory at {checkpoint_path!r}.')
+        f'No checkpoint at {checkpoint_path!r}: it is neither a directory of '
+        f'checkpoints nor a checkpoint prefix (no {checkpoint_path}.index).')
   latest = tf.train.latest_checkpoint(checkpoint_path)
   if latest:
     return latest
@@ -246,7 +247,9 @@ def get_latest_checkpoint(checkpoint_path: str) -> str:
     prefix = os.path.join(checkpoint_path, f'{CHECKPOINT_PREFIX}{number}')
     if _is_readable_checkpoint(prefix):
       return prefix
-  raise FileNotFoundError(f'No readable checkpoint in {checkpoint_path!r}.')
+  raise FileNotFoundError(
+      f'No readable checkpoint in the directory {checkpoint_path!r} (expected '
+      'complete files such as ckpt-<step>.index and ckpt-<step>.data-*).')
 
 
 def get_latest_operative_config(restore_dir: str) -> str:

@@ -3,7 +3,6 @@
 import gin
 
 from ddsp_tf.training.models.autoencoder import Autoencoder
-from ddsp_tf.training.models.model import find_checkpoint
 from ddsp_tf.training.models.model import Model
 from ddsp_tf.training.models.model import sum_losses
 

@@ -1,13 +1,13 @@
 """The base class of DDSP models: a Keras model that can report its losses."""
 
 import logging
-import os
 from typing import Dict, Optional, Sequence, Text, Tuple, Union
 
 import keras
 import tensorflow as tf
 
 from ddsp_tf import layer_base
+from ddsp_tf.training import train_util
 
 TensorDict = Dict[Text, tf.Tensor]
 
@@ -17,33 +17,6 @@ def sum_losses(losses_dict: TensorDict) -> tf.Tensor:
   if not losses_dict:
     return tf.constant(0.0, tf.float32)
   return tf.add_n([tf.cast(loss, tf.float32) for loss in losses_dict.values()])
-
-
-def find_checkpoint(checkpoint_path: Text) -> Text:
-  """The checkpoint prefix to restore from a directory or a prefix.
-
-  Args:
-    checkpoint_path: A directory holding checkpoints (the latest is used)
-      or a checkpoint prefix such as '.../ckpt-300'.
-
-  Returns:
-    The checkpoint prefix.
-
-  Raises:
-    FileNotFoundError: If there is no checkpoint at that path.
-  """
-  path = os.fspath(checkpoint_path)
-  if tf.io.gfile.isdir(path):
-    latest = tf.train.latest_checkpoint(path)
-    if latest is None:
-      raise FileNotFoundError(f'No checkpoint found in the directory {path!r} '
-                              '(expected files such as ckpt-<step>.index).')
-    return latest
-  if tf.io.gfile.exists(path + '.index'):
-    return path
-  raise FileNotFoundError(f'No checkpoint at {path!r}: it is neither a '
-                          'directory of checkpoints nor a checkpoint prefix '
-                          f'(no {path}.index).')
 
 
 class Model(layer_base.RebuiltByCall, layer_base.CheckpointTracked,
@@ -124,10 +97,11 @@ class Model(layer_base.RebuiltByCall, layer_base.CheckpointTracked,
       The load status (see tf.train.Checkpoint.restore).
 
     Raises:
-      FileNotFoundError: If there is no checkpoint at checkpoint_path.
+      FileNotFoundError: If there is no readable checkpoint at
+        checkpoint_path (incomplete checkpoints are skipped).
       ValueError: If a restore key is not an attribute of the model.
     """
-    prefix = find_checkpoint(checkpoint_path)
+    prefix = train_util.get_latest_checkpoint(checkpoint_path)
     if restore_keys is None:
       model = self
     else:
