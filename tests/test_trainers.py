@@ -82,6 +82,7 @@ def _first_moments(trainer):
     ({'lr_decay_steps': 2.5}, 'lr_decay_steps=2.5'),
     ({'grad_clip_norm': 0}, 'grad_clip_norm=0'),
     ({'restore_keys': 'decoder'}, "restore_keys='decoder'"),
+    ({'jit_compile': 'yes'}, "jit_compile='yes'"),
 ])
 def test_invalid_arguments_name_the_value(kwargs, match):
   with pytest.raises(ValueError, match=match):
@@ -128,6 +129,25 @@ def test_unclipped_step_applies_the_plain_gradient():
   trainer = _built(_make_trainer(grad_clip_norm=1e6), batch)
   reference = _reference_gradients(trainer.model, batch)
   trainer.train_step(batch)
+  for moment, grad in zip(_first_moments(trainer), reference):
+    np.testing.assert_allclose(moment / (1 - BETA_1), grad, rtol=1e-4,
+                               atol=1e-9)
+
+
+@pytest.mark.parametrize('nan_example', [None, 1])
+def test_xla_step_matches_the_reference_gradient(nan_example):
+  batch = _batches(batch_size=4, nan_example=nan_example)[0]
+  trainer = _built(_make_trainer(grad_clip_norm=1e6, jit_compile=True,
+                                 nan_policy='skip'), batch)
+  reference = _reference_gradients(trainer.model, batch)
+  weights = _weights(trainer)
+  trainer.train_step(batch)
+  if nan_example is not None:
+    assert trainer.skipped_steps == 1
+    for before, after in zip(weights, _weights(trainer)):
+      np.testing.assert_array_equal(before, after)
+    return
+  assert int(trainer.step.numpy()) == 1
   for moment, grad in zip(_first_moments(trainer), reference):
     np.testing.assert_allclose(moment / (1 - BETA_1), grad, rtol=1e-4,
                                atol=1e-9)

@@ -71,7 +71,8 @@ class Trainer:
                lr_decay_steps: int = 10000, lr_decay_rate: float = 0.98,
                grad_clip_norm: float = 3.0,
                restore_keys: Optional[Sequence[str]] = None,
-               nan_policy: str = 'stop', max_consecutive_skips: int = 100):
+               nan_policy: str = 'stop', max_consecutive_skips: int = 100,
+               jit_compile: bool = False):
     """Creates the optimizer in the strategy's scope.
 
     Args:
@@ -92,6 +93,10 @@ class Trainer:
         not touched.
       max_consecutive_skips: With nan_policy='skip', raise after this many
         skipped steps in a row (the model is likely broken).
+      jit_compile: Compile each replica's forward and backward pass with
+        XLA. The gradient all-reduce, clipping and update stay outside XLA.
+        Faster on GPU and TPU; measure on CPU (`python -m benchmarks
+        --suite=training`).
 
     Raises:
       ValueError: For invalid arguments.
@@ -110,7 +115,14 @@ class Trainer:
       raise ValueError('restore_keys must be a list of attribute names, got '
                        f'restore_keys={restore_keys!r}.')
     self.restore_keys = list(restore_keys) if restore_keys else None
+    if not isinstance(jit_compile, bool):
+      raise ValueError('jit_compile must be True or False, got '
+                       f'jit_compile={jit_compile!r}.')
     self.nan_policy = nan_policy
+    self.jit_compile = jit_compile
+    self._losses_and_grads = (
+        tf.function(self._replica_losses_and_grads, jit_compile=True)
+        if jit_compile else self._replica_losses_and_grads)
     self.model = model
     self.strategy = strategy
     self._managers = {}
@@ -315,6 +327,23 @@ class Trainer:
 
     tf.cond(finite, apply, skip)
 
+  def _replica_losses_and_grads(self, batch: TensorDict) -> Any:
+    """Losses, this replica's share of the total loss, and its gradients.
+
+    Args:
+      batch: This replica's features.
+
+    Returns:
+      (losses dict, total_loss / replicas, gradients of that share with
+      respect to the model's trainable variables; None where a variable
+      does not affect the loss).
+    """
+    with tf.GradientTape() as tape:
+      _, losses = self.model(batch, training=True, return_losses=True)
+      replica_share = losses['total_loss'] / self.strategy.num_replicas_in_sync
+    grads = tape.gradient(replica_share, self.model.trainable_variables)
+    return losses, replica_share, grads
+
   def step_fn(self, batch: TensorDict) -> TensorDict:
     """One training step on one replica's share of the batch.
 
@@ -328,12 +357,8 @@ class Trainer:
     Returns:
       This replica's losses.
     """
-    n_replicas = self.strategy.num_replicas_in_sync
     variables = self.model.trainable_variables
-    with tf.GradientTape() as tape:
-      _, losses = self.model(batch, training=True, return_losses=True)
-      replica_share = losses['total_loss'] / n_replicas
-    grads = tape.gradient(replica_share, variables)
+    losses, replica_share, grads = self._losses_and_grads(batch)
     pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
     if not pairs:
       raise ValueError('total_loss does not depend on any trainable variable '
