@@ -543,33 +543,89 @@ def frequencies_critical_bands(freqs: Number, depth: int = 1,
 # ----------------------------------------------------------------------------
 # Resampling.
 # ----------------------------------------------------------------------------
-def _check_n_timesteps(n_timesteps: Any) -> int:
-  return validation.check_int('n_timesteps', n_timesteps)
+Length = Union[int, tf.Tensor]
 
 
-def _sample_positions(n_frames: int, n_timesteps: int,
-                      add_endpoint: bool) -> np.ndarray:
+def check_length(name: Text, value: Any) -> Length:
+  """A length (samples or frames): an int >= 1 or a scalar integer tensor.
+
+  Lengths may be tensors so that a tf.function traced with an unknown number
+  of frames can render n_frames * hop samples. A tensor whose value is known
+  while tracing becomes an int; an unknown one is checked when it runs.
+
+  Args:
+    name: The argument's name, for the message.
+    value: A Python or numpy integer, or a scalar integer tensor.
+
+  Returns:
+    The length as an int, or as an int32 scalar tensor when unknown.
+
+  Raises:
+    ValueError: For a value that is not a whole number >= 1, or a tensor
+      that is not a scalar integer.
+  """
+  if not isinstance(value, (tf.Tensor, tf.Variable)):
+    return validation.check_int(name, value)
+  static = tf.get_static_value(value)
+  if static is not None and np.ndim(static) == 0:
+    return validation.check_int(name, static.item())
+  if not value.dtype.is_integer or value.shape.rank not in (None, 0):
+    raise ValueError(f'{name} must be an int or a scalar integer tensor, got '
+                     f'{name}={value!r}.')
+  value = tf.cast(value, tf.int32)
+  check = tf.debugging.assert_positive(
+      value, message=f'{name} must be an integer >= 1')
+  with tf.control_dependencies([check]):
+    return tf.identity(value)
+
+
+def _is_static(*lengths: Length) -> bool:
+  return all(isinstance(length, int) for length in lengths)
+
+
+def _n_frames(x: tf.Tensor, axis: int = 1) -> Length:
+  """The size of axis `axis` of x: an int when static, else a tensor."""
+  size = x.shape[axis]
+  return size if size is not None else tf.shape(x)[axis]
+
+
+def _sample_positions(n_frames: Length, n_timesteps: Length,
+                      add_endpoint: bool) -> Union[np.ndarray, tf.Tensor]:
   """Fractional frame index of every output step (float64, [n_timesteps]).
 
   With add_endpoint, output step n sits at frame n * n_frames / n_timesteps,
   so the last frame is held until the end. Without it, the first and last
-  outputs sit exactly on the first and last frames.
+  outputs sit exactly on the first and last frames. Static lengths give a
+  numpy array; tensor lengths the same float64 values as a tensor (the same
+  IEEE operations in the same order).
   """
-  steps = np.arange(n_timesteps, dtype=np.float64)
+  if _is_static(n_frames, n_timesteps):
+    steps = np.arange(n_timesteps, dtype=np.float64)
+    if add_endpoint:
+      return steps * n_frames / n_timesteps
+    if n_timesteps == 1:
+      return np.zeros(1)
+    return steps * (n_frames - 1) / (n_timesteps - 1)
+  steps = tf.range(n_timesteps, dtype=tf.float64)
+  frames = tf.cast(n_frames, tf.float64)
+  timesteps = tf.cast(n_timesteps, tf.float64)
   if add_endpoint:
-    return steps * n_frames / n_timesteps
-  if n_timesteps == 1:
-    return np.zeros(1)
-  return steps * (n_frames - 1) / (n_timesteps - 1)
+    return steps * frames / timesteps
+  return tf.math.divide_no_nan(steps * (frames - 1.0), timesteps - 1.0)
 
 
-def _gather_frames(x: tf.Tensor, indices: np.ndarray, n_frames: int):
+def _gather_frames(x: tf.Tensor, indices: Union[np.ndarray, tf.Tensor],
+                   n_frames: Length) -> tf.Tensor:
   """Gathers frames along axis 1 with indices clamped into [0, n_frames)."""
-  indices = np.clip(indices, 0, n_frames - 1).astype(np.int32)
+  if isinstance(indices, np.ndarray):
+    indices = np.clip(indices, 0, n_frames - 1).astype(np.int32)
+  else:
+    last = tf.cast(n_frames - 1, tf.float64)
+    indices = tf.cast(tf.clip_by_value(indices, 0.0, last), tf.int32)
   return tf.gather(x, indices, axis=1)
 
 
-def _cubic_weights(t: np.ndarray) -> List[np.ndarray]:
+def _cubic_weights(t: Union[np.ndarray, tf.Tensor]) -> List[Any]:
   """Keys cubic convolution weights (a = -0.75) for taps at -1, 0, 1, 2."""
   a = -0.75
 
@@ -582,21 +638,20 @@ def _cubic_weights(t: np.ndarray) -> List[np.ndarray]:
   return [far(1.0 + t), near(t), near(1.0 - t), far(2.0 - t)]
 
 
-def _interpolate_time(x: tf.Tensor, n_timesteps: int, method: str,
+def _interpolate_time(x: tf.Tensor, n_timesteps: Length, method: str,
                       add_endpoint: bool) -> tf.Tensor:
   """Interpolates axis 1 of x ([batch, n_frames, ...]) to n_timesteps."""
-  n_frames = x.shape[1]
-  if n_frames is None:
-    raise ValueError('resample needs a static number of frames, got shape '
-                     f'{x.shape.as_list()}.')
+  n_frames = _n_frames(x)
   positions = _sample_positions(n_frames, n_timesteps, add_endpoint)
+  static = isinstance(positions, np.ndarray)
+  floor = np.floor if static else tf.floor
   if method == 'nearest':
     # Halves round up, as image resizing with aligned corners does.
-    rounded = np.floor(positions) if add_endpoint else np.floor(positions + 0.5)
+    rounded = floor(positions) if add_endpoint else floor(positions + 0.5)
     return _gather_frames(x, rounded, n_frames)
-  base = np.floor(positions)
+  base = floor(positions)
   frac = positions - base
-  weight_shape = [1, n_timesteps] + [1] * (x.shape.rank - 2)
+  weight_shape = [1, -1] + [1] * (x.shape.rank - 2)
   if method == 'linear':
     taps, weights = [0, 1], [1.0 - frac, frac]
   else:
@@ -604,19 +659,25 @@ def _interpolate_time(x: tf.Tensor, n_timesteps: int, method: str,
   result = 0.0
   for tap, weight in zip(taps, weights):
     frames = _gather_frames(x, base + tap, n_frames)
-    result += frames * weight.astype(np.float32).reshape(weight_shape)
+    weight = (weight.astype(np.float32) if static else
+              tf.cast(weight, tf.float32))
+    result += frames * tf.reshape(weight, weight_shape)
   return result
 
 
-def resample(inputs: tf.Tensor, n_timesteps: int, method: Text = 'linear',
+def resample(inputs: tf.Tensor, n_timesteps: Length, method: Text = 'linear',
              add_endpoint: bool = True) -> tf.Tensor:
   """Interpolates a frame-wise signal to `n_timesteps` along its time axis.
+
+  Works with an unknown number of frames and a tensor n_timesteps inside a
+  tf.function, with the same results as with static lengths.
 
   Args:
     inputs: [n_frames], [batch, n_frames], [batch, n_frames, channels] or
       [batch, n_frames, n_freq, channels]. Time is axis 0 for 1-D inputs and
       axis 1 otherwise.
-    n_timesteps: Output length along the time axis.
+    n_timesteps: Output length along the time axis: an int or a scalar
+      integer tensor.
     method: 'nearest', 'linear', 'cubic' (Keys, a = -0.75) or 'window'
       (overlapping Hann windows; 3-D inputs and integer upsampling only).
     add_endpoint: If True, output step n samples frame n * n_frames /
@@ -631,7 +692,7 @@ def resample(inputs: tf.Tensor, n_timesteps: int, method: Text = 'linear',
     ValueError: For an unknown method, a bad rank or a bad n_timesteps.
   """
   validation.check_choice('method', method, RESAMPLE_METHODS)
-  n_timesteps = _check_n_timesteps(n_timesteps)
+  n_timesteps = check_length('n_timesteps', n_timesteps)
   inputs = tf_float32(inputs)
   validation.check_rank('inputs', inputs, (1, 2, 3, 4))
   if method == 'window':
@@ -646,15 +707,26 @@ def resample(inputs: tf.Tensor, n_timesteps: int, method: Text = 'linear',
   return _interpolate_time(inputs, n_timesteps, method, add_endpoint)
 
 
-def _window_hop(n_frames: int, n_timesteps: int, add_endpoint: bool) -> int:
-  """Samples between frame centres for window upsampling; validates ratios."""
-  if n_frames is None:
-    raise ValueError('upsample_with_windows needs a static number of frames.')
+def _window_hop(n_frames: Length, n_timesteps: Length,
+                add_endpoint: bool) -> Length:
+  """Samples between frame centres for window upsampling; validates ratios.
+
+  Static lengths are checked here; tensor lengths when the graph runs.
+  """
+  n_intervals = n_frames if add_endpoint else n_frames - 1
+  if not _is_static(n_frames, n_timesteps):
+    check = tf.debugging.assert_equal(
+        tf.logical_and(n_intervals >= 1,
+                       tf.math.floormod(n_timesteps,
+                                        tf.maximum(n_intervals, 1)) == 0),
+        True, message='upsample_with_windows needs n_timesteps to be a '
+        'multiple of the number of frame intervals')
+    with tf.control_dependencies([check]):
+      return tf.identity(n_timesteps // tf.maximum(n_intervals, 1))
   if n_timesteps < n_frames:
     raise ValueError('upsample_with_windows only upsamples: n_timesteps='
                      f'{n_timesteps} is less than n_frames={n_frames}. Use '
                      "method='linear' to downsample.")
-  n_intervals = n_frames if add_endpoint else n_frames - 1
   if n_intervals < 1 or n_timesteps % n_intervals:
     raise ValueError(
         f'upsample_with_windows needs n_timesteps ({n_timesteps}) to be a '
@@ -664,19 +736,29 @@ def _window_hop(n_frames: int, n_timesteps: int, add_endpoint: bool) -> int:
   return n_timesteps // n_intervals
 
 
-def _hann_crossfade(hop: int) -> np.ndarray:
-  """Rising half of a Hann window, [hop]: weight of the next frame."""
-  return (0.5 - 0.5 * np.cos(np.pi * np.arange(hop) / hop)).astype(np.float32)
+def _hann_crossfade(hop: Length) -> tf.Tensor:
+  """Rising half of a Hann window, [hop]: weight of the next frame.
+
+  Computed with TensorFlow in float64 for int and tensor hops alike, so a
+  model traced with unknown lengths gives the same numbers.
+  """
+  hop = tf.cast(hop, tf.float64)
+  steps = tf.range(hop, dtype=tf.float64)
+  return tf.cast(0.5 - 0.5 * tf.cos(np.pi * steps / hop), tf.float32)
 
 
-def _crossfade_frames(frames: tf.Tensor, hop: int,
-                      rise: np.ndarray) -> tf.Tensor:
+def _linear_crossfade(hop: Length) -> tf.Tensor:
+  """Linear ramp from 0 to (hop - 1) / hop, [hop]."""
+  hop = tf.cast(hop, tf.float64)
+  return tf.cast(tf.range(hop, dtype=tf.float64) / hop, tf.float32)
+
+
+def _crossfade_frames(frames: tf.Tensor, rise: tf.Tensor) -> tf.Tensor:
   """Crossfades consecutive frames over `hop` samples each.
 
   Args:
     frames: [batch, n_frames + 1, channels]; interval i fades frame i into
       frame i + 1.
-    hop: Samples per interval.
     rise: [hop] weight of the next frame at each sample of an interval.
 
   Returns:
@@ -684,13 +766,12 @@ def _crossfade_frames(frames: tf.Tensor, hop: int,
   """
   current, following = frames[:, :-1, tf.newaxis, :], frames[:, 1:, tf.newaxis,
                                                               :]
-  rise = tf.constant(rise)[:, tf.newaxis]
-  blocks = current + (following - current) * rise
+  blocks = current + (following - current) * rise[:, tf.newaxis]
   shape = tf.shape(frames)
   return tf.reshape(blocks, [shape[0], -1, shape[2]])
 
 
-def upsample_with_windows(inputs: tf.Tensor, n_timesteps: int,
+def upsample_with_windows(inputs: tf.Tensor, n_timesteps: Length,
                           add_endpoint: bool = True) -> tf.Tensor:
   """Upsamples frames by overlap-adding Hann windows (smooth crossfades).
 
@@ -698,9 +779,9 @@ def upsample_with_windows(inputs: tf.Tensor, n_timesteps: int,
   crossfade along a raised cosine and the gains always sum to one.
 
   Args:
-    inputs: [batch, n_frames, channels].
-    n_timesteps: Output length; a multiple of n_frames (add_endpoint) or of
-      n_frames - 1 (otherwise).
+    inputs: [batch, n_frames, channels]; n_frames may be unknown in a graph.
+    n_timesteps: Output length (int or scalar integer tensor); a multiple of
+      n_frames (add_endpoint) or of n_frames - 1 (otherwise).
     add_endpoint: If True, the last frame is held for its own hop so that the
       output covers n_frames full hops.
 
@@ -712,11 +793,11 @@ def upsample_with_windows(inputs: tf.Tensor, n_timesteps: int,
   """
   inputs = tf_float32(inputs)
   validation.check_rank('inputs', inputs, (3,), '[batch, n_frames, channels]')
-  n_timesteps = _check_n_timesteps(n_timesteps)
-  hop = _window_hop(inputs.shape[1], n_timesteps, add_endpoint)
+  n_timesteps = check_length('n_timesteps', n_timesteps)
+  hop = _window_hop(_n_frames(inputs), n_timesteps, add_endpoint)
   if add_endpoint:
     inputs = tf.concat([inputs, inputs[:, -1:, :]], axis=1)
-  return _crossfade_frames(inputs, hop, _hann_crossfade(hop))
+  return _crossfade_frames(inputs, _hann_crossfade(hop))
 
 
 def center_crop(audio: tf.Tensor, frame_size: int) -> tf.Tensor:
@@ -1074,13 +1155,23 @@ def _check_frame_controls(frequencies: tf.Tensor, amplitudes: tf.Tensor,
           ('frequencies', name), frequencies, tensor, (0, 1))
 
 
-def _block_hop(n_frames: Optional[int], n_samples: int,
-               amp_resample_method: str) -> Optional[int]:
-  """Hop of the fast crossfade path, or None when it does not apply."""
-  if (amp_resample_method not in ('window', 'linear') or n_frames is None or
-      n_samples % n_frames):
+def _block_hop(n_frames: Length, n_samples: Length,
+               amp_resample_method: str) -> Optional[Length]:
+  """Hop of the fast crossfade path, or None when it does not apply.
+
+  With static lengths the path applies when the frames divide the samples.
+  With a tensor length it is always taken (for 'window' and 'linear'), and
+  the division is checked when the graph runs.
+  """
+  if amp_resample_method not in ('window', 'linear'):
     return None
-  return n_samples // n_frames
+  if _is_static(n_frames, n_samples):
+    return None if n_samples % n_frames else n_samples // n_frames
+  check = tf.debugging.assert_equal(
+      tf.math.floormod(n_samples, n_frames), 0,
+      message='n_samples must be a multiple of the number of frames')
+  with tf.control_dependencies([check]):
+    return tf.identity(n_samples // n_frames)
 
 
 def _neighbourhood_max(x: tf.Tensor) -> tf.Tensor:
@@ -1091,7 +1182,8 @@ def _neighbourhood_max(x: tf.Tensor) -> tf.Tensor:
 
 
 def _crossfaded_harmonic_bank(f0_hz: tf.Tensor, frame_amplitudes: tf.Tensor,
-                              n_samples: int, sample_rate: float, hop: int,
+                              n_samples: Length, sample_rate: float,
+                              hop: Length,
                               amp_resample_method: str,
                               use_angular_cumsum: bool,
                               initial_phase: Optional[tf.Tensor] = None
@@ -1109,9 +1201,9 @@ def _crossfaded_harmonic_bank(f0_hz: tf.Tensor, frame_amplitudes: tf.Tensor,
   Args:
     f0_hz: Fundamental, [batch, n_frames, 1].
     frame_amplitudes: Harmonic amplitudes, [batch, n_frames, n_harmonics].
-    n_samples: Output length, n_frames * hop.
+    n_samples: Output length, n_frames * hop (int or scalar int tensor).
     sample_rate: Samples per second.
-    hop: Samples per frame.
+    hop: Samples per frame (int or scalar int tensor).
     amp_resample_method: 'window' (Hann crossfade) or 'linear'.
     use_angular_cumsum: Accumulate phase in float32 chunks.
     initial_phase: Optional phase in radians before the first sample.
@@ -1134,7 +1226,7 @@ def _crossfaded_harmonic_bank(f0_hz: tf.Tensor, frame_amplitudes: tf.Tensor,
                      [shape[0], shape[1], hop, n_harmonics])
   mixed = tf.matmul(sines, endpoints)  # [B, T, hop, 2]
   rise = (_hann_crossfade(hop) if amp_resample_method == 'window' else
-          (np.arange(hop) / hop).astype(np.float32))
+          _linear_crossfade(hop))
   audio = mixed[..., 0] + (mixed[..., 1] - mixed[..., 0]) * rise
   return tf.reshape(audio, [shape[0], n_samples]), _final_phase(cycles)
 
@@ -1142,7 +1234,7 @@ def _crossfaded_harmonic_bank(f0_hz: tf.Tensor, frame_amplitudes: tf.Tensor,
 def harmonic_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
                        harmonic_shifts: Optional[tf.Tensor] = None,
                        harmonic_distribution: Optional[tf.Tensor] = None,
-                       n_samples: int = 64000, sample_rate: int = 16000,
+                       n_samples: Length = 64000, sample_rate: int = 16000,
                        amp_resample_method: Text = 'window',
                        use_angular_cumsum: bool = False) -> tf.Tensor:
   """Renders harmonic audio from frame-rate f0, amplitude and distribution.
@@ -1155,6 +1247,12 @@ def harmonic_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
   sample-rate amplitudes (same result up to float rounding, except that a
   harmonic crossing Nyquist fades out one frame earlier).
 
+  n_samples may be a scalar integer tensor, e.g. n_frames * hop inside a
+  tf.function traced with an unknown number of frames; the numbers are the
+  same as with the int. Such a length takes the fast path whenever it
+  applies, so with 'window' or 'linear' it must be a multiple of n_frames
+  (checked when the graph runs).
+
   Args:
     frequencies: Fundamental in Hz, [batch, n_frames, 1].
     amplitudes: Overall amplitude, [batch, n_frames, 1].
@@ -1162,7 +1260,7 @@ def harmonic_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
       [batch, n_frames, n_harmonics].
     harmonic_distribution: Optional relative harmonic amplitudes,
       [batch, n_frames, n_harmonics]; one harmonic when None.
-    n_samples: Output length.
+    n_samples: Output length: an int or a scalar integer tensor.
     sample_rate: Samples per second.
     amp_resample_method: 'nearest', 'linear', 'cubic' or 'window'.
     use_angular_cumsum: Accumulate phase in float32 chunks instead of
@@ -1174,7 +1272,7 @@ def harmonic_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
   validation.check_positive('sample_rate', sample_rate)
   validation.check_choice(
       'amp_resample_method', amp_resample_method, RESAMPLE_METHODS)
-  n_samples = _check_n_timesteps(n_samples)
+  n_samples = check_length('n_samples', n_samples)
   frequencies, amplitudes = tf_float32(frequencies), tf_float32(amplitudes)
   harmonic_shifts = (None if harmonic_shifts is None else
                      tf_float32(harmonic_shifts))
@@ -1193,9 +1291,9 @@ def harmonic_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
     validation.check_same_static_dims(
         ('harmonic_shifts', 'harmonic_distribution'), harmonic_shifts,
         frame_amplitudes, (2,))
-  n_frames = frequencies.shape[1]
-  hop = _block_hop(n_frames, n_samples, amp_resample_method)
-  if harmonic_shifts is None and hop is not None:
+  hop = (None if harmonic_shifts is not None else
+         _block_hop(_n_frames(frequencies), n_samples, amp_resample_method))
+  if hop is not None:
     audio, _ = _crossfaded_harmonic_bank(
         frequencies, frame_amplitudes, n_samples, sample_rate, hop,
         amp_resample_method, use_angular_cumsum)
@@ -1215,7 +1313,7 @@ def streaming_harmonic_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
                                  harmonic_distribution: Optional[
                                      tf.Tensor] = None,
                                  initial_phase: Optional[tf.Tensor] = None,
-                                 n_samples: int = 64000,
+                                 n_samples: Length = 64000,
                                  sample_rate: int = 16000,
                                  amp_resample_method: Text = 'linear'
                                  ) -> Tuple[tf.Tensor, tf.Tensor]:
@@ -1232,7 +1330,8 @@ def streaming_harmonic_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
       [batch, n_frames, n_harmonics]; one harmonic when None.
     initial_phase: Fundamental phase in radians before the first sample,
       [batch, 1, 1]; zero when None.
-    n_samples: Output length.
+    n_samples: Output length: an int or a scalar integer tensor (see
+      harmonic_synthesis).
     sample_rate: Samples per second.
     amp_resample_method: 'nearest', 'linear', 'cubic' or 'window'.
 
@@ -1242,7 +1341,7 @@ def streaming_harmonic_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
   validation.check_positive('sample_rate', sample_rate)
   validation.check_choice(
       'amp_resample_method', amp_resample_method, RESAMPLE_METHODS)
-  n_samples = _check_n_timesteps(n_samples)
+  n_samples = check_length('n_samples', n_samples)
   frequencies, amplitudes = tf_float32(frequencies), tf_float32(amplitudes)
   if harmonic_distribution is None:
     harmonic_distribution = tf.ones_like(amplitudes)
@@ -1252,7 +1351,7 @@ def streaming_harmonic_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
   harmonic_distribution = normalize_harmonics(harmonic_distribution,
                                               frequencies, sample_rate)
   frame_amplitudes = amplitudes * harmonic_distribution
-  hop = _block_hop(frequencies.shape[1], n_samples, amp_resample_method)
+  hop = _block_hop(_n_frames(frequencies), n_samples, amp_resample_method)
   if hop is not None:
     return _crossfaded_harmonic_bank(
         frequencies, frame_amplitudes, n_samples, sample_rate, hop,
@@ -1388,7 +1487,7 @@ def wavetable_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
     Audio, [batch, n_samples].
   """
   validation.check_positive('sample_rate', sample_rate)
-  n_samples = _check_n_timesteps(n_samples)
+  n_samples = validation.check_int('n_samples', n_samples)
   frequencies, amplitudes = tf_float32(frequencies), tf_float32(amplitudes)
   wavetables = tf_float32(wavetables)
   _check_frame_controls(frequencies, amplitudes)
@@ -1482,14 +1581,24 @@ def get_fft_size(frame_size: int, ir_size: int, power_of_2: bool = True) -> int:
   return int(scipy.fft.next_fast_len(convolved_size, real=True))
 
 
-def crop_and_compensate_delay(audio: tf.Tensor, audio_size: int, ir_size: int,
+def _next_power_of_2(n: tf.Tensor) -> tf.Tensor:
+  """The smallest power of two >= n, for a positive int32 tensor (exact)."""
+  n = tf.cast(n, tf.int32) - 1
+  for shift in (1, 2, 4, 8, 16):
+    n = tf.bitwise.bitwise_or(n, tf.bitwise.right_shift(n, shift))
+  return n + 1
+
+
+def crop_and_compensate_delay(audio: tf.Tensor, audio_size: Length,
+                              ir_size: int,
                               padding: Text,
                               delay_compensation: int) -> tf.Tensor:
   """Crops a full convolution to the wanted length and removes filter delay.
 
   Args:
     audio: Full convolution output, [batch, >= audio_size + ir_size - 1].
-    audio_size: Length of the audio before convolution.
+    audio_size: Length of the audio before convolution (an int, or a scalar
+      integer tensor for audio of unknown length).
     ir_size: Length of the impulse response.
     padding: 'same' keeps audio_size samples; 'valid' keeps the whole
       convolution, audio_size + ir_size - 1 samples.
@@ -1520,7 +1629,8 @@ def fft_convolve(audio: tf.Tensor, impulse_response: tf.Tensor,
   holds one filter per frame (LTV): the audio is cut into n_frames equal,
   non-overlapping blocks (n_frames must divide n_samples), each block is
   convolved with its frame's filter, and the results overlap-add, tails
-  included.
+  included. n_samples and n_frames may be unknown inside a tf.function (the
+  division is then checked when the graph runs); ir_size must be static.
 
   Args:
     audio: [batch, n_samples].
@@ -1551,21 +1661,29 @@ def fft_convolve(audio: tf.Tensor, impulse_response: tf.Tensor,
     raise ValueError(f'Batch size of audio ({batch_audio}) and '
                      f'impulse_response ({batch_ir}) must match, or the '
                      'impulse response must have batch size 1.')
-  n_samples, n_frames, ir_size = (audio.shape[1], impulse_response.shape[1],
-                                  impulse_response.shape[2])
-  if None in (n_samples, n_frames, ir_size):
-    raise ValueError('fft_convolve needs static n_samples, n_frames and '
-                     f'ir_size, got audio shape {audio.shape.as_list()} and '
-                     f'impulse_response shape '
+  ir_size = impulse_response.shape[2]
+  if ir_size is None:
+    raise ValueError('fft_convolve needs a static ir_size, got '
+                     'impulse_response shape '
                      f'{impulse_response.shape.as_list()}.')
-  if n_samples % n_frames:
-    raise ValueError(
-        f'Cannot split {n_samples} audio samples into n_frames={n_frames} '
-        'equal blocks. Use a number of impulse response frames that divides '
-        'the audio length.')
-  frame_size = n_samples // n_frames
+  n_samples, n_frames = _n_frames(audio), _n_frames(impulse_response)
+  if _is_static(n_samples, n_frames):
+    if n_samples % n_frames:
+      raise ValueError(
+          f'Cannot split {n_samples} audio samples into n_frames={n_frames} '
+          'equal blocks. Use a number of impulse response frames that '
+          'divides the audio length.')
+    frame_size = n_samples // n_frames
+    fft_size = get_fft_size(frame_size, ir_size, power_of_2=True)
+  else:
+    check = tf.debugging.assert_equal(
+        tf.math.floormod(n_samples, n_frames), 0,
+        message='fft_convolve: the impulse response frames must split the '
+        'audio into equal blocks')
+    with tf.control_dependencies([check]):
+      frame_size = tf.identity(n_samples // n_frames)
+    fft_size = _next_power_of_2(frame_size + ir_size - 1)
   frames = tf.reshape(audio, [-1, n_frames, frame_size])
-  fft_size = get_fft_size(frame_size, ir_size, power_of_2=True)
   spectrum = (tf.signal.rfft(frames, [fft_size]) *
               tf.signal.rfft(impulse_response, [fft_size]))
   blocks = tf.signal.irfft(spectrum, [fft_size])

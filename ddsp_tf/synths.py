@@ -17,12 +17,20 @@ def _scale(scale_fn: Optional[Callable], x: tf.Tensor) -> tf.Tensor:
   return scale_fn(x) if scale_fn is not None else x
 
 
-def _check_frames(name: Text, x: tf.Tensor, n_samples: int,
+def _check_frames(name: Text, x: tf.Tensor, n_samples: Optional[int],
                   meaning: Text) -> None:
-  """Checks a frame-wise control: rank 3 and no more frames than samples."""
+  """Checks a frame-wise control: rank 3 and no more frames than samples.
+
+  Args:
+    name: The control's name, for the message.
+    x: The control.
+    n_samples: The synth's fixed length, or None when it renders a multiple
+      of the frames (see _RendersFrameMultiples).
+    meaning: The expected layout, for the message.
+  """
   validation.check_rank(name, x, (3,), meaning)
   n_frames = x.shape[1]
-  if n_frames is not None and n_frames > n_samples:
+  if n_samples is not None and n_frames is not None and n_frames > n_samples:
     raise ValueError(f'{name} has {n_frames} frames, more than n_samples='
                      f'{n_samples}; check n_samples of the synth.')
 
@@ -63,6 +71,56 @@ def _check_non_negative_f0(f0_hz: tf.Tensor) -> tf.Tensor:
     return tf.identity(f0_hz)
 
 
+class _RendersFrameMultiples:
+  """Mixin for synths with a fixed n_samples that can also render any length.
+
+  By default the synth renders its n_samples. After
+  `set_samples_per_frame(hop)` it renders n_frames * hop samples instead,
+  with n_frames read from its controls when it runs, so a tf.function traced
+  with an unknown number of frames (e.g. an exported SavedModel) takes any
+  length. At n_frames = n_samples / hop the audio is the same as with the
+  fixed length. ddsp_tf.training.export sets hop to n_samples divided by the
+  model's training frames. The setting is a run-time mode: get_config does
+  not save it.
+  """
+
+  samples_per_frame: Optional[int] = None
+
+  def set_samples_per_frame(self, samples_per_frame: Optional[int]) -> None:
+    """Renders n_frames * samples_per_frame samples (None: n_samples).
+
+    Args:
+      samples_per_frame: Samples per control frame, an int >= 1, or None to
+        go back to the fixed n_samples.
+
+    Raises:
+      ValueError: If samples_per_frame is neither None nor an int >= 1.
+    """
+    if samples_per_frame is not None:
+      samples_per_frame = validation.check_int('samples_per_frame',
+                                               samples_per_frame)
+    self.samples_per_frame = samples_per_frame
+
+  @property
+  def _fixed_n_samples(self) -> Optional[int]:
+    """n_samples, or None while rendering multiples of the frames."""
+    return self.n_samples if self.samples_per_frame is None else None
+
+  def _output_length(self, control: tf.Tensor) -> core.Length:
+    """Samples to render for a [batch, n_frames, ...] control.
+
+    Returns:
+      n_samples, or n_frames * samples_per_frame (a tensor when n_frames is
+      unknown while tracing).
+    """
+    if self.samples_per_frame is None:
+      return self.n_samples
+    n_frames = control.shape[1]
+    if n_frames is None:
+      n_frames = tf.shape(control)[1]
+    return n_frames * self.samples_per_frame
+
+
 class _AudioSynth(processors.Processor):
   """Shared constructor arguments of the synths: length and rate."""
 
@@ -100,8 +158,12 @@ class TensorToAudio(processors.Processor):
 
 @keras.saving.register_keras_serializable(package='ddsp_tf')
 @gin.register
-class Harmonic(_AudioSynth):
-  """A bank of harmonic sinusoids: amplitude, harmonic distribution and f0."""
+class Harmonic(_RendersFrameMultiples, _AudioSynth):
+  """A bank of harmonic sinusoids: amplitude, harmonic distribution and f0.
+
+  Renders n_samples, or any multiple of the frames after
+  set_samples_per_frame (see _RendersFrameMultiples).
+  """
 
   _config_args = _AudioSynth._config_args + (
       'scale_fn', 'normalize_below_nyquist', 'amp_resample_method',
@@ -155,11 +217,12 @@ class Harmonic(_AudioSynth):
     amplitudes = core.tf_float32(amplitudes)
     harmonic_distribution = core.tf_float32(harmonic_distribution)
     f0_hz = core.tf_float32(f0_hz)
-    _check_frames('amplitudes', amplitudes, self.n_samples,
+    _check_frames('amplitudes', amplitudes, self._fixed_n_samples,
                   '[batch, n_frames, 1]')
     _check_frames('harmonic_distribution', harmonic_distribution,
-                  self.n_samples, '[batch, n_frames, n_harmonics]')
-    _check_frames('f0_hz', f0_hz, self.n_samples, '[batch, n_frames, 1]')
+                  self._fixed_n_samples, '[batch, n_frames, n_harmonics]')
+    _check_frames('f0_hz', f0_hz, self._fixed_n_samples,
+                  '[batch, n_frames, 1]')
     _check_same_frames({'amplitudes': amplitudes,
                         'harmonic_distribution': harmonic_distribution,
                         'f0_hz': f0_hz},
@@ -180,15 +243,19 @@ class Harmonic(_AudioSynth):
     return core.harmonic_synthesis(
         frequencies=f0_hz, amplitudes=amplitudes,
         harmonic_distribution=harmonic_distribution,
-        n_samples=self.n_samples, sample_rate=self.sample_rate,
+        n_samples=self._output_length(f0_hz), sample_rate=self.sample_rate,
         amp_resample_method=self.amp_resample_method,
         use_angular_cumsum=self.use_angular_cumsum)
 
 
 @keras.saving.register_keras_serializable(package='ddsp_tf')
 @gin.register
-class FilteredNoise(processors.Processor):
-  """Uniform white noise through a time-varying linear-phase filter."""
+class FilteredNoise(_RendersFrameMultiples, processors.Processor):
+  """Uniform white noise through a time-varying linear-phase filter.
+
+  Renders n_samples, or any multiple of the frames after
+  set_samples_per_frame (see _RendersFrameMultiples).
+  """
 
   _config_args = ('n_samples', 'window_size', 'scale_fn', 'initial_bias')
   _function_args = ('scale_fn',)
@@ -230,7 +297,7 @@ class FilteredNoise(processors.Processor):
       Dict with magnitudes [batch, n_frames, n_bands].
     """
     magnitudes = core.tf_float32(magnitudes)
-    _check_frames('magnitudes', magnitudes, self.n_samples,
+    _check_frames('magnitudes', magnitudes, self._fixed_n_samples,
                   '[batch, n_frames, n_bands]')
     if self.scale_fn is not None:
       magnitudes = self.scale_fn(magnitudes + self.initial_bias)
@@ -239,9 +306,12 @@ class FilteredNoise(processors.Processor):
   def get_signal(self, magnitudes: tf.Tensor) -> tf.Tensor:
     """Filtered noise, [batch, n_samples]."""
     batch_size = tf.shape(magnitudes)[0]
-    noise = tf.random.uniform([batch_size, self.n_samples], minval=-1.0,
+    n_samples = self._output_length(magnitudes)
+    noise = tf.random.uniform([batch_size, n_samples], minval=-1.0,
                               maxval=1.0)
-    noise = tf.ensure_shape(noise, [magnitudes.shape[0], self.n_samples])
+    noise = tf.ensure_shape(
+        noise, [magnitudes.shape[0],
+                n_samples if isinstance(n_samples, int) else None])
     return core.frequency_filter(noise, magnitudes,
                                  window_size=self.window_size)
 

@@ -68,19 +68,22 @@ def inv_scale_f0_hz(f0_scaled: tf.Tensor) -> tf.Tensor:
 class _FramePreprocessor(nn.DictLayer):
   """Shared parts: rates, resampling to time_steps, frame-count checks."""
 
-  def __init__(self, time_steps: int = 1000, frame_rate: int = 250,
+  def __init__(self, time_steps: Optional[int] = 1000, frame_rate: int = 250,
                sample_rate: int = 16000, **kwargs):
     """Sets the rates.
 
     Args:
-      time_steps: Frames of every output feature.
+      time_steps: Frames of every output feature; None keeps the input
+        features' frames, so that any length passes through (what an
+        exported, length-polymorphic model does).
       frame_rate: Frames per second of the input features (and of features
         computed from audio); must divide sample_rate.
       sample_rate: Audio samples per second.
       **kwargs: DictLayer arguments (input_keys, output_keys, name).
     """
     super().__init__(**kwargs)
-    self.time_steps = validation.check_int('time_steps', time_steps)
+    self.time_steps = (None if time_steps is None else
+                       validation.check_int('time_steps', time_steps))
     self.frame_rate = validation.check_int('frame_rate', frame_rate)
     self.sample_rate = validation.check_int('sample_rate', sample_rate)
     if self.sample_rate % self.frame_rate:
@@ -89,7 +92,12 @@ class _FramePreprocessor(nn.DictLayer):
                        f'{sample_rate!r}.')
 
   def resample(self, x: tf.Tensor) -> tf.Tensor:
-    """A feature made 3-D and linearly resampled to [B, time_steps, C]."""
+    """A feature made 3-D and linearly resampled to [B, time_steps, C].
+
+    With time_steps None the feature keeps its frames, [B, n_frames, C].
+    """
+    if self.time_steps is None:
+      return at_least_3d(x)
     return core.resample(at_least_3d(x), self.time_steps)
 
   def _scaled_outputs(self, f0_hz: tf.Tensor, db: tf.Tensor
@@ -151,13 +159,13 @@ class F0LoudnessPreprocessor(_FramePreprocessor):
   ignored (it is still checked against the audio length).
   """
 
-  def __init__(self, time_steps: int = 1000, frame_rate: int = 250,
+  def __init__(self, time_steps: Optional[int] = 1000, frame_rate: int = 250,
                sample_rate: int = 16000, compute_loudness: bool = True,
                **kwargs):
     """Sets the rates.
 
     Args:
-      time_steps: Frames of every output feature.
+      time_steps: Frames of every output feature; None keeps the input's.
       frame_rate: Frames per second of the input features.
       sample_rate: Audio samples per second.
       compute_loudness: Recompute loudness from the 'audio' feature.
@@ -178,7 +186,8 @@ class F0LoudnessPreprocessor(_FramePreprocessor):
       audio: [B, n_samples]; required when compute_loudness.
 
     Returns:
-      f0_hz, loudness_db, f0_scaled and ld_scaled, [B, time_steps, 1] each.
+      f0_hz, loudness_db, f0_scaled and ld_scaled, [B, time_steps, 1] each
+      ([B, n_frames, 1] with time_steps None).
 
     Raises:
       ValueError: If audio is missing while compute_loudness is set, or a
@@ -219,12 +228,12 @@ class F0PowerPreprocessor(_FramePreprocessor):
   'center' framing).
   """
 
-  def __init__(self, time_steps: int = 1000, frame_rate: int = 250,
+  def __init__(self, time_steps: Optional[int] = 1000, frame_rate: int = 250,
                sample_rate: int = 16000, frame_size: int = 64, **kwargs):
     """Sets the rates.
 
     Args:
-      time_steps: Frames of every output feature.
+      time_steps: Frames of every output feature; None keeps the input's.
       frame_rate: Frames per second of the input features.
       sample_rate: Audio samples per second.
       frame_size: Samples per power frame.
