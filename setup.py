@@ -63,6 +63,10 @@ _EXTRAS_REQUIRE = {
     'test': [
         'pytest>=8',
         'librosa>=0.10',
+        # Running the notebooks in colab/ headless (tests/test_notebooks.py).
+        'nbformat>=5.9',
+        'nbclient>=0.10',
+        'ipykernel>=6.29',
     ],
 }
 
@@ -81,7 +85,11 @@ setuptools.setup(
     # The top-level gin/ folder ships inside the package as ddsp_tf/gin so
     # that configs are found by name after a plain install.
     package_dir={'ddsp_tf.gin': 'gin'},
-    package_data={package: ['*.gin'] for package in _gin_packages()},
+    package_data={
+        **{package: ['*.gin'] for package in _gin_packages()},
+        # Bundled demo audio (see ddsp_tf/demo_data/README.md).
+        'ddsp_tf.demo_data': ['*.flac', 'README.md'],
+    },
     install_requires=_INSTALL_REQUIRES,
     entry_points={
         'console_scripts': [

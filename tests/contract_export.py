@@ -41,8 +41,9 @@ class ToySynth(tf.Module):
     amps = tf.pow(10.0, loudness_db / 20.0)
     f0_up = tf.repeat(f0_hz, self.hop_size, axis=1)
     amps_up = tf.repeat(amps, self.hop_size, axis=1)
-    phase = tf.cumsum(2.0 * np.pi * f0_up / self.sample_rate, axis=1)
-    dry = amps_up * tf.sin(phase)
+    phase = tf.cumsum(2.0 * np.pi * tf.cast(f0_up, tf.float64) /
+                      self.sample_rate, axis=1)
+    dry = amps_up * tf.cast(tf.sin(phase), tf.float32)
     delayed = tf.pad(dry, [[0, 0], [self.echo_delay, 0]])[:, :tf.shape(dry)[1]]
     shape = tf.shape(f0_hz)
     return {
