@@ -92,7 +92,7 @@ class Clip:
 
 CLIPS = (
     Clip(file_name='violin_train.flac', program=40, phrases=_VIOLIN_PHRASES,
-         tempo_bpm=90.0, rest_beats=(1.0, 0.75), seconds=60.0,
+         tempo_bpm=92.0, rest_beats=(1.0, 0.75), seconds=60.0,
          dynamics=((50, 100), (60, 115), (45, 90), (70, 125), (55, 105))),
     Clip(file_name='flute_transfer.flac', program=73, phrases=_FLUTE_PHRASES,
          tempo_bpm=96.0, rest_beats=(0.5,), seconds=10.0,
