@@ -95,6 +95,10 @@ setuptools.setup(
         'console_scripts': [
             'ddsp_tf_prepare_tfrecord = data_prep.cli:console_entry_point',
             'ddsp_tf_run = ddsp_tf.training.cli.run:console_entry_point',
+            'ddsp_tf_timbre_transfer = '
+            'ddsp_tf.training.cli.timbre_transfer:console_entry_point',
+            'ddsp_tf_extract_ir = '
+            'ddsp_tf.training.cli.extract_ir:console_entry_point',
         ],
     },
     extras_require=_EXTRAS_REQUIRE,

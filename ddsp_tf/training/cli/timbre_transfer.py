@@ -1,0 +1,301 @@
+r"""Timbre transfer with an exported model (the `ddsp_tf_timbre_transfer` script).
+
+Resynthesize a recording with the instrument a model was trained on:
+
+  ddsp_tf_timbre_transfer voice.mp3 --model=~/exports/violin \
+    --output=violin.wav
+
+The input may be any format soundfile reads (wav, flac, ogg, mp3, ...) at any
+sample rate, mono or multi-channel (channels are averaged). Its pitch (CREPE,
+Viterbi-decoded) and loudness are computed at the model's rates and, by
+default, adjusted towards the model's training data as the original Colab
+does: whole-octave shift towards the dataset's mean pitch, loudness mapped
+onto the dataset's loudness distribution, frames outside notes turned down
+(--quiet), optional auto-tune. Then --octave_shift, --pitch_shift and
+--loudness_shift apply. The output is written at the model's sample rate,
+to a temporary file renamed into place (WAV output is 32-bit float, so
+nothing clips).
+
+The model's room is applied unless --dry; --reverb_ir=FILE applies another
+room response to the dry signal instead (a model's own room can be written
+with ddsp_tf_extract_ir).
+
+Exit status: 0 on success, 1 for an error (missing or unreadable input, bad
+export, failed write), 2 for bad usage.
+"""
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+import soundfile as sf
+
+logger = logging.getLogger('ddsp_tf_timbre_transfer')
+
+PROG = 'ddsp_tf_timbre_transfer'
+
+
+class CliError(Exception):
+  """A problem with the inputs that ends the run with exit status 1."""
+
+
+def _add_bool_flag(parser: argparse.ArgumentParser, name: str, default: bool,
+                   help_text: str) -> None:
+  """Adds --name and --noname (absl style)."""
+  group = parser.add_mutually_exclusive_group()
+  group.add_argument(f'--{name}', dest=name, action='store_true',
+                     help=f'{help_text} Default: {default}.')
+  group.add_argument(f'--no{name}', dest=name, action='store_false',
+                     help=f'Turn --{name} off.')
+  parser.set_defaults(**{name: default})
+
+
+def build_parser() -> argparse.ArgumentParser:
+  """The ddsp_tf_timbre_transfer flags."""
+  parser = argparse.ArgumentParser(
+      prog=PROG, description=__doc__,
+      formatter_class=argparse.RawDescriptionHelpFormatter)
+  add = parser.add_argument
+  add('input', metavar='INPUT',
+      help='Audio file to transform (any format and rate soundfile reads).')
+  add('--model', required=True, metavar='EXPORT_DIR',
+      help='Export directory written by ddsp_tf_export.')
+  add('--output', required=True, metavar='OUT',
+      help='Output audio file; the format follows the extension (.wav, '
+      '.flac, .ogg, ...). Written at the model\'s sample rate.')
+  _add_bool_flag(parser, 'auto_adjust', True,
+                 'Adjust pitch register and loudness towards the model\'s '
+                 'training data (needs dataset statistics in the export; '
+                 'skipped with a note otherwise).')
+  add('--octave_shift', type=float, default=0.0,
+      help='Manual pitch shift in octaves, after the adjustment (may be '
+      'fractional). Default: 0.')
+  add('--pitch_shift', type=float, default=0.0,
+      help='Manual pitch shift in semitones, after --octave_shift. '
+      'Default: 0.')
+  add('--loudness_shift', type=float, default=0.0,
+      help='Manual loudness shift in dB, after the adjustment. Default: 0.')
+  add('--quiet', type=float, default=20.0,
+      help='With auto adjust: how many dB to turn down frames outside notes '
+      '(scaled by how far they are from being a note). Default: 20.')
+  add('--autotune', type=float, default=0.0,
+      help='With auto adjust: how far (0 to 1) to pull the pitch onto a '
+      'tuned major scale. Default: 0.')
+  add('--note_threshold', type=float, default=1.0,
+      help='With auto adjust: note detection threshold; lower it if quiet '
+      'notes are missed, raise it if noise counts as notes. Default: 1.')
+  _add_bool_flag(parser, 'dry', False,
+                 'Output the signal before the model\'s reverb (the model '
+                 'must have one).')
+  add('--reverb_ir', default=None, metavar='FILE',
+      help='Audio file with a room impulse response (first sample = direct '
+      'sound) to apply to the dry signal instead of the model\'s room; '
+      'resampled if its rate differs. Not with --dry.')
+  add('--crepe_model', default='full',
+      help='CREPE size for pitch tracking: tiny, small, medium, large or '
+      'full (the original\'s choice; small/medium/large need the '
+      'ddsp_tf[crepe] extra), or a CREPE weight file. Default: full.')
+  add('--features_out', default=None, metavar='FILE.npz',
+      help='Also save the original and adjusted features (original_f0_hz, '
+      'adjusted_loudness_db, mask_on, ...) as a .npz file.')
+  return parser
+
+
+def expand_path(path: str) -> str:
+  """An absolute path with ~ and environment variables expanded."""
+  return os.path.abspath(os.path.expandvars(os.path.expanduser(path)))
+
+
+def read_audio(path: str, what: str = 'input') -> Tuple[np.ndarray, int]:
+  """Reads a whole audio file as float32 [n_samples, channels].
+
+  Args:
+    path: The file.
+    what: What the file is, for messages.
+
+  Returns:
+    (audio [n_samples, channels], sample_rate).
+
+  Raises:
+    CliError: If the file is missing, unreadable, or holds no samples.
+  """
+  if not os.path.isfile(path):
+    raise CliError(f'The {what} file {path} does not exist.')
+  try:
+    audio, sample_rate = sf.read(path, dtype='float32', always_2d=True)
+  except (sf.LibsndfileError, RuntimeError, TypeError) as error:
+    raise CliError(f'Cannot read the {what} file {path} as audio: {error}') from None
+  if audio.shape[0] == 0:
+    raise CliError(f'The {what} file {path} holds no audio samples.')
+  return audio, sample_rate
+
+
+def output_format(path: str) -> str:
+  """The soundfile format of an output path from its extension.
+
+  Raises:
+    CliError: For an extension soundfile cannot write.
+  """
+  extension = os.path.splitext(path)[1].lstrip('.').upper()
+  formats = sf.available_formats()
+  if extension not in formats:
+    raise CliError(f'Cannot write {path}: unknown audio extension '
+                   f'{extension.lower()!r}; use one of '
+                   f'{sorted(f.lower() for f in formats)}.')
+  return extension
+
+
+def write_audio(path: str, audio: np.ndarray, sample_rate: int) -> None:
+  """Writes audio through a temporary file in the same folder, then renames.
+
+  WAV files are 32-bit float; other formats use soundfile's default subtype.
+
+  Args:
+    path: Destination; its extension chooses the format.
+    audio: [n_samples] or [n_samples, channels] float audio.
+    sample_rate: Samples per second.
+  """
+  file_format = output_format(path)
+  subtype = 'FLOAT' if file_format == 'WAV' else None
+  directory = os.path.dirname(path) or '.'
+  handle, temporary = tempfile.mkstemp(
+      dir=directory, prefix=f'.{os.path.basename(path)}.tmp-')
+  os.close(handle)
+  try:
+    sf.write(temporary, audio, sample_rate, format=file_format,
+             subtype=subtype)
+    os.replace(temporary, path)
+  finally:
+    if os.path.exists(temporary):
+      os.remove(temporary)
+
+
+def write_npz(path: str, arrays: dict) -> None:
+  """Saves arrays to a .npz through a temporary file, then renames."""
+  directory = os.path.dirname(path) or '.'
+  handle, temporary = tempfile.mkstemp(
+      dir=directory, prefix=f'.{os.path.basename(path)}.tmp-', suffix='.npz')
+  try:
+    with os.fdopen(handle, 'wb') as npz_file:
+      np.savez(npz_file, **arrays)
+    os.replace(temporary, path)
+  finally:
+    if os.path.exists(temporary):
+      os.remove(temporary)
+
+
+def check_output_dir(path: str) -> None:
+  """Raises CliError unless the folder of `path` exists."""
+  directory = os.path.dirname(path)
+  if not os.path.isdir(directory):
+    raise CliError(f'The folder of {path} does not exist; create it first.')
+
+
+def run(args: argparse.Namespace) -> None:
+  """Reads, transforms and writes; prints progress lines.
+
+  Args:
+    args: Parsed flags (see build_parser).
+
+  Raises:
+    CliError: For missing or unreadable files or a bad export.
+    ValueError: For audio or settings the library rejects.
+  """
+  input_path, output_path = expand_path(args.input), expand_path(args.output)
+  model_dir = expand_path(args.model)
+  if args.dry and args.reverb_ir:
+    raise CliError('--dry and --reverb_ir ask for different rooms; pass one.')
+  # Everything that can fail cheaply is checked before the slow work.
+  output_format(output_path)
+  check_output_dir(output_path)
+  if args.features_out:
+    check_output_dir(expand_path(args.features_out))
+  audio, sample_rate = read_audio(input_path)
+  ir, ir_rate = (read_audio(expand_path(args.reverb_ir), 'reverb IR')
+                 if args.reverb_ir else (None, None))
+
+  # TensorFlow loads only once the flags and files are known to be good.
+  from ddsp_tf.training import inference  # pylint: disable=g-import-not-at-top
+  start = time.monotonic()
+  print(f'Loading the model {model_dir}', flush=True)
+  try:
+    model = inference.load_model(model_dir)
+  except (FileNotFoundError, inference.ExportError) as error:
+    raise CliError(str(error)) from None
+  if args.dry and not model.has_reverb:
+    raise CliError(f'--dry: the model {model_dir} has no reverb; its output '
+                   'is already dry.')
+  print(f'Input {input_path}: {audio.shape[0] / sample_rate:.2f} s at '
+        f'{sample_rate} Hz, {audio.shape[1]} channel(s); model at '
+        f'{model.sample_rate} Hz, {model.frame_rate} frames/s', flush=True)
+  if model.dataset_statistics is None and args.auto_adjust:
+    print('The export has no dataset statistics: skipping auto adjust, '
+          'manual shifts only.', flush=True)
+  print(f'Computing features (CREPE {args.crepe_model}) and resynthesizing',
+        flush=True)
+  mono = audio[:, 0] if audio.shape[1] == 1 else np.mean(audio, axis=1)
+  audio_out, info = inference.timbre_transfer(
+      mono, sample_rate, model, crepe_model=args.crepe_model,
+      pitch_shift=args.pitch_shift, dry=args.dry,
+      reverb_ir=None if ir is None else np.mean(ir, axis=1),
+      reverb_ir_sample_rate=ir_rate, auto_adjust=args.auto_adjust,
+      octave_shift=args.octave_shift, loudness_shift_db=args.loudness_shift,
+      quiet_db=args.quiet, autotune=args.autotune,
+      note_threshold=args.note_threshold)
+  adjusted = info['adjusted']
+  if args.auto_adjust and model.dataset_statistics is not None:
+    print(f'Auto adjust: {np.mean(adjusted["mask_on"]):.0%} of frames in '
+          f'notes, octave shift {float(adjusted["auto_octave_shift"]):+g}, '
+          f'tuning {float(adjusted["tuning_factor"]):+.2f} semitones',
+          flush=True)
+  write_audio(output_path, audio_out, model.sample_rate)
+  print(f'Wrote {output_path} ({audio_out.shape[0] / model.sample_rate:.2f} s '
+        f'at {model.sample_rate} Hz, peak {np.max(np.abs(audio_out)):.3f}) in '
+        f'{time.monotonic() - start:.1f} s', flush=True)
+  if args.features_out:
+    features_path = expand_path(args.features_out)
+    arrays = {f'original_{key}': value
+              for key, value in info['features'].items()}
+    arrays.update({f'adjusted_{key}': value for key, value in adjusted.items()
+                   if key not in ('mask_on', 'note_on_ratio', 'audio')})
+    arrays.update(mask_on=adjusted['mask_on'],
+                  note_on_ratio=adjusted['note_on_ratio'])
+    write_npz(features_path, arrays)
+    print(f'Wrote the features to {features_path}', flush=True)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+  """Runs ddsp_tf_timbre_transfer.
+
+  Args:
+    argv: Arguments without the program name; None reads sys.argv.
+
+  Returns:
+    The exit status: 0 on success, 1 for an error (2 for bad usage exits
+    from argparse).
+  """
+  args = build_parser().parse_args(argv)
+  logging.basicConfig(level=logging.INFO, format='%(message)s')
+  try:
+    run(args)
+  except CliError as error:
+    print(f'{PROG}: error: {error}', file=sys.stderr)
+    return 1
+  except (ValueError, TypeError, OSError) as error:
+    print(f'{PROG}: error: {type(error).__name__}: {error}', file=sys.stderr)
+    return 1
+  return 0
+
+
+def console_entry_point() -> None:
+  """The installed `ddsp_tf_timbre_transfer` console script."""
+  sys.exit(main())
+
+
+if __name__ == '__main__':
+  console_entry_point()
