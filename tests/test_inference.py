@@ -118,7 +118,8 @@ def test_load_model_other_format_version(exports, tmp_path):
 
 
 @pytest.mark.parametrize('changes, message', [
-    ({'sample_rate': contract_export.DROP}, r"lacks the key\(s\) \['sample_rate'\]"),
+    ({'sample_rate': contract_export.DROP},
+     r"lacks the key\(s\) \['sample_rate'\]"),
     ({'hop_size': 65}, 'must equal sample_rate'),
     ({'frame_rate': 0}, 'frame_rate must be a positive integer'),
     ({'reverb_ir_file': None}, 'has_reverb is true but reverb_ir_file'),
@@ -127,6 +128,16 @@ def test_load_model_bad_metadata(exports, tmp_path, changes, message):
   target = _copy_with_metadata(exports['reverb'], str(tmp_path / 'copy'),
                                **changes)
   with pytest.raises(inference.ExportError, match=message):
+    inference.load_model(target)
+
+
+def test_load_model_corrupt_saved_model(exports, tmp_path):
+  target = str(tmp_path / 'copy')
+  shutil.copytree(exports['plain'], target)
+  with open(os.path.join(target, 'saved_model.pb'), 'w') as file:
+    file.write('not a protocol buffer')
+  with pytest.raises(inference.ExportError,
+                     match='the SavedModel does not load.*ddsp_tf_export'):
     inference.load_model(target)
 
 

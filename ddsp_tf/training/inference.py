@@ -1,4 +1,4 @@
-"""Inference with exported models: loading, features, adjustment, timbre transfer.
+"""Inference with exported models: features, adjustment, timbre transfer.
 
 An export directory (see ddsp_tf_export and the export contract) holds a
 TF SavedModel with two signatures, 'serving_default' (f0_hz, loudness_db ->
@@ -218,9 +218,10 @@ def load_model(export_dir: str) -> 'ExportedModel':
              if not os.path.isfile(os.path.join(export_dir, name))]
   if lacking:
     raise ExportError(
-        f'{export_dir} is not a ddsp_tf export: it has no {" or ".join(lacking)}'
-        '. Point to the directory ddsp_tf_export wrote (not the training '
-        'run directory), or export the run with ddsp_tf_export.')
+        f'{export_dir} is not a ddsp_tf export: it has no '
+        f'{" or ".join(lacking)}. Point to the directory ddsp_tf_export '
+        'wrote (not the training run directory), or export the run with '
+        'ddsp_tf_export.')
   metadata = _read_metadata(export_dir)
   try:
     module = tf.saved_model.load(export_dir)

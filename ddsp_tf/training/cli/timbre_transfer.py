@@ -1,4 +1,4 @@
-r"""Timbre transfer with an exported model (the `ddsp_tf_timbre_transfer` script).
+r"""Timbre transfer with an exported model (`ddsp_tf_timbre_transfer`).
 
 Resynthesize a recording with the instrument a model was trained on:
 
@@ -129,7 +129,8 @@ def read_audio(path: str, what: str = 'input') -> Tuple[np.ndarray, int]:
   try:
     audio, sample_rate = sf.read(path, dtype='float32', always_2d=True)
   except (sf.LibsndfileError, RuntimeError, TypeError) as error:
-    raise CliError(f'Cannot read the {what} file {path} as audio: {error}') from None
+    raise CliError(
+        f'Cannot read the {what} file {path} as audio: {error}') from None
   if audio.shape[0] == 0:
     raise CliError(f'The {what} file {path} holds no audio samples.')
   return audio, sample_rate
