@@ -95,6 +95,7 @@ setuptools.setup(
         'console_scripts': [
             'ddsp_tf_prepare_tfrecord = data_prep.cli:console_entry_point',
             'ddsp_tf_run = ddsp_tf.training.cli.run:console_entry_point',
+            'ddsp_tf_export = ddsp_tf.training.cli.export:console_entry_point',
             'ddsp_tf_timbre_transfer = '
             'ddsp_tf.training.cli.timbre_transfer:console_entry_point',
             'ddsp_tf_extract_ir = '

@@ -1,0 +1,106 @@
+"""ddsp_tf_export: export a training run as a SavedModel directory.
+
+Example:
+  ddsp_tf_export --save_dir=~/runs/violin
+  ddsp_tf_export --save_dir=~/runs/violin --export_dir=~/models/violin \\
+      --dataset_stats=~/data/violin/stats.json --overwrite
+
+See ddsp_tf.training.export for what the directory holds.
+"""
+
+import argparse
+import logging
+import os
+import sys
+from typing import Optional, Sequence
+
+from absl import logging as absl_logging
+
+logger = logging.getLogger('ddsp_tf_export')
+
+
+def build_parser() -> argparse.ArgumentParser:
+  """The flags of ddsp_tf_export."""
+  parser = argparse.ArgumentParser(
+      prog='ddsp_tf_export',
+      description=(
+          'Restore the latest checkpoint of a ddsp_tf training run and write '
+          'a TF SavedModel (signatures serving_default: f0_hz, loudness_db -> '
+          'audio, and audio_to_audio) that takes any length, with '
+          'metadata.json, operative_config.gin and reverb_ir.wav.'))
+  add = parser.add_argument
+  add('--save_dir', required=True,
+      help='Training directory of the run (holds operative_config-*.gin and '
+      'the ckpt-* checkpoints).')
+  add('--export_dir', default=None,
+      help='Directory to write; default <save_dir>/export. Written under a '
+      'temporary name and renamed, so a failed export leaves nothing.')
+  add('--checkpoint', default=None,
+      help='Checkpoint prefix (e.g. <save_dir>/ckpt-3000) or directory of '
+      'checkpoints to export; default the latest in --save_dir.')
+  add('--crepe_model', default='tiny',
+      choices=('tiny', 'small', 'medium', 'large', 'full'),
+      help='CREPE capacity embedded in the audio_to_audio signature.')
+  add('--dataset_stats', default=None,
+      help='stats.json of the training data, stored in metadata.json for '
+      'feature adjustment; default the stats.json beside the run\'s '
+      'TFRecordProvider.file_pattern, or none.')
+  add('--overwrite', action='store_true',
+      help='Replace --export_dir if it exists and is not empty.')
+  add('--tflite', action='store_true',
+      help='Also write tflite/model.tflite, a frame-wise streaming model '
+      '(not implemented yet: the flag is rejected).')
+  add('--gin_param', action='append', default=[],
+      help='Extra gin binding applied after the run\'s operative config, '
+      'e.g. "Harmonic.normalize_below_nyquist = False"; repeatable.')
+  add('--log_level', default='INFO',
+      choices=('DEBUG', 'INFO', 'WARNING', 'ERROR'),
+      help='Logging level; DEBUG also prints tracebacks of errors.')
+  return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+  """Runs ddsp_tf_export.
+
+  Args:
+    argv: Arguments without the program name; None reads sys.argv.
+
+  Returns:
+    The exit status: 0 on success, 1 for an error, 2 for bad usage.
+  """
+  args = build_parser().parse_args(argv)
+  logging.basicConfig(
+      level=getattr(logging, args.log_level),
+      format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+  absl_logging.set_verbosity(absl_logging.WARNING)
+  if args.tflite:
+    print('ddsp_tf_export: error: --tflite is not implemented yet.',
+          file=sys.stderr)
+    return 2
+  save_dir = os.path.abspath(os.path.expanduser(args.save_dir))
+  export_dir = args.export_dir or os.path.join(save_dir, 'export')
+  # Imported here so that --help and usage errors answer without loading
+  # TensorFlow.
+  from ddsp_tf.training import export  # pylint: disable=g-import-not-at-top
+  try:
+    path = export.export_model(
+        save_dir, export_dir, checkpoint=args.checkpoint,
+        crepe_model=args.crepe_model, dataset_statistics=args.dataset_stats,
+        overwrite=args.overwrite, gin_params=args.gin_param)
+  except (ValueError, FileNotFoundError, FileExistsError,
+          PermissionError) as error:
+    logger.debug('Traceback:', exc_info=True)
+    print(f'ddsp_tf_export: error: {type(error).__name__}: {error}',
+          file=sys.stderr)
+    return 1
+  print(f'Exported to {path}')
+  return 0
+
+
+def console_entry_point() -> None:
+  """The installed `ddsp_tf_export` console script."""
+  sys.exit(main())
+
+
+if __name__ == '__main__':
+  console_entry_point()
