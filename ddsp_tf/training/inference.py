@@ -254,7 +254,9 @@ class ExportedModel:
     """
     self.export_dir = export_dir
     self.metadata = metadata
-    self._module = module
+    # The raw SavedModel; module.signatures['audio_to_audio'] computes
+    # features in the graph (no Viterbi) and resynthesizes.
+    self.module = module
     self._serve = module.signatures['serving_default']
 
   @property
