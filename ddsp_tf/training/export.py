@@ -334,7 +334,12 @@ def _parse_run_config(operative_config: Text,
 
 
 def _build_and_restore(checkpoint: Text) -> models.Model:
-  """The gin model, built at its training length and restored."""
+  """The gin model, built at its training length and restored.
+
+  Raises:
+    ValueError: If the model has no fixed-length preprocessor, or a weight
+      of the model is missing from the checkpoint.
+  """
   model = models.get_model()
   preprocessor = getattr(model, 'preprocessor', None)
   n_frames = getattr(preprocessor, 'time_steps', None)
@@ -347,8 +352,13 @@ def _build_and_restore(checkpoint: Text) -> models.Model:
     hop = preprocessor.sample_rate // preprocessor.frame_rate
     features['audio'] = tf.zeros([1, n_frames * hop])
   model(features, training=False)
-  status = tf.train.Checkpoint(model=model).restore(checkpoint)
-  status.expect_partial().assert_existing_objects_matched()
+  status = tf.train.Checkpoint(model=model).read(checkpoint).expect_partial()
+  try:
+    status.assert_existing_objects_matched()
+  except AssertionError as error:
+    raise ValueError(
+        f'The checkpoint {checkpoint!r} does not fit the model of the run\'s '
+        f'operative config (check --gin_param overrides): {error}') from None
   return model
 
 
