@@ -10,7 +10,11 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 import tensorflow as tf  # pylint: disable=wrong-import-position
 
 from benchmarks import cases as benchmark_cases  # pylint: disable=wrong-import-position
+from benchmarks import quality  # pylint: disable=wrong-import-position
 from benchmarks import timing  # pylint: disable=wrong-import-position
+from benchmarks import training  # pylint: disable=wrong-import-position
+
+SUITES = ('core', 'data_prep', 'training', 'quality')
 
 
 def _machine() -> str:
@@ -27,13 +31,19 @@ def main() -> None:
   parser.add_argument('--filter', default='',
                       help='Only run cases whose name contains this text.')
   parser.add_argument(
-      '--suite', choices=('core', 'data_prep', 'all'), default='core',
+      '--suite', choices=SUITES + ('all',), default='core',
       help='core: the DSP cases (quick, the default); data_prep: the '
       'dataset-preparation pipeline (CREPE tiny and full, 1 and 2 workers, '
       'overhead, peak RSS on a one-hour file; about 40 minutes on 2 shared '
-      'cores, half of it the one-hour file, see --rss_hours); all: both.')
+      'cores, half of it the one-hour file, see --rss_hours); training: '
+      'solo_instrument steps/s at batch 16 and 1, with and without XLA, CPU '
+      'use and peak memory (about 10 minutes); quality: prepare, train and '
+      'measure the resynthesis of test-made audio (about 30 minutes with '
+      'the default --quality_steps); all: every suite.')
   parser.add_argument('--rss_hours', type=float, default=1.0,
                       help='data_prep suite: length of the peak-RSS input.')
+  parser.add_argument('--quality_steps', type=int, default=600,
+                      help='quality suite: training steps.')
   args = parser.parse_args()
 
   print(f'ddsp_tf benchmarks, {datetime.date.today().isoformat()}, '
@@ -44,6 +54,10 @@ def main() -> None:
     # Imported here: it needs the [data] extra (apache-beam).
     from benchmarks import data_prep  # pylint: disable=import-outside-toplevel
     data_prep.run(rss_hours=args.rss_hours)
+  if args.suite in ('training', 'all'):
+    training.run()
+  if args.suite in ('quality', 'all'):
+    quality.run(steps=args.quality_steps)
 
 
 def _format_factor(factor: float) -> str:
