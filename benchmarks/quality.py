@@ -4,8 +4,8 @@
 path end to end on 2 minutes of test-made single-instrument audio
 (benchmarks/instrument_audio.py, known timbre and pitch):
 
-1. `ddsp_tf_prepare_tfrecord` (CREPE tiny) on a 120 s training file and a
-   24 s held-out file made with another seed;
+1. `ddsp_tf_prepare_tfrecord` (CREPE tiny, 50 frames per second) on a
+   120 s training file and a 24 s held-out file made with another seed;
 2. `ddsp_tf_run --mode=train` with models/solo_instrument_cpu.gin (the
    documented reduced solo_instrument) for N steps at batch 8;
 3. resynthesis of the held-out examples, measured as in the paper:
@@ -35,6 +35,7 @@ TRAIN_SECS = 120.0
 EVAL_SECS = 24.0
 BATCH_SIZE = 8
 MODEL_CONFIG = 'models/solo_instrument_cpu.gin'
+FRAME_RATE = 50  # The feature rate that config reads.
 
 
 def _write_audio(path: str, seconds: float, seed: int) -> None:
@@ -47,6 +48,7 @@ def _prepare(audio_path: str, output: str) -> None:
   command = [sys.executable, '-m', 'data_prep.cli',
              f'--input_audio_filepatterns={audio_path}',
              f'--output_tfrecord_path={output}', '--model_capacity=tiny',
+             f'--frame_rate={FRAME_RATE}',
              '--log_level=WARNING']
   subprocess.run(command, check=True)
 
@@ -85,10 +87,10 @@ def _metrics(batch: Dict[str, np.ndarray],
   from ddsp_tf.training import metrics
   # pylint: enable=import-outside-toplevel
   loudness_gen = np.asarray(spectral_ops.compute_loudness(
-      audio_gen, 16000, 250, padding='same'))
+      audio_gen, 16000, FRAME_RATE, padding='same'))
   frames = loudness_gen.shape  # [batch, n_frames]
   loudness = np.abs(loudness_gen - np.reshape(batch['loudness_db'], frames))
-  f0_gen, _ = spectral_ops.compute_f0(audio_gen, 250, padding='same',
+  f0_gen, _ = spectral_ops.compute_f0(audio_gen, FRAME_RATE, padding='same',
                                       model_capacity='full')
   f0_dists = [metrics.f0_dist_conf_thresh(f0, gen, conf) for f0, gen, conf
               in zip(np.reshape(batch['f0_hz'], frames), f0_gen,
@@ -113,7 +115,8 @@ def _evaluate(save_dir: Optional[str], eval_tfrecord: str
   gin.clear_config()
   gin.add_config_file_search_path(run.package_gin_dir())
   gin.parse_config_file(train_util.get_latest_operative_config(save_dir))
-  provider = data.TFRecordProvider(eval_tfrecord + '*')
+  provider = data.TFRecordProvider(eval_tfrecord + '*',
+                                   frame_rate=FRAME_RATE)
   dataset = provider.get_batch(4, shuffle=False, repeats=1)
   model = models.get_model()
   model.restore(save_dir)
