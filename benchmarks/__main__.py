@@ -10,11 +10,12 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 import tensorflow as tf  # pylint: disable=wrong-import-position
 
 from benchmarks import cases as benchmark_cases  # pylint: disable=wrong-import-position
+from benchmarks import inference  # pylint: disable=wrong-import-position
 from benchmarks import quality  # pylint: disable=wrong-import-position
 from benchmarks import timing  # pylint: disable=wrong-import-position
 from benchmarks import training  # pylint: disable=wrong-import-position
 
-SUITES = ('core', 'data_prep', 'training', 'quality')
+SUITES = ('core', 'data_prep', 'training', 'quality', 'inference')
 
 
 def _machine() -> str:
@@ -39,7 +40,9 @@ def main() -> None:
       'solo_instrument steps/s at batch 16 and 1, with and without XLA, CPU '
       'use and peak memory (about 10 minutes); quality: prepare, train and '
       'measure the resynthesis of test-made audio (about 30 minutes with '
-      'the default --quality_steps); all: every suite.')
+      'the default --quality_steps); inference: exported SavedModel '
+      'resynthesis of 10 s from features and end to end with CREPE tiny and '
+      'full, as real-time factors (about 5 minutes); all: every suite.')
   parser.add_argument('--rss_hours', type=float, default=1.0,
                       help='data_prep suite: length of the peak-RSS input.')
   parser.add_argument('--quality_steps', type=int, default=600,
@@ -58,6 +61,8 @@ def main() -> None:
     training.run()
   if args.suite in ('quality', 'all'):
     quality.run(steps=args.quality_steps)
+  if args.suite in ('inference', 'all'):
+    inference.run()
 
 
 def _format_factor(factor: float) -> str:
