@@ -100,6 +100,7 @@ setuptools.setup(
             'ddsp_tf.training.cli.timbre_transfer:console_entry_point',
             'ddsp_tf_extract_ir = '
             'ddsp_tf.training.cli.extract_ir:console_entry_point',
+            'ddsp_tf_demo = ddsp_tf.training.cli.demo:console_entry_point',
         ],
     },
     extras_require=_EXTRAS_REQUIRE,
