@@ -77,11 +77,13 @@ def test_f0_loudness_preprocessor_recomputes_loudness_and_resamples(
   for value in outputs.values():
     assert value.shape == (2, time_steps, 1)
 
+  # Framed like the dataset's f0 ('same'); its loudness_db (random here)
+  # is ignored.
   loudness = spectral_ops.compute_loudness(features['audio'],
                                            sample_rate=SAMPLE_RATE,
-                                           frame_rate=FRAME_RATE).numpy()
-  assert loudness.shape == (2, N_FRAMES + 1)  # 'center' framing.
-  # The dataset's loudness_db (random here) is ignored.
+                                           frame_rate=FRAME_RATE,
+                                           padding='same').numpy()
+  assert loudness.shape == (2, N_FRAMES)
   expected_ld = _interp_frames(loudness, time_steps)
   np.testing.assert_allclose(outputs['loudness_db'][..., 0], expected_ld,
                              atol=1e-3)
@@ -123,6 +125,13 @@ def test_f0_loudness_preprocessor_accepts_centered_frames_in_tf_function():
       {k: tf.constant(v) for k, v in features.items()})
   for key in eager:
     np.testing.assert_allclose(graph[key], eager[key], rtol=1e-6)
+  # The recomputed loudness is framed 'center' like these features.
+  centered = spectral_ops.compute_loudness(features['audio'],
+                                           sample_rate=SAMPLE_RATE,
+                                           frame_rate=FRAME_RATE,
+                                           padding='center').numpy()
+  np.testing.assert_allclose(eager['loudness_db'][..., 0],
+                             _interp_frames(centered, 250), atol=1e-3)
 
 
 def test_f0_loudness_preprocessor_errors():

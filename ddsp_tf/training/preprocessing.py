@@ -155,8 +155,11 @@ class F0LoudnessPreprocessor(_FramePreprocessor):
 
   With compute_loudness (the default, as in the original), loudness is
   recomputed from the audio with spectral_ops.compute_loudness at
-  frame_rate ('center' framing, n_fft 512) and the dataset's loudness_db is
-  ignored (it is still checked against the audio length).
+  frame_rate (n_fft 512) and the dataset's loudness_db is ignored (it is
+  still checked against the audio length). Unlike the original, which always
+  framed it 'center', the recomputed loudness is framed like the dataset's
+  f0 ('same' for n_samples // hop frames, 'center' for one more), so the
+  two stay aligned frame by frame.
   """
 
   def __init__(self, time_steps: Optional[int] = 1000, frame_rate: int = 250,
@@ -203,8 +206,18 @@ class F0LoudnessPreprocessor(_FramePreprocessor):
                          "'audio' input; pass audio or set "
                          'compute_loudness=False.')
       loudness_db = spectral_ops.compute_loudness(
-          audio, sample_rate=self.sample_rate, frame_rate=self.frame_rate)
+          audio, sample_rate=self.sample_rate, frame_rate=self.frame_rate,
+          padding=self._framing_of(f0_hz, audio))
     return self._scaled_outputs(f0_hz, loudness_db)
+
+  def _framing_of(self, f0_hz: tf.Tensor, audio: tf.Tensor) -> Text:
+    """'center' if f0 has n_samples // hop + 1 frames, else 'same'."""
+    n_samples = validation.static_dim(audio, 1)
+    n_frames = validation.static_dim(at_least_3d(f0_hz), 1)
+    hop = self.sample_rate // self.frame_rate
+    if n_samples is not None and n_frames == n_samples // hop + 1:
+      return 'center'
+    return 'same'
 
   @staticmethod
   def invert_scaling(f0_scaled: tf.Tensor,
