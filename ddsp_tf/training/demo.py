@@ -481,11 +481,15 @@ def _targets(f0_l1: Optional[float], loudness_l1: float) -> Dict[str, bool]:
 
 def format_summary(summary: Dict[str, Any]) -> str:
   """The printed summary table of a summary.json dict."""
-  lines = ['| stage | seconds |', '|---|---:|']
+  lines = ['| stage | wall s | CPU s |', '|---|---:|---:|']
   for stage in STAGES:
     reused = ' (reused)' if stage in summary['reused_stages'] else ''
-    lines.append(f'| {stage}{reused} | {summary["stage_secs"][stage]:.1f} |')
-  lines.append(f'| total | {summary["total_secs"]:.1f} |')
+    lines.append(f'| {stage}{reused} | {summary["stage_secs"][stage]:.1f} | '
+                 f'{summary["stage_cpu_secs"][stage]:.1f} |')
+  lines.append(f'| total | {summary["total_secs"]:.1f} | '
+               f'{summary["total_cpu_secs"]:.1f} |')
+  lines.append(f'(load average at start: '
+               f'{summary["load_average_at_start"]:.1f})')
   f0_l1 = summary['f0_l1_semitones']
   f0_text = 'n/a (no voiced frame)' if f0_l1 is None else f'{f0_l1:.3f}'
   met = summary['targets_met']
@@ -517,7 +521,7 @@ def run_demo(settings: DemoSettings, log: Log = print) -> Dict[str, Any]:
       directory that cannot be written or holds another run, or a failed
       stage.
   """
-  start = time.monotonic()
+  start, start_cpu = time.monotonic(), time.process_time()
   load_average = os.getloadavg()[0]
   _check_settings(settings)
   files = find_training_files(settings.input_audio_filepatterns)
@@ -537,6 +541,7 @@ def run_demo(settings: DemoSettings, log: Log = print) -> Dict[str, Any]:
       + (f'; reusing {", ".join(reused)}' if reused else ''))
 
   stage_secs = dict.fromkeys(STAGES, 0.0)
+  stage_cpu_secs = dict.fromkeys(STAGES, 0.0)
   finished = list(reused)
 
   def stage(name: str, function: Callable[[], Any]) -> Any:
@@ -544,10 +549,12 @@ def run_demo(settings: DemoSettings, log: Log = print) -> Dict[str, Any]:
       log(f'[{name}] finished by an earlier run; reused.')
       return None
     log(f'[{name}] ...')
-    begin = time.monotonic()
+    begin, begin_cpu = time.monotonic(), time.process_time()
     result = function()
     stage_secs[name] = time.monotonic() - begin
-    log(f'[{name}] done in {stage_secs[name]:.1f} s.')
+    stage_cpu_secs[name] = time.process_time() - begin_cpu
+    log(f'[{name}] done in {stage_secs[name]:.1f} s '
+        f'({stage_cpu_secs[name]:.1f} CPU-s).')
     if name in REUSABLE_STAGES:
       finished.append(name)
       _write_state(output_dir, fingerprint, finished)
@@ -607,7 +614,9 @@ def run_demo(settings: DemoSettings, log: Log = print) -> Dict[str, Any]:
 
   stage('outputs', write_outputs)
   summary['stage_secs'] = stage_secs
+  summary['stage_cpu_secs'] = stage_cpu_secs
   summary['total_secs'] = time.monotonic() - start
+  summary['total_cpu_secs'] = time.process_time() - start_cpu
   train_util.write_text_atomically(paths[SUMMARY_FILE],
                                    json.dumps(summary, indent=1) + '\n')
   return summary
