@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import gin
 import numpy as np
@@ -28,7 +29,9 @@ import soundfile as sf
 import tensorflow as tf
 
 from ddsp_tf import spectral_ops
+from ddsp_tf import core
 from ddsp_tf.training import export
+from ddsp_tf.training import inference
 from ddsp_tf.training import models
 from ddsp_tf.training import train_util
 from ddsp_tf.training.cli import export as export_cli
@@ -86,7 +89,7 @@ def trained_run(tmp_path_factory):
 def exported(trained_run):
   try:
     return export.export_model(str(trained_run),
-                               str(trained_run / 'export'))
+                               str(trained_run / 'export'), tflite=True)
   finally:
     gin.clear_config()
 
@@ -231,7 +234,7 @@ def test_metadata(exported, trained_run):
       'sample_rate': int, 'frame_rate': int, 'hop_size': int,
       'n_harmonics': int, 'n_noise_magnitudes': int, 'has_reverb': bool,
       'reverb_ir_file': str, 'crepe_model': str, 'model': str,
-      'training_step': int, 'dataset_statistics': dict}
+      'training_step': int, 'dataset_statistics': dict, 'tflite': dict}
   assert set(metadata) == set(expected_types)
   for key, expected_type in expected_types.items():
     # Exact types: a bool is not an acceptable int here, nor the reverse.
@@ -248,6 +251,14 @@ def test_metadata(exported, trained_run):
   assert metadata['model'] == 'Autoencoder'
   assert metadata['training_step'] == STEPS
   assert metadata['dataset_statistics'] == STATS
+  tflite = metadata['tflite']
+  assert (tflite['file'], tflite['hop_size'], tflite['state_size'],
+          tflite['n_harmonics']) == ('tflite/model.tflite', 64, 32, 20)
+  assert tflite['carried_state'] == ['rnn_state', 'phase', 'prev_f0_hz',
+                                     'prev_harmonic_amps', 'noise_tail']
+  assert os.path.isfile(os.path.join(exported, tflite['file']))
+  # format_version 1 readers ignore the extra key.
+  assert inference.load_model(exported).metadata['tflite'] == tflite
   with open(os.path.join(exported, 'operative_config.gin')) as copied:
     with open(train_util.get_latest_operative_config(str(trained_run))) as orig:
       assert copied.read() == orig.read()
@@ -313,6 +324,110 @@ def test_existing_export_is_replaced_only_with_overwrite(trained_run,
 
 
 # ----------------------------------------------------------------------------
+# The TFLite streaming model.
+# ----------------------------------------------------------------------------
+def _run_tflite(path, f0, loudness, reset_phase_at=None):
+  """Runs the .tflite stream frame by frame from zero state.
+
+  Returns:
+    (audio [n_frames * hop], prev_harmonic_amps [n_frames, n_harmonics],
+    seconds per call [n_frames]).
+  """
+  runner = tf.lite.Interpreter(model_path=path).get_signature_runner()
+  with open(os.path.join(os.path.dirname(os.path.dirname(path)),
+                         export.METADATA_FILE)) as metadata_file:
+    meta = json.load(metadata_file)['tflite']
+  state = {spec['name']: np.zeros(spec['shape'], np.float32)
+           for spec in meta['inputs']
+           if spec['name'] in meta['carried_state']}
+  audio, amps, seconds = [], [], []
+  for t in range(f0.size):
+    if t == reset_phase_at:
+      state['phase'] = np.zeros(1, np.float32)
+    start = time.perf_counter()
+    out = runner(f0_hz=f0[t:t + 1], loudness_db=loudness[t:t + 1], **state)
+    seconds.append(time.perf_counter() - start)
+    audio.append(out['audio'].copy())
+    amps.append(out['prev_harmonic_amps'].copy())
+    state = {name: out[name].copy() for name in state}
+  return np.concatenate(audio), np.stack(amps), np.array(seconds)
+
+
+def test_tflite_stream_matches_the_saved_model(exported, loaded):
+  """Frame t's hop is audio_dry between frames t - 1 and t.
+
+  f0 stays below Nyquist / n_harmonics, where the stream's Nyquist guard
+  (the hop's two frames) and the batch model's (one frame further) agree.
+  The batch model's phase starts at zero before sample 0, so the stream's
+  phase is set to zero before its hop 0 (call 1); call 0 is the fade-in
+  from silence. Tolerance: the stream's float32 phase wanders from the
+  batch model's float64 phase by about 1e-5 cycles per second, 2e-4 of a
+  cycle for harmonic 20 after 1 s; measured 3.4e-4 of the peak here, so
+  atol is 1e-3 of the peak (plus the noise, at its 1e-7 floor).
+  """
+  n_frames = 250  # 1 s.
+  f0, loudness = _features(n_frames)
+  f0 = np.minimum(f0, 0.98 * SAMPLE_RATE / 2 / 20)
+  expected = loaded.signatures['serving_default'](
+      f0_hz=tf.constant(f0), loudness_db=tf.constant(loudness))
+  path = os.path.join(exported, 'tflite', 'model.tflite')
+  audio, amps, seconds = _run_tflite(path, f0[0], loudness[0],
+                                     reset_phase_at=1)
+  assert audio.shape == (n_frames * HOP,)
+  dry = expected['audio_dry'].numpy()[0, :(n_frames - 1) * HOP]
+  np.testing.assert_allclose(audio[HOP:], dry, rtol=0,
+                             atol=1e-3 * np.abs(dry).max())
+  assert np.abs(audio[0]) < 1e-5  # Fading in from silence.
+  # The carried RNN state gives the batch model's controls frame by frame.
+  np.testing.assert_allclose(
+      amps, (expected['amps'] * expected['harmonic_distribution'])[0],
+      rtol=1e-4, atol=1e-9)
+  print(f'TFLite stream: median {np.median(seconds) * 1e6:.0f} us per '
+        f'{HOP}-sample hop; real-time factor '
+        f'{np.median(seconds) * SAMPLE_RATE / HOP:.4f}')
+
+
+@pytest.fixture(scope='module')
+def streaming(trained_run):
+  model = _eager_model(trained_run)
+  return export.StreamingModule(export.ExportModule(model))
+
+
+def test_stream_noise_is_the_batch_filtered_noise(streaming):
+  n_frames, n_bands = 12, 16
+  rng = np.random.default_rng(3)
+  noise = rng.uniform(-1, 1, n_frames * HOP).astype(np.float32)
+  magnitudes = rng.uniform(0, 1, (n_frames, n_bands)).astype(np.float32)
+  tail = tf.zeros([streaming.noise_tail_size])
+  hops = []
+  for t in range(n_frames):
+    hop, tail = streaming.noise_hop(noise[t * HOP:(t + 1) * HOP],
+                                    magnitudes[t], tail)
+    hops.append(hop.numpy())
+  expected = core.frequency_filter(noise[None], magnitudes[None],
+                                   window_size=257).numpy()[0]
+  # One hop of latency, as the harmonic part.
+  np.testing.assert_allclose(np.concatenate(hops)[HOP:],
+                             expected[:-HOP], atol=1e-5)
+
+
+@pytest.mark.slow  # A full export (about 8 s).
+def test_failed_tflite_conversion_leaves_no_export(trained_run, tmp_path,
+                                                   monkeypatch):
+  def fail(unused_streaming):
+    raise ValueError('conversion failed')
+
+  monkeypatch.setattr(export, 'convert_to_tflite', fail)
+  try:
+    with pytest.raises(ValueError, match='conversion failed'):
+      export.export_model(str(trained_run), str(tmp_path / 'model'),
+                          tflite=True)
+  finally:
+    gin.clear_config()
+  assert os.listdir(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------
 # Command line.
 # ----------------------------------------------------------------------------
 def test_help_explains_every_flag(capsys):
@@ -342,14 +457,19 @@ def test_cli_exports_with_a_checkpoint_and_statistics(trained_run, tmp_path,
     status = export_cli.main([
         f'--save_dir={trained_run}', f'--export_dir={target}',
         f'--checkpoint={trained_run / f"ckpt-{STEPS}"}',
-        f'--dataset_stats={stats}'])
+        f'--dataset_stats={stats}', '--tflite'])
   finally:
     gin.clear_config()
   assert status == 0
   assert f'Exported to {target}' in capsys.readouterr().out
   with open(target / 'metadata.json') as metadata_file:
-    assert json.load(metadata_file)['dataset_statistics'] == {
-        'mean_pitch_midi': 40.0}
+    metadata = json.load(metadata_file)
+  assert metadata['dataset_statistics'] == {'mean_pitch_midi': 40.0}
+  assert metadata['tflite']['file'] == 'tflite/model.tflite'
+  assert [spec['name'] for spec in metadata['tflite']['outputs']] == [
+      'audio', 'noise_tail', 'phase', 'prev_f0_hz', 'prev_harmonic_amps',
+      'rnn_state']
+  assert (target / 'tflite' / 'model.tflite').stat().st_size > 10000
 
 
 @pytest.mark.parametrize('case, message', [
@@ -357,7 +477,6 @@ def test_cli_exports_with_a_checkpoint_and_statistics(trained_run, tmp_path,
     ('no_checkpoint', 'No readable checkpoint'),
     ('not_empty', 'is not empty; pass overwrite=True (--overwrite)'),
     ('missing_stats', 'No dataset statistics file'),
-    ('tflite', '--tflite is not implemented'),
 ])
 def test_cli_errors(trained_run, tmp_path, capsys, case, message):
   save_dir, extra = trained_run, []
@@ -371,8 +490,6 @@ def test_cli_errors(trained_run, tmp_path, capsys, case, message):
     (tmp_path / 'export' / 'x').mkdir(parents=True)
   elif case == 'missing_stats':
     extra = [f'--dataset_stats={tmp_path / "nope.json"}']
-  elif case == 'tflite':
-    extra = ['--tflite']
   try:
     status = export_cli.main([f'--save_dir={save_dir}',
                               f'--export_dir={tmp_path / "export"}', *extra])

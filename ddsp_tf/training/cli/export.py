@@ -4,6 +4,14 @@ Example:
   ddsp_tf_export --save_dir=~/runs/violin
   ddsp_tf_export --save_dir=~/runs/violin --export_dir=~/models/violin \\
       --dataset_stats=~/data/violin/stats.json --overwrite
+  ddsp_tf_export --save_dir=~/runs/violin --tflite
+
+With --tflite the export also holds tflite/model.tflite, a frame-wise
+streaming model: call its serving_default signature once per frame with
+f0_hz [1], loudness_db [1] and the carried state (all zeros at first; the
+names are in metadata.json under tflite.carried_state), play the returned
+hop_size samples of 'audio' (dry: no reverb) and pass each returned state
+tensor back in under the same name.
 
 See ddsp_tf.training.export for what the directory holds.
 """
@@ -48,8 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
   add('--overwrite', action='store_true',
       help='Replace --export_dir if it exists and is not empty.')
   add('--tflite', action='store_true',
-      help='Also write tflite/model.tflite, a frame-wise streaming model '
-      '(not implemented yet: the flag is rejected).')
+      help='Also write tflite/model.tflite (TFLite builtin ops), a '
+      'frame-wise streaming model: each call takes one frame (f0_hz [1], '
+      'loudness_db [1]) and the carried state (rnn_state, phase, prev_f0_hz, '
+      'prev_harmonic_amps, noise_tail; zeros at first) and returns hop_size '
+      'samples of dry audio (harmonic + noise, no reverb) and the new state '
+      'under the same names; loop over the frames feeding the state back. '
+      'Described under "tflite" in metadata.json.')
   add('--gin_param', action='append', default=[],
       help='Extra gin binding applied after the run\'s operative config, '
       'e.g. "Harmonic.normalize_below_nyquist = False"; repeatable.')
@@ -73,10 +86,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
       level=getattr(logging, args.log_level),
       format='%(asctime)s %(levelname)s %(name)s: %(message)s')
   absl_logging.set_verbosity(absl_logging.WARNING)
-  if args.tflite:
-    print('ddsp_tf_export: error: --tflite is not implemented yet.',
-          file=sys.stderr)
-    return 2
   save_dir = os.path.abspath(os.path.expanduser(args.save_dir))
   export_dir = args.export_dir or os.path.join(save_dir, 'export')
   # Imported here so that --help and usage errors answer without loading
@@ -86,7 +95,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     path = export.export_model(
         save_dir, export_dir, checkpoint=args.checkpoint,
         crepe_model=args.crepe_model, dataset_statistics=args.dataset_stats,
-        overwrite=args.overwrite, gin_params=args.gin_param)
+        overwrite=args.overwrite, gin_params=args.gin_param,
+        tflite=args.tflite)
   except (ValueError, FileNotFoundError, FileExistsError,
           PermissionError) as error:
     logger.debug('Traceback:', exc_info=True)
