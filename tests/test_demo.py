@@ -165,12 +165,29 @@ def test_occupied_output_dir_needs_overwrite(tmp_path, capsys):
   assert 'holds no ddsp_tf_demo run' in capsys.readouterr().err
 
 
+def test_rerun_rule_of_prepare_output_dir(tmp_path):
+  fingerprint = {'steps': 5}
+  (tmp_path / 'data').mkdir()
+  (tmp_path / 'data' / 'stats.json').write_text('{}')
+  (tmp_path / demo.SUMMARY_FILE).write_text('{}')
+  (tmp_path / 'mine.txt').write_text('keep me')
+  (tmp_path / demo.STATE_FILE).write_text(json.dumps(
+      {'settings': fingerprint, 'finished': ['train', 'prepare']}))
+  assert demo.prepare_output_dir(str(tmp_path), fingerprint, False) == [
+      'prepare', 'train']
+  with pytest.raises(demo.DemoError, match='changed: steps'):
+    demo.prepare_output_dir(str(tmp_path), {'steps': 6}, False)
+  assert demo.prepare_output_dir(str(tmp_path), fingerprint, True) == []
+  assert sorted(os.listdir(tmp_path)) == ['mine.txt']
+
+
 def test_help_explains_every_flag(capsys):
   with pytest.raises(SystemExit) as exit_info:
     demo_cli.main(['--help'])
   assert exit_info.value.code == 0
   text = capsys.readouterr().out
-  for action in demo_cli.build_parser()._actions:  # pylint: disable=protected-access
+  # pylint: disable-next=protected-access
+  for action in demo_cli.build_parser()._actions:
     assert action.help, action.option_strings
     for option in action.option_strings:
       assert option in text

@@ -22,10 +22,10 @@ A rerun in the same output directory reuses the finished prepare, train
 and export stages when the settings that shape them (input files, steps,
 batch size, CREPE model, gin bindings) are unchanged, resumes an
 interrupted training from its latest checkpoint, and always redoes the
-resynthesis, transfer and outputs. Other settings in an existing demo
-directory, or a non-empty directory that is not one, need `overwrite`,
-which deletes the demo's own files and folders (nothing else) and starts
-over.
+resynthesis, transfer and outputs. `overwrite` deletes the demo's own
+files and folders there (nothing else) and starts over; without it, a demo
+directory with other settings, or a non-empty directory that holds no demo
+run, is an error.
 """
 
 import dataclasses
@@ -38,6 +38,7 @@ import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+import gin
 import numpy as np
 import soundfile as sf
 
@@ -48,6 +49,8 @@ from ddsp_tf.training import inference
 from ddsp_tf.training import metrics
 from ddsp_tf.training import plotting
 from ddsp_tf.training import train_util
+# The demo drives ddsp_tf_run: the same flags, gin handling and training.
+from ddsp_tf.training.cli import run as run_cli
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +76,8 @@ REUSABLE_STAGES = ('prepare', 'train', 'export')
 STAGES = REUSABLE_STAGES + ('resynthesis', 'transfer', 'outputs')
 # Checkpoints and TensorBoard summaries per training run.
 _SAVES_PER_RUN = 5
+# TFRecordProvider's frame rate when gin binds none.
+_DEFAULT_FRAME_RATE = 250
 # The spectrogram panels show frequencies up to this.
 _PLOT_MAX_HZ = 4000.0
 
@@ -97,7 +102,7 @@ class DemoSettings:
     batch_size: Training batch size.
     crepe_model: CREPE capacity for every pitch analysis.
     gin_params: Extra gin bindings for training, after the demo's own.
-    overwrite: Start over in an output directory that holds something else.
+    overwrite: Delete the demo's files in output_dir and start over.
   """
   input_audio_filepatterns: Tuple[str, ...] = ()
   transfer_audio: Optional[str] = None
@@ -227,7 +232,7 @@ def prepare_output_dir(output_dir: str, fingerprint: Dict[str, Any],
   Args:
     output_dir: Absolute path; created if missing.
     fingerprint: The settings that shape the reusable stages.
-    overwrite: Delete the demo's own entries of an earlier, different run.
+    overwrite: Delete the demo's own entries of any earlier run.
 
   Returns:
     The reusable stages already finished there (in REUSABLE_STAGES order).
@@ -241,7 +246,8 @@ def prepare_output_dir(output_dir: str, fingerprint: Dict[str, Any],
   except PermissionError as error:
     raise DemoError(str(error)) from None
   state = _read_state(output_dir)
-  if state is not None and state.get('settings') == fingerprint:
+  if (not overwrite and state is not None and
+      state.get('settings') == fingerprint):
     finished = state.get('finished', [])
     return [stage for stage in REUSABLE_STAGES if stage in finished]
   if os.listdir(output_dir) and not overwrite:
@@ -309,23 +315,20 @@ def dataset_frame_rate(settings: DemoSettings) -> int:
   Raises:
     DemoError: For a gin binding or file that does not parse.
   """
-  # The demo drives ddsp_tf_run, so it shares its gin handling.
-  from ddsp_tf.training.cli import run  # pylint: disable=import-outside-toplevel
-  args = run.build_parser().parse_args(_run_gin_args(settings))
+  args = run_cli.build_parser().parse_args(_run_gin_args(settings))
   try:
-    run.parse_gin('', gin_files=args.gin_file, gin_params=args.gin_param)
-  except run.StartupError as error:
+    run_cli.parse_gin('', gin_files=args.gin_file, gin_params=args.gin_param)
+  except run_cli.StartupError as error:
     raise DemoError(str(error)) from None
-  import gin  # pylint: disable=import-outside-toplevel
   try:
     return int(gin.query_parameter('TFRecordProvider.frame_rate'))
-  except ValueError:
-    return 250
+  except ValueError:  # Unbound: the provider's default.
+    return _DEFAULT_FRAME_RATE
 
 
 def prepare(files: Sequence[str], data_dir: str, crepe_model: str,
-            frame_rate: int) -> str:
-  """Runs the Beam data preparation; returns the stats.json path."""
+            frame_rate: int) -> None:
+  """Runs the Beam data preparation into data_dir."""
   # pylint: disable=import-outside-toplevel
   try:
     from data_prep import pipeline
@@ -340,12 +343,10 @@ def prepare(files: Sequence[str], data_dir: str, crepe_model: str,
         pipeline_options=['--runner=DirectRunner'])
   except pipeline.NoUsableAudioError as error:
     raise DemoError(str(error)) from None
-  return os.path.join(data_dir, pipeline.STATS_FILENAME)
 
 
 def train(settings: DemoSettings, data_dir: str, save_dir: str) -> None:
   """Trains with ddsp_tf_run in this process (resuming a killed run)."""
-  from ddsp_tf.training.cli import run  # pylint: disable=import-outside-toplevel
   every = max(settings.steps // _SAVES_PER_RUN, 1)
   pattern = os.path.join(data_dir, 'train.tfrecord*')
   argv = ['--mode=train', f'--save_dir={save_dir}'] + _run_gin_args(
@@ -354,7 +355,7 @@ def train(settings: DemoSettings, data_dir: str, save_dir: str) -> None:
                  f'train.steps_per_save={every}',
                  f'train.steps_per_summary={every}'])
   logger.info('Training: ddsp_tf_run %s', ' '.join(argv))
-  status = run.main(argv)
+  status = run_cli.main(argv)
   if status:
     raise DemoError(f'Training failed (ddsp_tf_run exit status {status}); '
                     'see its error above.')
@@ -560,7 +561,7 @@ def run_demo(settings: DemoSettings, log: Log = print) -> Dict[str, Any]:
       _write_state(output_dir, fingerprint, finished)
     return result
 
-  stats_path = os.path.join(paths['data'], 'stats.json')
+  stats_path = os.path.join(paths['data'], export.STATS_FILE)
   stage('prepare', lambda: prepare(files, paths['data'],
                                    settings.crepe_model, frame_rate))
   stage('train', lambda: train(settings, paths['data'], paths['train']))

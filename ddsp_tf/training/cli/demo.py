@@ -27,9 +27,9 @@ Rerunning: a rerun with the same settings in the same OUTPUT_DIR reuses the
 prepared data, the trained model and the export (an interrupted training
 resumes from its latest checkpoint) and redoes steps 4 to 6. If OUTPUT_DIR
 holds a run with other settings (input files, --steps, --batch_size,
---crepe_model, --gin_param) or other files, the demo stops unless
---overwrite is given, which deletes the demo's own files and folders there
-(nothing else) and starts over.
+--crepe_model, --gin_param) or other files, the demo stops with an error.
+--overwrite always starts over: it deletes the demo's own files and folders
+in OUTPUT_DIR (nothing else) first.
 
 Exit status: 0 when the demo ran (whether or not the quality targets were
 met; see summary.json's all_targets_met), 1 for an error (no audio
@@ -98,10 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
       help='Extra gin binding for training, after the demo\'s own, e.g. '
       '"learning_rate=3e-3" (repeatable).')
   add('--overwrite', action='store_true',
-      help='If OUTPUT_DIR holds a demo run with other settings, or other '
-      'files, delete the demo\'s files and folders there and start over. '
-      'Without it such a directory is an error; a rerun with the same '
-      'settings needs no flag and reuses the finished stages.')
+      help='Delete the demo\'s files and folders in OUTPUT_DIR (nothing '
+      'else) and start over. Without it, a rerun with the same settings '
+      'reuses the finished stages, and a directory with another run or '
+      'other files is an error.')
   return parser
 
 
@@ -134,6 +134,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                                              flush=True))
   except demo.DemoError as error:
     print(f'{PROG}: error: {error}', file=sys.stderr)
+    return 1
+  except (ValueError, OSError) as error:
+    print(f'{PROG}: error: {type(error).__name__}: {error}', file=sys.stderr)
     return 1
   print('\n' + demo.format_summary(summary))
   print('\nListen to and look at:\n' +
