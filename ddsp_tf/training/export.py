@@ -276,8 +276,7 @@ def _stateless_copy(decoder: Any) -> Any:
   n_keys = len(decoder.feature_keys)
   twin(*[tf.zeros([1, 1, 1])] * n_keys, tf.zeros([1, twin.rnn.state_size]))
   twin.set_weights(decoder.get_weights())
-  # One frame per call: an unrolled RNN step instead of a while loop, whose
-  # body TFLite would run with unfrozen variables (READ_VARIABLE fails).
+  # One frame per call: one unrolled RNN step, no while loop in the graph.
   twin.rnn.rnn.unroll = True
   return twin
 
