@@ -429,8 +429,7 @@ class StreamingModule(tf.Module):
     features.update(self.decoder(features, training=False))
 
     def synth_controls(node):
-      name, input_keys, synth = node
-      del name
+      _, input_keys, synth = node
       inputs = [core.nested_lookup(key, features) for key in input_keys]
       return synth.get_controls(*inputs)
 
