@@ -233,7 +233,8 @@ def test_metadata(exported, trained_run):
       'format_version': int, 'ddsp_tf_version': str, 'export_time': str,
       'sample_rate': int, 'frame_rate': int, 'hop_size': int,
       'n_harmonics': int, 'n_noise_magnitudes': int, 'has_reverb': bool,
-      'reverb_ir_file': str, 'crepe_model': str, 'model': str,
+      'reverb_ir_file': str, 'crepe_model': str, 'feature_padding': str,
+      'model': str,
       'training_step': int, 'dataset_statistics': dict, 'tflite': dict}
   assert set(metadata) == set(expected_types)
   for key, expected_type in expected_types.items():
@@ -248,6 +249,7 @@ def test_metadata(exported, trained_run):
   assert metadata['has_reverb']
   assert metadata['reverb_ir_file'] == 'reverb_ir.wav'
   assert metadata['crepe_model'] == 'tiny'
+  assert metadata['feature_padding'] == 'same'
   assert metadata['model'] == 'Autoencoder'
   assert metadata['training_step'] == STEPS
   assert metadata['dataset_statistics'] == STATS

@@ -78,6 +78,20 @@ def test_load_model_metadata(model):
   assert model.metadata['format_version'] == inference.FORMAT_VERSION
 
 
+def test_feature_padding_comes_from_the_metadata(exports, tmp_path):
+  legacy = inference.load_model(_copy_with_metadata(
+      exports['reverb'], str(tmp_path / 'legacy'),
+      feature_padding=contract_export.DROP))
+  assert legacy.feature_padding == 'same'  # ddsp_tf_prepare_tfrecord's.
+  centered = inference.load_model(_copy_with_metadata(
+      exports['reverb'], str(tmp_path / 'centered'), feature_padding='center'))
+  assert centered.feature_padding == 'center'
+  odd = inference.load_model(_copy_with_metadata(
+      exports['reverb'], str(tmp_path / 'odd'), feature_padding='valid'))
+  with pytest.raises(inference.ExportError, match="'valid'"):
+    odd.feature_padding  # pylint: disable=pointless-statement
+
+
 def test_load_model_missing_dir(tmp_path):
   with pytest.raises(FileNotFoundError, match='does not exist'):
     inference.load_model(str(tmp_path / 'nowhere'))
@@ -444,6 +458,31 @@ def test_adjust_octave_shift_toward_mean(f0_hz, mean_pitch, octaves):
                                      octave_shift=-1)
   np.testing.assert_allclose(manual['f0_hz'], f0_hz * 2.0**(octaves - 1),
                              rtol=1e-6)
+
+
+@pytest.mark.parametrize('frame_rate', [50, 250])
+def test_adjust_detects_notes_over_the_same_seconds_at_any_frame_rate(
+    frame_rate):
+  # Notes from 0.2 to 1.0 s and from 1.12 to 1.52 s, at frame_rate.
+  seconds = np.arange(int(2.0 * frame_rate)) / frame_rate
+  playing = ((seconds >= 0.2) & (seconds < 1.0)) | (
+      (seconds >= 1.12) & (seconds < 1.52))
+  features = {'f0_hz': np.full(seconds.shape, 440.0),
+              'f0_confidence': np.where(playing, 0.95, 0.05),
+              'loudness_db': np.where(playing, -20.0, -70.0)}
+  adjusted = inference.adjust_features(
+      features, contract_export.dataset_statistics(mean_pitch_midi=69.0),
+      frame_rate=frame_rate)
+  expected, _ = inference.detect_notes(
+      features['loudness_db'], features['f0_confidence'],
+      smoothing=round(inference.NOTE_SMOOTHING_SECS * frame_rate))
+  np.testing.assert_array_equal(adjusted['mask_on'], expected)
+  # Edges move by at most half the 0.16 s smoothing, at either rate.
+  mask = adjusted['mask_on']
+  assert np.all(mask[((seconds > 0.28) & (seconds < 0.92)) |
+                     ((seconds > 1.2) & (seconds < 1.44))])
+  assert not np.any(mask[(seconds < 0.12) | (seconds > 1.6) |
+                         ((seconds > 1.04) & (seconds < 1.08))])
 
 
 def test_adjust_loudness_matches_dataset_quantiles():

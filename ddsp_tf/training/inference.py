@@ -68,6 +68,9 @@ MAX_MIDI = 110.0
 # Larger polyphase factors than this make resample_poly's filter impractical.
 _MAX_RESAMPLE_FACTOR = 1000
 _FEATURE_PADDINGS = ('center', 'same')
+# detect_notes smooths confidence over this long (40 frames at 250 Hz, as
+# the original Colab).
+NOTE_SMOOTHING_SECS = 0.16
 
 ArrayLike = Union[np.ndarray, float, list]
 
@@ -278,6 +281,21 @@ class ExportedModel:
   def dataset_statistics(self) -> Optional[Dict[str, Any]]:
     """The training set's stats.json contents, or None when unknown."""
     return self.metadata['dataset_statistics']
+
+  @property
+  def feature_padding(self) -> str:
+    """Framing of the training features, 'same' or 'center'.
+
+    Exports that predate the metadata key read 'same', the default of
+    ddsp_tf_prepare_tfrecord.
+    """
+    padding = self.metadata.get('feature_padding', 'same')
+    if padding not in _FEATURE_PADDINGS:
+      raise ExportError(
+          f'{self.export_dir}: metadata feature_padding must be one of '
+          f'{list(_FEATURE_PADDINGS)}, got {padding!r}; re-export the model '
+          'with ddsp_tf_export.')
+    return padding
 
   @property
   def has_reverb(self) -> bool:
@@ -813,8 +831,8 @@ def adjust_features(features: Mapping[str, np.ndarray],
                     dataset_statistics: Optional[Mapping[str, Any]] = None,
                     auto_adjust: bool = True, octave_shift: float = 0.0,
                     loudness_shift_db: float = 0.0, quiet_db: float = 20.0,
-                    autotune: float = 0.0, note_threshold: float = 1.0
-                    ) -> Dict[str, np.ndarray]:
+                    autotune: float = 0.0, note_threshold: float = 1.0,
+                    frame_rate: int = 250) -> Dict[str, np.ndarray]:
   """Adjusts features of new audio towards a model's training data.
 
   With auto_adjust and dataset statistics, and when notes are detected:
@@ -839,6 +857,8 @@ def adjust_features(features: Mapping[str, np.ndarray],
     quiet_db: How far (dB) to turn down frames outside notes.
     autotune: Auto-tune amount in [0, 1].
     note_threshold: detect_notes threshold.
+    frame_rate: Frames per second of the features; detect_notes smooths
+      over NOTE_SMOOTHING_SECS whatever the rate.
 
   Returns:
     A new dict: the input's keys with 'f0_hz' and 'loudness_db' adjusted
@@ -883,8 +903,10 @@ def adjust_features(features: Mapping[str, np.ndarray],
                 '(only manual shifts apply).')
   elif auto_adjust:
     target_pitch, dataset_loudness = _statistics_transforms(dataset_statistics)
+    smoothing = max(1, int(round(NOTE_SMOOTHING_SECS * _check_rate(
+        'frame_rate', frame_rate))))
     mask_on, note_on_ratio = detect_notes(loudness_db, confidence,
-                                          note_threshold)
+                                          note_threshold, smoothing=smoothing)
     if not np.any(mask_on):
       logger.info('No notes detected: skipping the automatic adjustment; try '
                   'a lower note_threshold.')
@@ -951,9 +973,11 @@ def timbre_transfer(audio: Any, sample_rate: int, model: ExportedModel, *,
   features = compute_features(audio, sample_rate,
                               model_sample_rate=model.sample_rate,
                               frame_rate=model.frame_rate,
-                              model_capacity=crepe_model)
+                              model_capacity=crepe_model,
+                              padding=model.feature_padding)
   adjusted = adjust_features(features, model.dataset_statistics,
-                             **adjust_kwargs)
+                             **{'frame_rate': model.frame_rate,
+                                **adjust_kwargs})
   adjusted['f0_hz'] = shift_pitch(adjusted['f0_hz'], pitch_shift)
   outputs = model.resynthesize(adjusted['f0_hz'], adjusted['loudness_db'],
                                dry=dry)
