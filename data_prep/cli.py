@@ -25,6 +25,8 @@ import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
+from ddsp_tf.training.cli import flags
+
 _EPILOG = """\
 Outputs: shards <output>-SSSSS-of-NNNNN (with --eval_split_fraction:
 <output>-train-... and <output>-eval-...), rejects.tsv (path<TAB>reason per
@@ -37,17 +39,6 @@ Any other --flag is a Beam pipeline option, e.g. --runner=DirectRunner
 --runner=DataflowRunner --project=... --region=... --temp_location=gs://...
 --setup_file=./setup.py (Flink and Spark runners work the same way).
 """
-
-
-def _add_bool_flag(parser: argparse.ArgumentParser, name: str, default: bool,
-                   help_text: str) -> None:
-  """Adds --name and --noname, as absl does."""
-  group = parser.add_mutually_exclusive_group()
-  group.add_argument(f'--{name}', dest=name, action='store_true',
-                     help=f'{help_text} (default: {default}).')
-  group.add_argument(f'--no{name}', dest=name, action='store_false',
-                     help=f'Opposite of --{name}.')
-  parser.set_defaults(**{name: default})
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -92,10 +83,10 @@ def make_parser() -> argparse.ArgumentParser:
       help='Longest stretch of audio processed at once, in whole examples; '
       'bounds memory and spreads long files over workers; 0 = whole files '
       '(default: %(default)s).')
-  _add_bool_flag(parser, 'center', False,
+  flags.add_bool_flag(parser, 'center', False,
                  'Centre frames on their timestamps (adds one frame per '
-                 'example)')
-  _add_bool_flag(parser, 'viterbi', True, 'Viterbi-smooth the f0 track')
+                 'example).')
+  flags.add_bool_flag(parser, 'viterbi', True, 'Viterbi-smooth the f0 track.')
   parser.add_argument(
       '--model_capacity', default='full',
       help="CREPE model: 'tiny', 'small', 'medium', 'large', 'full' or the "

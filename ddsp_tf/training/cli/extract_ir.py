@@ -15,6 +15,7 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
+from ddsp_tf.training.cli import flags
 from ddsp_tf.training.cli import timbre_transfer
 
 PROG = 'ddsp_tf_extract_ir'
@@ -61,15 +62,8 @@ def run(args: argparse.Namespace) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
   """Runs ddsp_tf_extract_ir; returns the exit status (0 ok, 1 error)."""
   args = build_parser().parse_args(argv)
-  try:
-    run(args)
-  except timbre_transfer.CliError as error:
-    print(f'{PROG}: error: {error}', file=sys.stderr)
-    return 1
-  except OSError as error:
-    print(f'{PROG}: error: {type(error).__name__}: {error}', file=sys.stderr)
-    return 1
-  return 0
+  return flags.exit_status(PROG, lambda: run(args),
+                           (timbre_transfer.CliError,), (OSError,))
 
 
 def console_entry_point() -> None:

@@ -35,6 +35,8 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 import soundfile as sf
 
+from ddsp_tf.training.cli import flags
+
 logger = logging.getLogger('ddsp_tf_timbre_transfer')
 
 PROG = 'ddsp_tf_timbre_transfer'
@@ -42,17 +44,6 @@ PROG = 'ddsp_tf_timbre_transfer'
 
 class CliError(Exception):
   """A problem with the inputs that ends the run with exit status 1."""
-
-
-def _add_bool_flag(parser: argparse.ArgumentParser, name: str, default: bool,
-                   help_text: str) -> None:
-  """Adds --name and --noname (absl style)."""
-  group = parser.add_mutually_exclusive_group()
-  group.add_argument(f'--{name}', dest=name, action='store_true',
-                     help=f'{help_text} Default: {default}.')
-  group.add_argument(f'--no{name}', dest=name, action='store_false',
-                     help=f'Turn --{name} off.')
-  parser.set_defaults(**{name: default})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
   add('--output', required=True, metavar='OUT',
       help='Output audio file; the format follows the extension (.wav, '
       '.flac, .ogg, ...). Written at the model\'s sample rate.')
-  _add_bool_flag(parser, 'auto_adjust', True,
+  flags.add_bool_flag(parser, 'auto_adjust', True,
                  'Adjust pitch register and loudness towards the model\'s '
                  'training data (needs dataset statistics in the export; '
                  'skipped with a note otherwise).')
@@ -89,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
   add('--note_threshold', type=float, default=1.0,
       help='With auto adjust: note detection threshold; lower it if quiet '
       'notes are missed, raise it if noise counts as notes. Default: 1.')
-  _add_bool_flag(parser, 'dry', False,
+  flags.add_bool_flag(parser, 'dry', False,
                  'Output the signal before the model\'s reverb (the model '
                  'must have one).')
   add('--reverb_ir', default=None, metavar='FILE',
@@ -285,15 +276,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   """
   args = build_parser().parse_args(argv)
   logging.basicConfig(level=logging.INFO, format='%(message)s')
-  try:
-    run(args)
-  except CliError as error:
-    print(f'{PROG}: error: {error}', file=sys.stderr)
-    return 1
-  except (ValueError, TypeError, OSError) as error:
-    print(f'{PROG}: error: {type(error).__name__}: {error}', file=sys.stderr)
-    return 1
-  return 0
+  return flags.exit_status(PROG, lambda: run(args), (CliError,),
+                           (ValueError, TypeError, OSError))
 
 
 def console_entry_point() -> None:
