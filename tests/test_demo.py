@@ -111,6 +111,10 @@ def test_png_and_summary(demo_run):
       sorted(demo.AUDIO_FILES + (demo.PLOT_FILE, demo.SUMMARY_FILE)))
   assert not [name for name in os.listdir(demo_run['dir'])
               if 'tmp' in name], 'temporary files left behind'
+  umask = os.umask(0)
+  os.umask(umask)
+  for path in summary['outputs']:
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask, path
 
 
 @pytest.mark.slow

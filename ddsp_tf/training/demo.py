@@ -219,10 +219,10 @@ def _read_state(output_dir: str) -> Optional[Dict[str, Any]]:
 
 def _write_state(output_dir: str, fingerprint: Dict[str, Any],
                  finished: Sequence[str]) -> None:
-  train_util.write_text_atomically(
+  _write_bytes_atomically(
       os.path.join(output_dir, STATE_FILE),
       json.dumps({'settings': fingerprint, 'finished': list(finished)},
-                 indent=1) + '\n')
+                 indent=1).encode('utf-8') + b'\n')
 
 
 def prepare_output_dir(output_dir: str, fingerprint: Dict[str, Any],
@@ -272,10 +272,17 @@ def prepare_output_dir(output_dir: str, fingerprint: Dict[str, Any],
 
 
 def _write_bytes_atomically(path: str, data: bytes) -> None:
-  """Writes a file through a temporary one in the same folder, then renames."""
+  """Writes a file through a temporary one in the same folder, then renames.
+
+  The file gets the usual permissions (0666 less the umask), not mkstemp's
+  private 0600.
+  """
   handle, temporary = tempfile.mkstemp(
       dir=os.path.dirname(path), prefix=f'.{os.path.basename(path)}.tmp-')
+  umask = os.umask(0)
+  os.umask(umask)
   try:
+    os.fchmod(handle, 0o666 & ~umask)
     with os.fdopen(handle, 'wb') as output_file:
       output_file.write(data)
       output_file.flush()
@@ -618,6 +625,6 @@ def run_demo(settings: DemoSettings, log: Log = print) -> Dict[str, Any]:
   summary['stage_cpu_secs'] = stage_cpu_secs
   summary['total_secs'] = time.monotonic() - start
   summary['total_cpu_secs'] = time.process_time() - start_cpu
-  train_util.write_text_atomically(paths[SUMMARY_FILE],
-                                   json.dumps(summary, indent=1) + '\n')
+  _write_bytes_atomically(paths[SUMMARY_FILE],
+                          json.dumps(summary, indent=1).encode('utf-8') + b'\n')
   return summary
