@@ -46,6 +46,7 @@ from absl import logging as absl_logging
 
 from ddsp_tf.training import demo
 from ddsp_tf.training import export
+from ddsp_tf.training.cli import flags
 from ddsp_tf.training.cli import run
 
 PROG = 'ddsp_tf_demo'
@@ -106,6 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
   return parser
 
 
+def _run(settings: demo.DemoSettings) -> None:
+  """Runs the demo and prints its summary table and output files."""
+  summary = demo.run_demo(settings, log=lambda line: print(line, flush=True))
+  print('\n' + demo.format_summary(summary))
+  print('\nListen to and look at:\n' +
+        '\n'.join(f'  {path}' for path in summary['outputs']), flush=True)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
   """Runs ddsp_tf_demo.
 
@@ -122,8 +131,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
       format='%(asctime)s %(levelname)s %(name)s: %(message)s')
   logging.getLogger('apache_beam').setLevel(logging.WARNING)
   # gin logs an ERROR for each search folder that lacks a file it finds.
-  logging.getLogger().addFilter(
-      run._GinSearchNoiseFilter())  # pylint: disable=protected-access
+  run.install_gin_search_noise_filter()
   absl_logging.set_verbosity(absl_logging.WARNING)
   settings = demo.DemoSettings(
       input_audio_filepatterns=tuple(
@@ -133,19 +141,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
       steps=args.steps, batch_size=args.batch_size,
       crepe_model=args.crepe_model, gin_params=tuple(args.gin_param),
       overwrite=args.overwrite)
-  try:
-    summary = demo.run_demo(settings, log=lambda line: print(line,
-                                                             flush=True))
-  except demo.DemoError as error:
-    print(f'{PROG}: error: {error}', file=sys.stderr)
-    return 1
-  except (ValueError, OSError) as error:
-    print(f'{PROG}: error: {type(error).__name__}: {error}', file=sys.stderr)
-    return 1
-  print('\n' + demo.format_summary(summary))
-  print('\nListen to and look at:\n' +
-        '\n'.join(f'  {path}' for path in summary['outputs']), flush=True)
-  return 0
+  return flags.exit_status(PROG, lambda: _run(settings), (demo.DemoError,),
+                           (ValueError, OSError))
 
 
 def console_entry_point() -> None:

@@ -271,7 +271,7 @@ def run(args: argparse.Namespace) -> None:
            restore_dir=restore_dir, run_once=args.run_once)
 
 
-class _GinSearchNoiseFilter(logging.Filter):
+class GinSearchNoiseFilter(logging.Filter):
   """Drops gin's per-folder 'Path not found' lines while it searches a file.
 
   gin's package-resource reader logs an ERROR for every search folder that
@@ -281,6 +281,13 @@ class _GinSearchNoiseFilter(logging.Filter):
   def filter(self, record: logging.LogRecord) -> bool:
     return not record.pathname.endswith(
         os.path.join('gin', 'resource_reader.py'))
+
+
+def install_gin_search_noise_filter() -> None:
+  """Adds a GinSearchNoiseFilter to the root logger unless it has one."""
+  root = logging.getLogger()
+  if not any(isinstance(f, GinSearchNoiseFilter) for f in root.filters):
+    root.addFilter(GinSearchNoiseFilter())
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -297,9 +304,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   logging.basicConfig(
       level=getattr(logging, args.log_level),
       format='%(asctime)s %(levelname)s %(name)s: %(message)s')
-  if not any(isinstance(f, _GinSearchNoiseFilter)
-             for f in logging.getLogger().filters):
-    logging.getLogger().addFilter(_GinSearchNoiseFilter())
+  install_gin_search_noise_filter()
   # TensorFlow's absl logging is chatty at INFO (e.g. every checkpoint).
   absl_logging.set_verbosity(absl_logging.WARNING)
   try:
