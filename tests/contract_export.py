@@ -137,3 +137,21 @@ def write_export(export_dir: str, sample_rate: int = 16000,
     sf.write(os.path.join(export_dir, 'reverb_ir.wav'), ir, sample_rate,
              subtype='FLOAT')
   return export_dir
+
+
+def write_reverb_and_plain(root: str) -> Dict[str, str]:
+  """Saves the two exports most tests use, under root.
+
+  Args:
+    root: Existing directory for the two export directories.
+
+  Returns:
+    {'reverb': an export with the echo and dataset_statistics centred on
+    MIDI 60, 'plain': one without reverb or statistics}, paths each.
+  """
+  return {
+      'reverb': write_export(
+          os.path.join(root, 'reverb'),
+          statistics=dataset_statistics(mean_pitch_midi=60.0)),
+      'plain': write_export(os.path.join(root, 'plain'), has_reverb=False),
+  }

@@ -25,14 +25,9 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope='module')
 def exports(tmp_path_factory):
-  root = tmp_path_factory.mktemp('exports')
-  return {
-      'reverb': contract_export.write_export(
-          str(root / 'reverb'),
-          statistics=contract_export.dataset_statistics(mean_pitch_midi=60.0)),
-      'plain': contract_export.write_export(str(root / 'plain'),
-                                            has_reverb=False),
-  }
+  """Paths of a reverb+statistics export and a plain one."""
+  return contract_export.write_reverb_and_plain(
+      str(tmp_path_factory.mktemp('exports')))
 
 
 @pytest.fixture(scope='module')
