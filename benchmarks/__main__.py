@@ -11,11 +11,13 @@ import tensorflow as tf  # pylint: disable=wrong-import-position
 
 from benchmarks import cases as benchmark_cases  # pylint: disable=wrong-import-position
 from benchmarks import inference  # pylint: disable=wrong-import-position
+from benchmarks import paper_demos  # pylint: disable=wrong-import-position
 from benchmarks import quality  # pylint: disable=wrong-import-position
 from benchmarks import timing  # pylint: disable=wrong-import-position
 from benchmarks import training  # pylint: disable=wrong-import-position
 
-SUITES = ('core', 'data_prep', 'training', 'quality', 'inference')
+SUITES = ('core', 'data_prep', 'training', 'quality', 'inference',
+          'paper_demos')
 
 
 def _machine() -> str:
@@ -42,7 +44,10 @@ def main() -> None:
       'measure the resynthesis of test-made audio (about 30 minutes with '
       'the default --quality_steps); inference: exported SavedModel '
       'resynthesis of 10 s from features and end to end with CREPE tiny and '
-      'full, as real-time factors (about 5 minutes); all: every suite.')
+      'full, as real-time factors (about 5 minutes); paper_demos: the '
+      'measured pitch and loudness control, extrapolation, learned room and '
+      'room transfer of a model trained on test-made audio (about 5 '
+      'minutes); all: every suite.')
   parser.add_argument('--rss_hours', type=float, default=1.0,
                       help='data_prep suite: length of the peak-RSS input.')
   parser.add_argument('--quality_steps', type=int, default=600,
@@ -63,6 +68,8 @@ def main() -> None:
     quality.run(steps=args.quality_steps)
   if args.suite in ('inference', 'all'):
     inference.run()
+  if args.suite in ('paper_demos', 'all'):
+    paper_demos.run()
 
 
 def _format_factor(factor: float) -> str:
