@@ -14,7 +14,6 @@ magnitudes themselves are compared as controls, and the noise synth's
 any-length rendering is checked in test_dynamic_lengths.py.
 """
 
-import importlib.metadata
 import json
 import os
 import subprocess
@@ -35,7 +34,7 @@ from ddsp_tf.training import inference
 from ddsp_tf.training import models
 from ddsp_tf.training import train_util
 from ddsp_tf.training.cli import export as export_cli
-from ddsp_tf.training.cli import run
+import cli_checks
 import test_run_cli
 
 SAMPLE_RATE = test_run_cli.SAMPLE_RATE
@@ -64,25 +63,8 @@ def _features(n_frames, batch=1, seed=0):
 @pytest.fixture(scope='module')
 def trained_run(tmp_path_factory):
   """A 3-step training run with stats.json beside its data."""
-  root = tmp_path_factory.mktemp('export')
-  test_run_cli.write_tfrecord(str(root / 'train.tfrecord'))
-  (root / 'stats.json').write_text(json.dumps(STATS))
-  (root / 'configs').mkdir()
-  (root / 'configs' / 'tiny.gin').write_text(
-      test_run_cli.TINY_GIN + '\nFilteredNoise.initial_bias = -100.0\n')
-  save_dir = root / 'run'
-  try:
-    status = run.main([
-        f'--save_dir={save_dir}', f'--gin_search_path={root / "configs"}',
-        '--gin_file=tiny.gin',
-        '--gin_param=TFRecordProvider.file_pattern='
-        f"'{root / 'train.tfrecord'}'",
-        f'--gin_param=train.num_steps={STEPS}',
-        f'--gin_param=train.steps_per_save={STEPS}'])
-  finally:
-    gin.clear_config()
-  assert status == 0
-  return save_dir
+  return test_run_cli.train_quiet_run(tmp_path_factory.mktemp('export'),
+                                      STEPS, STATS)
 
 
 @pytest.fixture(scope='module')
@@ -433,20 +415,15 @@ def test_failed_tflite_conversion_leaves_no_export(trained_run, tmp_path,
 # Command line.
 # ----------------------------------------------------------------------------
 def test_help_explains_every_flag(capsys):
-  with pytest.raises(SystemExit) as exit_info:
-    export_cli.main(['--help'])
-  assert exit_info.value.code == 0
-  text = capsys.readouterr().out
-  for flag in ['--save_dir', '--export_dir', '--checkpoint', '--crepe_model',
-               '--dataset_stats', '--overwrite', '--tflite', '--gin_param']:
-    assert flag in text
+  cli_checks.assert_help_lists(
+      export_cli.main,
+      ['--save_dir', '--export_dir', '--checkpoint', '--crepe_model',
+       '--dataset_stats', '--overwrite', '--tflite', '--gin_param'], capsys)
 
 
 def test_console_script_is_declared():
-  scripts = importlib.metadata.entry_points(group='console_scripts')
-  matches = [s for s in scripts if s.name == 'ddsp_tf_export']
-  assert matches, 'ddsp_tf_export is not installed; run pip install -e .'
-  assert matches[0].value == 'ddsp_tf.training.cli.export:console_entry_point'
+  cli_checks.assert_console_script(
+      'ddsp_tf_export', 'ddsp_tf.training.cli.export:console_entry_point')
 
 
 @pytest.mark.slow  # A full export (about 8 s each).

@@ -7,7 +7,6 @@ noise synth is silenced (FilteredNoise.initial_bias = -100, as in
 test_export.py) so that renders repeat to 1e-5.
 """
 
-import json
 
 import gin
 import numpy as np
@@ -17,7 +16,6 @@ import soundfile as sf
 from ddsp_tf.training import export
 from ddsp_tf.training import inference
 from ddsp_tf.training.cli import extract_ir
-from ddsp_tf.training.cli import run
 from ddsp_tf.training.cli import timbre_transfer
 import contract_export
 import test_run_cli
@@ -33,20 +31,8 @@ STATS = contract_export.dataset_statistics(mean_pitch_midi=62.0)
 @pytest.fixture(scope='module')
 def export_dir(tmp_path_factory):
   root = tmp_path_factory.mktemp('real_export')
-  test_run_cli.write_tfrecord(str(root / 'train.tfrecord'))
-  (root / 'stats.json').write_text(json.dumps(STATS))
-  (root / 'configs').mkdir()
-  (root / 'configs' / 'tiny.gin').write_text(
-      test_run_cli.TINY_GIN + '\nFilteredNoise.initial_bias = -100.0\n')
-  save_dir = root / 'run'
-  pattern = root / 'train.tfrecord'
+  save_dir = test_run_cli.train_quiet_run(root, 2, STATS)
   try:
-    status = run.main([
-        f'--save_dir={save_dir}', f'--gin_search_path={root / "configs"}',
-        '--gin_file=tiny.gin',
-        f"--gin_param=TFRecordProvider.file_pattern='{pattern}'",
-        '--gin_param=train.num_steps=2', '--gin_param=train.steps_per_save=2'])
-    assert status == 0
     return export.export_model(str(save_dir), str(root / 'export'))
   finally:
     gin.clear_config()

@@ -8,7 +8,7 @@ kills a real ddsp_tf_run process with SIGKILL and starts it again.
 """
 
 import glob
-import importlib.metadata
+import json
 import os
 import signal
 import subprocess
@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from ddsp_tf import spectral_ops
 from ddsp_tf.training.cli import run
+import cli_checks
 
 SAMPLE_RATE = 16000
 FRAME_RATE = 250
@@ -94,6 +95,41 @@ def read_scalars(directory):
   return scalars
 
 
+def train_quiet_run(root, steps, statistics):
+  """Trains TINY_GIN with the noise synth silenced, through main().
+
+  FilteredNoise.initial_bias = -100 puts every noise magnitude at
+  exp_sigmoid's floor (1e-7), so the run's renders repeat to 1e-5.
+
+  Args:
+    root: Existing pathlib.Path; gets train.tfrecord (write_tfrecord),
+      stats.json and configs/tiny.gin.
+    steps: Training steps, with one checkpoint at the last.
+    statistics: stats.json contents (a dict), saved beside the data.
+
+  Returns:
+    The run's save_dir, root / 'run'.
+  """
+  write_tfrecord(str(root / 'train.tfrecord'))
+  (root / 'stats.json').write_text(json.dumps(statistics))
+  (root / 'configs').mkdir()
+  (root / 'configs' / 'tiny.gin').write_text(
+      TINY_GIN + '\nFilteredNoise.initial_bias = -100.0\n')
+  save_dir = root / 'run'
+  try:
+    status = run.main([
+        f'--save_dir={save_dir}', f'--gin_search_path={root / "configs"}',
+        '--gin_file=tiny.gin',
+        '--gin_param=TFRecordProvider.file_pattern='
+        f"'{root / 'train.tfrecord'}'",
+        f'--gin_param=train.num_steps={steps}',
+        f'--gin_param=train.steps_per_save={steps}'])
+  finally:
+    gin.clear_config()
+  assert status == 0
+  return save_dir
+
+
 @pytest.fixture(scope='module')
 def workspace(tmp_path_factory):
   """A data file and a folder with the test gin file."""
@@ -137,23 +173,17 @@ def trained_run(workspace):
 # Flags and start-up errors.
 # ----------------------------------------------------------------------------
 def test_help_lists_every_flag(capsys):
-  with pytest.raises(SystemExit) as exit_info:
-    run.main(['--help'])
-  assert exit_info.value.code == 0
-  text = capsys.readouterr().out
-  for flag in ['--mode', '--save_dir', '--restore_dir', '--tpu',
-               '--cluster_config', '--strategy', '--allow_memory_growth',
-               '--early_stop_loss_value', '--gin_search_path', '--gin_file',
-               '--gin_param', '--run_once', '--initial_delay_secs',
-               '--nan_policy']:
-    assert flag in text
+  cli_checks.assert_help_lists(
+      run.main,
+      ['--mode', '--save_dir', '--restore_dir', '--tpu', '--cluster_config',
+       '--strategy', '--allow_memory_growth', '--early_stop_loss_value',
+       '--gin_search_path', '--gin_file', '--gin_param', '--run_once',
+       '--initial_delay_secs', '--nan_policy'], capsys)
 
 
 def test_console_script_is_declared():
-  scripts = importlib.metadata.entry_points(group='console_scripts')
-  matches = [s for s in scripts if s.name == 'ddsp_tf_run']
-  assert matches, 'ddsp_tf_run is not installed; run pip install -e .'
-  assert matches[0].value == 'ddsp_tf.training.cli.run:console_entry_point'
+  cli_checks.assert_console_script(
+      'ddsp_tf_run', 'ddsp_tf.training.cli.run:console_entry_point')
 
 
 @pytest.mark.parametrize('extra, message', [

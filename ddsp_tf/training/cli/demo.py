@@ -122,8 +122,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv: Arguments without the program name; None reads sys.argv.
 
   Returns:
-    The exit status: 0 on success, 1 for an error (2 for bad usage exits
-    from argparse).
+    The exit status: 0 when the demo ran (whether or not it met the quality
+    targets), 1 for an error; bad usage exits with status 2 from argparse.
   """
   args = build_parser().parse_args(argv)
   logging.basicConfig(
