@@ -104,6 +104,7 @@ def test_eval_configs_list_the_evaluators(name, expected):
 _BUILD_SCRIPT = textwrap.dedent('''
     import json
     import sys
+    import gin
     import numpy as np
     import tensorflow as tf
     from ddsp_tf.training import models
@@ -113,12 +114,17 @@ _BUILD_SCRIPT = textwrap.dedent('''
     for name in sys.argv[1:]:
       run.parse_gin(restore_dir='', gin_files=[name])
       model = models.get_model()
+      try:  # The feature rate the config reads (solo_instrument_cpu: 50).
+        frame_rate = gin.query_parameter('F0LoudnessPreprocessor.frame_rate')
+      except ValueError:
+        frame_rate = 250
+      n_frames = 4 * frame_rate
       rng = np.random.default_rng(0)
       features = {
           'audio': 0.1 * rng.standard_normal([1, 64000]).astype(np.float32),
-          'f0_hz': np.full([1, 1000], 220.0, np.float32),
-          'f0_confidence': np.ones([1, 1000], np.float32),
-          'loudness_db': np.full([1, 1000], -30.0, np.float32),
+          'f0_hz': np.full([1, n_frames], 220.0, np.float32),
+          'f0_confidence': np.ones([1, n_frames], np.float32),
+          'loudness_db': np.full([1, n_frames], -30.0, np.float32),
       }
       call = tf.function(
           lambda f: model(f, training=True, return_losses=True))
@@ -176,3 +182,7 @@ def test_every_model_config_builds_its_model_from_another_directory(
       shapes('papers/iclr2020/solo_instrument.gin', 'decoder'))
   assert any(shape[-1] == 3 * 256 for shape in shapes(
       'papers/iclr2020/tiny_instrument.gin', 'decoder'))
+  # The CPU model: a 256-unit GRU and a 0.5 s learned reverb.
+  assert any(shape[-1] == 3 * 256 for shape in shapes(
+      'models/solo_instrument_cpu.gin', 'decoder'))
+  assert [8000] in shapes('models/solo_instrument_cpu.gin', 'processor_group')
