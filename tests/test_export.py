@@ -127,8 +127,11 @@ def test_parity_with_the_eager_model_at_the_training_length(trained_run,
       outputs['noise_magnitudes'],
       expected['filtered_noise']['controls']['magnitudes'], rtol=1e-4,
       atol=1e-9)
-  # The reverb is audible, so audio and audio_dry really differ.
-  assert np.abs(outputs['audio'] - outputs['audio_dry']).max() > 1e-3
+  # The reverb is audible, so audio and audio_dry really differ (by more
+  # than 1% of the dry peak; after 3 training steps the room is faint, and
+  # how faint varies from run to run).
+  wet_part = np.abs(outputs['audio'] - outputs['audio_dry']).max()
+  assert wet_part > 1e-2 * np.abs(outputs['audio_dry']).max()
 
 
 @pytest.mark.parametrize('seconds', [1.0, 4.0, 7.3])
