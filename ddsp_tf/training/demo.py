@@ -57,8 +57,6 @@ logger = logging.getLogger(__name__)
 MODEL_GIN = 'models/solo_instrument_cpu.gin'
 DATASET_GIN = 'datasets/tfrecord.gin'
 DEFAULT_STEPS = 500
-# Initial learning rate; it halves every steps / 2 (see train).
-LEARNING_RATE = 3e-3
 DEFAULT_BATCH_SIZE = 8
 DEFAULT_CREPE_MODEL = 'tiny'
 DEFAULT_OUTPUT_DIR = 'ddsp_demo_out'
@@ -362,13 +360,7 @@ def train(settings: DemoSettings, data_dir: str, save_dir: str) -> None:
       settings, [f"TFRecordProvider.file_pattern='{pattern}'",
                  f'train.num_steps={settings.steps}',
                  f'train.steps_per_save={every}',
-                 f'train.steps_per_summary={every}',
-                 # A short run: start fast and halve the rate twice, so
-                 # the output level settles (loudness L1 1.6 dB at 500
-                 # steps, against 3.2 dB at a constant 1e-3).
-                 f'learning_rate={LEARNING_RATE}',
-                 f'Trainer.lr_decay_steps={max(settings.steps // 2, 1)}',
-                 'Trainer.lr_decay_rate=0.5'])
+                 f'train.steps_per_summary={every}'])
   logger.info('Training: ddsp_tf_run %s', ' '.join(argv))
   status = run_cli.main(argv)
   if status:
