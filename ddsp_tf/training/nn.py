@@ -22,6 +22,7 @@ import tensorflow as tf
 from ddsp_tf import core
 from ddsp_tf import layer_base
 from ddsp_tf import validation
+from ddsp_tf.training import fast_gru
 
 TensorDict = Dict[Text, tf.Tensor]
 OutputSplits = Sequence[Tuple[Text, int]]
@@ -568,7 +569,7 @@ class FcStackOut(CompositeLayer):
 
 def _rnn_class(rnn_type: Text):
   validation.check_choice('rnn_type', rnn_type, RNN_TYPES)
-  return keras.layers.GRU if rnn_type == 'gru' else keras.layers.LSTM
+  return fast_gru.FastGRU if rnn_type == 'gru' else keras.layers.LSTM
 
 
 class _RnnRunner:
