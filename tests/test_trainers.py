@@ -83,6 +83,7 @@ def _first_moments(trainer):
     ({'grad_clip_norm': 0}, 'grad_clip_norm=0'),
     ({'restore_keys': 'decoder'}, "restore_keys='decoder'"),
     ({'jit_compile': 'yes'}, "jit_compile='yes'"),
+    ({'lr_warmup_steps': -1}, 'lr_warmup_steps=-1'),
 ])
 def test_invalid_arguments_name_the_value(kwargs, match):
   with pytest.raises(ValueError, match=match):
@@ -161,6 +162,21 @@ def test_learning_rate_decays_exponentially():
   for batch in batches[:3]:
     trainer.train_step(batch)
   assert float(trainer.learning_rate) == pytest.approx(0.01 * 0.5**(3 / 4))
+
+
+def test_learning_rate_warms_up_linearly_then_decays():
+  batches = _batches(batch_size=2)
+  trainer = _built(_make_trainer(learning_rate=0.01, lr_decay_steps=4,
+                                 lr_decay_rate=0.5, lr_warmup_steps=3),
+                   batches[0])
+  expected = [0.01 * min(1.0, (step + 1) / 4) * 0.5**(step / 4)
+              for step in range(5)]
+  measured = [float(trainer.learning_rate)]
+  for batch in (batches * 4)[:4]:
+    trainer.train_step(batch)
+    measured.append(float(trainer.learning_rate))
+  np.testing.assert_allclose(measured, expected, rtol=1e-6)
+  assert measured[0] == pytest.approx(0.0025)  # A quarter of the peak.
 
 
 def test_training_lowers_the_loss():

@@ -1,7 +1,7 @@
 """Trainer: optimizer, distributed training step and checkpoints.
 
 A Trainer pairs a model with a tf.distribute strategy and an Adam optimizer
-whose learning rate decays exponentially. Each training step runs the model
+whose learning rate decays exponentially, after an optional linear warm-up. Each training step runs the model
 on every replica's share of the batch, averages the gradients over the whole
 batch, clips their global norm and applies them, unless the loss or the
 gradients are NaN or Inf: then no update is made and `nan_policy` decides
@@ -23,8 +23,8 @@ Differences from magenta/ddsp on purpose:
   loss by 1 / replicas before the all-reduce) and clipped after the
   all-reduce, so any number of replicas computes the same update as one
   device. The original summed the replicas' gradients, each clipped alone.
-- NaN / Inf handling (`nan_policy`) and the checkpoint `format_version`
-  are new.
+- NaN / Inf handling (`nan_policy`), the checkpoint `format_version` and
+  the learning-rate warm-up (`lr_warmup_steps`) are new.
 - `train_step` applies the NaN policy in Python around the compiled step,
   and accepts a distributed batch as well as an iterator.
 """
@@ -62,6 +62,44 @@ def _check_positive_number(name: str, value: Any) -> float:
   return as_float
 
 
+@keras.saving.register_keras_serializable(package='ddsp_tf')
+class WarmupExponentialDecay(keras.optimizers.schedules.LearningRateSchedule):
+  """Exponential decay after an optional linear warm-up.
+
+  lr(step) = learning_rate * min(1, (step + 1) / (warmup_steps + 1))
+             * decay_rate ** (step / decay_steps)
+
+  With warmup_steps = 0 this is Keras's smooth ExponentialDecay.
+  """
+
+  def __init__(self, learning_rate: float, decay_steps: int,
+               decay_rate: float, warmup_steps: int = 0):
+    """Sets the schedule.
+
+    Args:
+      learning_rate: Rate reached at the end of the warm-up.
+      decay_steps: Steps over which the rate is multiplied by decay_rate.
+      decay_rate: Decay factor per decay_steps.
+      warmup_steps: Steps of the linear ramp up from
+        learning_rate / (warmup_steps + 1); 0 for none.
+    """
+    self.learning_rate = learning_rate
+    self.decay_steps = decay_steps
+    self.decay_rate = decay_rate
+    self.warmup_steps = warmup_steps
+
+  def __call__(self, step: tf.Tensor) -> tf.Tensor:
+    step = tf.cast(step, tf.float32)
+    warmup = tf.minimum(1.0, (step + 1.0) / (self.warmup_steps + 1.0))
+    return (self.learning_rate * warmup *
+            self.decay_rate ** (step / self.decay_steps))
+
+  def get_config(self) -> Dict[str, Any]:
+    return {'learning_rate': self.learning_rate,
+            'decay_steps': self.decay_steps, 'decay_rate': self.decay_rate,
+            'warmup_steps': self.warmup_steps}
+
+
 @gin.configurable
 class Trainer:
   """Trains a model with Adam under a tf.distribute strategy."""
@@ -72,7 +110,7 @@ class Trainer:
                grad_clip_norm: float = 3.0,
                restore_keys: Optional[Sequence[str]] = None,
                nan_policy: str = 'stop', max_consecutive_skips: int = 100,
-               jit_compile: bool = False):
+               jit_compile: bool = False, lr_warmup_steps: int = 0):
     """Creates the optimizer in the strategy's scope.
 
     Args:
@@ -97,6 +135,10 @@ class Trainer:
         XLA. The gradient all-reduce, clipping and update stay outside XLA.
         Faster on GPU and TPU; measure on CPU (`python -m benchmarks
         --suite=training`).
+      lr_warmup_steps: Steps of a linear learning-rate ramp at the start
+        (see WarmupExponentialDecay); 0 for none. A warm-up lets short runs
+        use a higher rate without the first, largest Adam steps knocking
+        the harmonic distribution into a bad state.
 
     Raises:
       ValueError: For invalid arguments.
@@ -106,6 +148,11 @@ class Trainer:
     learning_rate = _check_positive_number('learning_rate', learning_rate)
     lr_decay_steps = validation.check_int('lr_decay_steps', lr_decay_steps)
     lr_decay_rate = _check_positive_number('lr_decay_rate', lr_decay_rate)
+    if (isinstance(lr_warmup_steps, bool) or
+        not isinstance(lr_warmup_steps, (int, np.integer)) or
+        lr_warmup_steps < 0):
+      raise ValueError('lr_warmup_steps must be a whole number >= 0, got '
+                       f'lr_warmup_steps={lr_warmup_steps!r}.')
     self.grad_clip_norm = _check_positive_number('grad_clip_norm',
                                                  grad_clip_norm)
     validation.check_choice('nan_policy', nan_policy, NAN_POLICIES)
@@ -129,9 +176,9 @@ class Trainer:
     self._consecutive_skips = 0
 
     with self.strategy.scope():
-      schedule = keras.optimizers.schedules.ExponentialDecay(
-          initial_learning_rate=learning_rate, decay_steps=lr_decay_steps,
-          decay_rate=lr_decay_rate)
+      schedule = WarmupExponentialDecay(
+          learning_rate, lr_decay_steps, lr_decay_rate,
+          warmup_steps=int(lr_warmup_steps))
       self.optimizer = keras.optimizers.Adam(learning_rate=schedule)
       self._format_version = tf.Variable(
           CHECKPOINT_FORMAT_VERSION, dtype=tf.int64, trainable=False,
