@@ -29,6 +29,11 @@ class Note:
   midi: float
   peak: float
 
+  @property
+  def end(self) -> float:
+    """When the note stops, in seconds."""
+    return self.start + self.duration
+
 
 def melody(seconds: float, seed: int) -> List[Note]:
   """A random-walk melody around G4, with rests, filling `seconds`.

@@ -38,6 +38,8 @@ from typing import Dict, List, Sequence
 import numpy as np
 from scipy import signal
 
+from benchmarks.instrument_audio import Note
+
 SAMPLE_RATE = 16000
 FRAME_RATE = 50  # As models/solo_instrument_cpu.gin reads.
 HOP = SAMPLE_RATE // FRAME_RATE
@@ -51,19 +53,6 @@ ROOM_RT60_SECS = 0.5
 ROOM_WET_RATIO = 1.0
 N_HARMONICS = 40
 ATTACK_SECS, RELEASE_SECS = 0.02, 0.03
-
-
-@dataclasses.dataclass
-class Note:
-  """One note: start and length in seconds, MIDI pitch, peak amplitude."""
-  start: float
-  duration: float
-  midi: float
-  peak: float
-
-  @property
-  def end(self) -> float:
-    return self.start + self.duration
 
 
 def melody(seconds: float, seed: int,

@@ -13,18 +13,23 @@ from ddsp_tf.training import nn
 BATCH, FRAMES, CHANNELS, UNITS = 3, 17, 5, 8
 
 
+def _share_random_weights(first, second, seed=0):
+  """Gives two built layers the same random (non-trivial) weights."""
+  rng = np.random.default_rng(seed)
+  weights = [rng.normal(scale=0.5, size=w.shape).astype(np.float32)
+             for w in first.get_weights()]
+  first.set_weights(weights)
+  second.set_weights(weights)
+
+
 def _pair(**kwargs):
-  """A Keras GRU and a FastGRU with identical (non-trivial) weights."""
+  """A Keras GRU and a FastGRU with identical weights."""
   reference = keras.layers.GRU(UNITS, **kwargs)
   fast = fast_gru.FastGRU(UNITS, **kwargs)
   inputs = tf.zeros([BATCH, FRAMES, CHANNELS])
   reference(inputs)
   fast(inputs)
-  rng = np.random.default_rng(0)
-  weights = [rng.normal(scale=0.5, size=w.shape).astype(np.float32)
-             for w in reference.get_weights()]
-  reference.set_weights(weights)
-  fast.set_weights(weights)
+  _share_random_weights(reference, fast)
   return reference, fast
 
 
@@ -113,11 +118,7 @@ def test_bidirectional_rnn_matches_keras():
   reference = keras.layers.Bidirectional(
       keras.layers.GRU(UNITS, return_sequences=True))
   reference(inputs)
-  rng = np.random.default_rng(3)
-  weights = [rng.normal(scale=0.5, size=w.shape).astype(np.float32)
-             for w in reference.get_weights()]
-  reference.set_weights(weights)
-  layer.set_weights(weights)
+  _share_random_weights(reference, layer, seed=3)
   np.testing.assert_allclose(layer(inputs), reference(inputs), atol=1e-5)
 
 
