@@ -133,13 +133,15 @@ class ExpDecayReverb(Reverb):
   so the same gain and decay always give the same IR.
   """
 
-  _config_args = Reverb._config_args + ('scale_fn', 'noise_seed')
+  _config_args = Reverb._config_args + ('scale_fn', 'noise_seed',
+                                         'initial_gain', 'initial_decay')
   _function_args = ('scale_fn',)
 
   def __init__(self, trainable: bool = False, reverb_length: int = 48000,
                scale_fn: Optional[Callable] = core.exp_sigmoid,
                add_dry: bool = True, name: Text = 'exp_decay_reverb',
-               noise_seed: int = 0, **kwargs):
+               noise_seed: int = 0, initial_gain: float = 2.0,
+               initial_decay: float = 4.0, **kwargs):
     """Sets the reverb.
 
     Args:
@@ -149,18 +151,35 @@ class ExpDecayReverb(Reverb):
       add_dry: Add the input to the reverberated signal.
       name: Layer name.
       noise_seed: Seed of the IR's noise.
+      initial_gain: Starting raw gain of a trainable reverb.
+      initial_decay: Starting raw decay of a trainable reverb. The RT60 is
+        ln(1000) * reverb_length / (2 + exp(decay)) samples, so the default
+        4.0 starts at 12% of the IR's length.
       **kwargs: Keras layer arguments.
+
+    Raises:
+      ValueError: For a non-finite initial value.
     """
     super().__init__(trainable=trainable, reverb_length=reverb_length,
                      add_dry=add_dry, name=name, **kwargs)
     self.scale_fn = scale_fn
     self.noise_seed = noise_seed
+    for label, value in (('initial_gain', initial_gain),
+                         ('initial_decay', initial_decay)):
+      if (isinstance(value, bool) or not isinstance(value, (int, float)) or
+          not np.isfinite(value)):
+        raise ValueError(f'{label} must be a finite number, got '
+                         f'{label}={value!r}.')
+    self.initial_gain = float(initial_gain)
+    self.initial_decay = float(initial_decay)
 
   def _add_trainable_weights(self) -> None:
     self._gain = self.add_weight(
-        name='gain', shape=[1], initializer=keras.initializers.Constant(2.0))
+        name='gain', shape=[1],
+        initializer=keras.initializers.Constant(self.initial_gain))
     self._decay = self.add_weight(
-        name='decay', shape=[1], initializer=keras.initializers.Constant(4.0))
+        name='decay', shape=[1],
+        initializer=keras.initializers.Constant(self.initial_decay))
 
   def get_controls(self, audio: tf.Tensor, gain: Optional[tf.Tensor] = None,
                    decay: Optional[tf.Tensor] = None) -> TensorDict:

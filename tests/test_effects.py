@@ -310,6 +310,27 @@ def test_trainable_exp_decay_reverb_weights():
   np.testing.assert_array_equal(ir[0], ir[1])
 
 
+def test_exp_decay_reverb_initial_values_set_the_starting_room():
+  length = 16000
+  reverb = effects.ExpDecayReverb(trainable=True, reverb_length=length,
+                                  scale_fn=None, initial_gain=0.5,
+                                  initial_decay=1.0)
+  ir = reverb.get_controls(noise([1, 300]))['ir'].numpy()[0]
+  assert fitted_decay_rate(ir) == pytest.approx(2.0 + np.e, rel=0.05)
+  assert_under_envelope(ir, analytic_envelope(0.5, 1.0, length))
+  restored = effects.ExpDecayReverb.from_config(reverb.get_config())
+  np.testing.assert_array_equal(
+      restored.get_controls(noise([1, 300]))['ir'].numpy()[0], ir)
+
+
+@pytest.mark.parametrize('kwargs', [{'initial_gain': float('nan')},
+                                    {'initial_decay': 'long'}])
+def test_exp_decay_reverb_rejects_bad_initial_values(kwargs):
+  name = next(iter(kwargs))
+  with pytest.raises(ValueError, match=name):
+    effects.ExpDecayReverb(trainable=True, **kwargs)
+
+
 @pytest.mark.parametrize('make,expected', [
     (lambda: effects.ExpDecayReverb(trainable=True, reverb_length=500),
      {'gain': (1,), 'decay': (1,)}),
