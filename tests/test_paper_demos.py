@@ -47,60 +47,58 @@ def control(model, clip):
 
 
 def test_independent_control_of_pitch_and_loudness(control):
-  assert control['resynthesis_f0_error_semitones'] < 0.1  # About 0.025.
+  assert control['resynthesis_f0_error_semitones'] < 0.1  # About 0.027.
   assert control['pitch_shift_semitones'] == pytest.approx(3.0, abs=0.15)
-  assert control['loudness_shift_f0_change_semitones'] < 0.15  # About 0.004.
-  # Issue 9 asks for 1 dB and 6 +- 1 dB (the xfail below). Repeated runs
-  # of paper_demos.Training() (300 CPU steps; not bit-reproducible on CPU
-  # even seeded) moved the +3 semitone render's loudness by a mean 0.6 to
-  # 1.5 dB (A-weighting alone lifts a spectrum moved up 3 semitones from C4
-  # by about 1 dB, which the model has not learned to undo) and turned
-  # -6 dB into -3.8 to -7.6 dB. Bounds that hold at this budget:
-  assert control['pitch_shift_loudness_change_db'] < 2.0
-  assert control['loudness_shift_db'] == pytest.approx(-6.0, abs=3.0)
+  assert control['loudness_shift_f0_change_semitones'] < 0.15  # About 0.005.
+  # Measured on the dry output (0.22 and 0.44 dB in two runs). With the
+  # room in, the curve moves 1.7 dB, and the true instrument 3 semitones up
+  # in the true room moves it 1.2 dB: a room colours each pitch its own way.
+  assert control['pitch_shift_loudness_change_db'] < 1.0
+  assert control['true_room_pitch_shift_loudness_change_db'] > 1.0
+  # Issue 9 asks for 6 +- 1 dB (the xfail below); three runs of
+  # paper_demos.Training() measured -5.67, -5.92 and -6.13 dB, other
+  # schedules down to -5.3 and -7.1 dB (CPU training is not
+  # bit-reproducible, even seeded). The bound that holds:
+  assert control['loudness_shift_db'] == pytest.approx(-6.0, abs=2.0)
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    'Not reliably reached in 300 CPU steps: loudness change with +3 '
-    'semitones 0.6 to 1.5 dB, -6 dB measured as -3.8 to -7.6 dB.'))
+    '-6 dB measured as -5.3 to -7.1 dB over 600-step runs; usually, not '
+    'always, within 1 dB.'))
 def test_independent_control_meets_issue_9_targets(control):
-  assert control['pitch_shift_loudness_change_db'] < 1.0
   assert control['loudness_shift_db'] == pytest.approx(-6.0, abs=1.0)
 
 
 def test_extrapolation_a_fifth_outside_the_training_octave(model):
   measured = paper_demos.measure_extrapolation(model)
-  assert measured['extrapolation_f0_error_semitones'] < 0.3
+  assert measured['extrapolation_f0_error_semitones'] < 0.3  # 0.04 to 0.07.
 
 
 def test_blind_dereverberation_learns_the_room(model, clip):
   measured = paper_demos.measure_dereverberation(model, clip)
   assert measured['true_rt60_secs'] == pytest.approx(0.5, rel=0.05)
-  # Issue 9 asks for 30% (see the xfail below). The learned decay starts at
-  # 0.24 s and is still rising after 300 CPU steps: 0.346 to 0.377 s
-  # against 0.507 s (-26% to -32%) in repeated runs (training on CPU is
-  # not bit-reproducible even seeded). What holds at this budget:
+  # 0.454 to 0.471 s against 0.507 s in five runs.
   assert measured['learned_rt60_secs'] == pytest.approx(
-      measured['true_rt60_secs'], rel=0.45)
+      measured['true_rt60_secs'], rel=0.3)
+  # The dry output falls 30 dB after note-offs faster than the input
+  # (0.205 s): 0.07, 0.095 and 0.165 s in three runs.
+  assert measured['dry_output_decay_secs'] < measured['input_decay_secs']
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    'Not reliably reached in 300 CPU steps. Learned RT60 -26% to -32%; '
-    'the decoder still renders the tails itself: its dry output falls 30 '
-    'dB in 0.175 to 0.225 s against the input\'s 0.205 s (the true dry '
-    'instrument: under 5 ms). Learning rate 1e-2 reached 2.6 times and '
-    '-14% but lost the pitch.'))
+    'Not reliably reached in 600 CPU steps: the dry output fell 30 dB in '
+    '0.07 to 0.165 s after note-offs against the input\'s 0.205 s (ratio '
+    '1.2 to 2.9; the issue asks for 3). A longer initial room reached 5.1 '
+    'once but lost the pitch in another run.'))
 def test_blind_dereverberation_meets_issue_9_targets(model, clip):
   measured = paper_demos.measure_dereverberation(model, clip)
-  assert measured['learned_rt60_secs'] == pytest.approx(
-      measured['true_rt60_secs'], rel=0.3)
   assert (measured['dry_output_decay_secs'] * 3.0 <=
           measured['input_decay_secs'])
 
 
 def test_room_transfer(model, clip):
   measured = paper_demos.measure_room_transfer(model, clip)
-  # 0.328 s against 0.377 s (-13%).
+  # +1% to +7% in five runs.
   assert measured['transferred_rt60_secs'] == pytest.approx(
       measured['ir_rt60_secs'], rel=0.2)
 
