@@ -64,8 +64,7 @@ def _loss_and_gradients(layer, inputs, initial_state=None):
 @pytest.mark.parametrize('kwargs', [
     {'return_sequences': True},
     {'return_sequences': False},
-    {'return_sequences': True, 'go_backwards': True},
-    {'return_sequences': True, 'return_state': True},
+    {'return_sequences': True, 'go_backwards': True, 'return_state': True},
 ])
 def test_outputs_and_gradients_match_keras(kwargs):
   reference, fast = _pair(**kwargs)
