@@ -1,11 +1,12 @@
 """Trainer: optimizer, distributed training step and checkpoints.
 
 A Trainer pairs a model with a tf.distribute strategy and an Adam optimizer
-whose learning rate decays exponentially, after an optional linear warm-up. Each training step runs the model
-on every replica's share of the batch, averages the gradients over the whole
-batch, clips their global norm and applies them, unless the loss or the
-gradients are NaN or Inf: then no update is made and `nan_policy` decides
-whether training stops with an error naming the step, or skips the batch.
+whose learning rate decays exponentially, after an optional linear warm-up.
+Each training step runs the model on every replica's share of the batch,
+averages the gradients over the whole batch, clips their global norm and
+applies them, unless the loss or the gradients are NaN or Inf: then no
+update is made and `nan_policy` decides whether training stops with an error
+naming the step, or skips the batch.
 
 The model must follow the ddsp_tf Model interface:
 `outputs, losses = model(features, training=True, return_losses=True)`,
@@ -148,11 +149,8 @@ class Trainer:
     learning_rate = _check_positive_number('learning_rate', learning_rate)
     lr_decay_steps = validation.check_int('lr_decay_steps', lr_decay_steps)
     lr_decay_rate = _check_positive_number('lr_decay_rate', lr_decay_rate)
-    if (isinstance(lr_warmup_steps, bool) or
-        not isinstance(lr_warmup_steps, (int, np.integer)) or
-        lr_warmup_steps < 0):
-      raise ValueError('lr_warmup_steps must be a whole number >= 0, got '
-                       f'lr_warmup_steps={lr_warmup_steps!r}.')
+    lr_warmup_steps = validation.check_int('lr_warmup_steps', lr_warmup_steps,
+                                           minimum=0)
     self.grad_clip_norm = _check_positive_number('grad_clip_norm',
                                                  grad_clip_norm)
     validation.check_choice('nan_policy', nan_policy, NAN_POLICIES)
@@ -178,7 +176,7 @@ class Trainer:
     with self.strategy.scope():
       schedule = WarmupExponentialDecay(
           learning_rate, lr_decay_steps, lr_decay_rate,
-          warmup_steps=int(lr_warmup_steps))
+          warmup_steps=lr_warmup_steps)
       self.optimizer = keras.optimizers.Adam(learning_rate=schedule)
       self._format_version = tf.Variable(
           CHECKPOINT_FORMAT_VERSION, dtype=tf.int64, trainable=False,

@@ -59,10 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
   add('--output', required=True, metavar='OUT',
       help='Output audio file; the format follows the extension (.wav, '
       '.flac, .ogg, ...). Written at the model\'s sample rate.')
-  flags.add_bool_flag(parser, 'auto_adjust', True,
-                      'Adjust pitch register and loudness towards the model\'s '
-                      'training data (needs dataset statistics in the export; '
-                      'skipped with a note otherwise).')
+  flags.add_bool_flag(
+      parser, 'auto_adjust', True,
+      'Adjust pitch register and loudness towards the model\'s training '
+      'data (needs dataset statistics in the export; skipped with a note '
+      'otherwise).')
   add('--octave_shift', type=float, default=0.0,
       help='Manual pitch shift in octaves, after the adjustment (may be '
       'fractional). Default: 0.')
@@ -80,9 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
   add('--note_threshold', type=float, default=1.0,
       help='With auto adjust: note detection threshold; lower it if quiet '
       'notes are missed, raise it if noise counts as notes. Default: 1.')
-  flags.add_bool_flag(parser, 'dry', False,
-                      'Output the signal before the model\'s reverb (the model '
-                      'must have one).')
+  flags.add_bool_flag(
+      parser, 'dry', False,
+      'Output the signal before the model\'s reverb (the model must have '
+      'one).')
   add('--reverb_ir', default=None, metavar='FILE',
       help='Audio file with a room impulse response (first sample = direct '
       'sound) to apply to the dry signal instead of the model\'s room; '
