@@ -270,6 +270,32 @@ def test_compute_features_rejects(audio, rate, error, message):
     inference.compute_features(audio, rate, model_capacity='tiny')
 
 
+@pytest.mark.parametrize('input_rate, model_rate, frame_rate', [
+    (44100, 16000, 250),
+    (16000, 16000, 50),
+])
+def test_compute_loudness_known_tone(input_rate, model_rate, frame_rate):
+  freq, seconds, amplitude = 1000.0, 0.6, 0.25
+  loudness_db = inference.compute_loudness(
+      _tone(freq, seconds, input_rate, amplitude), input_rate,
+      model_sample_rate=model_rate, frame_rate=frame_rate)
+  n_frames = int(seconds * model_rate) // (model_rate // frame_rate)
+  assert loudness_db.shape == (n_frames,) and loudness_db.dtype == np.float32
+  middle = slice(n_frames // 4, -n_frames // 4)
+  # A-weighting is 0 dB at 1 kHz: 20 log10(A / sqrt(2)).
+  np.testing.assert_allclose(loudness_db[middle],
+                             20 * np.log10(amplitude / np.sqrt(2)), atol=0.3)
+
+
+def test_compute_loudness_needs_one_frame_but_no_crepe_window():
+  short = _tone(1000.0, 500 / 16000, 16000, 0.5)  # Under CREPE's 64 ms.
+  assert inference.compute_loudness(short, 16000).shape == (500 // 64,)
+  with pytest.raises(ValueError, match=r'too short.*\(one frame\)'):
+    inference.compute_loudness(short[:50], 16000)
+  with pytest.raises(ValueError, match='frame_rate must divide both'):
+    inference.compute_loudness(short, 16000, frame_rate=300)
+
+
 def test_compute_features_rejects_bad_frame_rate():
   with pytest.raises(ValueError, match='frame_rate must divide both'):
     inference.compute_features(np.zeros(44100), 44100,

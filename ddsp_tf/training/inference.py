@@ -407,6 +407,80 @@ def to_mono(audio: Any, name: str = 'audio') -> np.ndarray:
   return audio
 
 
+def _model_rate_audio(audio: Any, sample_rate: int, model_sample_rate: int,
+                      frame_rate: int, padding: str,
+                      needs_crepe_window: bool) -> Tuple[np.ndarray, int]:
+  """Checks the arguments of a feature function; returns (audio, hop_size).
+
+  The audio comes back mono, at model_sample_rate, float32 and trimmed to a
+  whole number of frames.
+  """
+  sample_rate = _check_rate('sample_rate', sample_rate)
+  model_sample_rate = _check_rate('model_sample_rate', model_sample_rate)
+  frame_rate = _check_rate('frame_rate', frame_rate)
+  validation.check_choice('padding', padding, _FEATURE_PADDINGS)
+  if model_sample_rate % frame_rate or (spectral_ops.CREPE_SAMPLE_RATE %
+                                        frame_rate):
+    raise ValueError(
+        f'frame_rate must divide both model_sample_rate and CREPE\'s 16000 Hz '
+        f'so that hops are whole samples, got frame_rate={frame_rate}, '
+        f'model_sample_rate={model_sample_rate}.')
+  hop_size = model_sample_rate // frame_rate
+  audio = to_mono(audio)
+  min_seconds, needed = 1.0 / frame_rate, 'one frame'
+  if needs_crepe_window:
+    min_seconds = max(min_seconds,
+                      crepe.FRAME_SIZE / spectral_ops.CREPE_SAMPLE_RATE)
+    needed = 'one frame and one CREPE window'
+  if audio.shape[0] < min_seconds * sample_rate:
+    raise ValueError(
+        f'audio is too short: {audio.shape[0]} samples at {sample_rate} Hz '
+        f'({audio.shape[0] / sample_rate:.4f} s); features need at least '
+        f'{min_seconds:.4f} s ({needed}).')
+  audio = _resample(audio, sample_rate, model_sample_rate, 'the audio')
+  n_frames = audio.shape[0] // hop_size
+  return audio[:n_frames * hop_size].astype(np.float32), hop_size
+
+
+def _loudness(audio: np.ndarray, model_sample_rate: int, frame_rate: int,
+              hop_size: int, padding: str) -> np.ndarray:
+  """Loudness as the training preprocessor computes it, [n_frames]."""
+  loudness_db = spectral_ops.compute_loudness(
+      audio, sample_rate=model_sample_rate, frame_rate=frame_rate,
+      n_fft=max(LOUDNESS_N_FFT, hop_size), padding=padding, use_tf=False)
+  return np.asarray(loudness_db[:audio.shape[0] // hop_size], np.float32)
+
+
+def compute_loudness(audio: Any, sample_rate: int,
+                     model_sample_rate: int = 16000, frame_rate: int = 250,
+                     padding: str = 'center') -> np.ndarray:
+  """The loudness feature of `compute_features` alone, without CREPE.
+
+  For analysing audio whose pitch is known or not needed; it is much faster
+  than `compute_features`. Same arguments, framing and errors.
+
+  Args:
+    audio: [n_samples] mono audio, or a 2-D multi-channel array.
+    sample_rate: Rate of `audio` in Hz.
+    model_sample_rate: The model's sample rate.
+    frame_rate: The model's frame rate; it must divide model_sample_rate and
+      16000.
+    padding: 'center' or 'same' framing.
+
+  Returns:
+    float32 [n_frames] A-weighted loudness in dB, n_frames = (samples at
+    model_sample_rate) // hop_size.
+
+  Raises:
+    ValueError: As `compute_features`, except that audio shorter than one
+      CREPE window is accepted.
+  """
+  audio, hop_size = _model_rate_audio(audio, sample_rate, model_sample_rate,
+                                      frame_rate, padding,
+                                      needs_crepe_window=False)
+  return _loudness(audio, model_sample_rate, frame_rate, hop_size, padding)
+
+
 def compute_features(audio: Any, sample_rate: int,
                      model_sample_rate: int = 16000, frame_rate: int = 250,
                      model_capacity: str = 'full', viterbi: bool = True,
@@ -440,39 +514,18 @@ def compute_features(audio: Any, sample_rate: int,
     ValueError: For bad rates, a bad rank, empty audio, audio shorter than
       one frame or one CREPE window (64 ms), or NaN/Inf samples.
   """
-  sample_rate = _check_rate('sample_rate', sample_rate)
-  model_sample_rate = _check_rate('model_sample_rate', model_sample_rate)
-  frame_rate = _check_rate('frame_rate', frame_rate)
-  validation.check_choice('padding', padding, _FEATURE_PADDINGS)
-  if model_sample_rate % frame_rate or (spectral_ops.CREPE_SAMPLE_RATE %
-                                        frame_rate):
-    raise ValueError(
-        f'frame_rate must divide both model_sample_rate and CREPE\'s 16000 Hz '
-        f'so that hops are whole samples, got frame_rate={frame_rate}, '
-        f'model_sample_rate={model_sample_rate}.')
-  hop_size = model_sample_rate // frame_rate
-  audio = to_mono(audio)
-  min_seconds = max(1.0 / frame_rate, crepe.FRAME_SIZE /
-                    spectral_ops.CREPE_SAMPLE_RATE)
-  if audio.shape[0] < min_seconds * sample_rate:
-    raise ValueError(
-        f'audio is too short: {audio.shape[0]} samples at {sample_rate} Hz '
-        f'({audio.shape[0] / sample_rate:.4f} s); features need at least '
-        f'{min_seconds:.4f} s (one frame and one CREPE window).')
-  audio = _resample(audio, sample_rate, model_sample_rate, 'the audio')
+  audio, hop_size = _model_rate_audio(
+      audio, sample_rate, model_sample_rate, frame_rate, padding,
+      needs_crepe_window=True)
   n_frames = audio.shape[0] // hop_size
-  audio = audio[:n_frames * hop_size].astype(np.float32)
-
   f0_hz, f0_confidence = spectral_ops.compute_f0(
       audio, frame_rate, viterbi=viterbi, padding=padding,
       sample_rate=model_sample_rate, model_capacity=model_capacity)
-  loudness_db = spectral_ops.compute_loudness(
-      audio, sample_rate=model_sample_rate, frame_rate=frame_rate,
-      n_fft=max(LOUDNESS_N_FFT, hop_size), padding=padding, use_tf=False)
   return {'audio': audio,
           'f0_hz': np.asarray(f0_hz[:n_frames], np.float32),
           'f0_confidence': np.asarray(f0_confidence[:n_frames], np.float32),
-          'loudness_db': np.asarray(loudness_db[:n_frames], np.float32)}
+          'loudness_db': _loudness(audio, model_sample_rate, frame_rate,
+                                   hop_size, padding)}
 
 
 # ----------------------------------------------------------------------------
