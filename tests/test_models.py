@@ -1,7 +1,5 @@
 """Tests for ddsp_tf.training.models: the Autoencoder built from gin."""
 
-import time
-
 import gin
 import keras
 import numpy as np
@@ -317,9 +315,6 @@ def test_tiny_model_overfits_one_second_of_harmonic_audio():
     optimizer.apply_gradients(zip(grads, variables))
     return losses_dict['spectral_loss']
 
-  start = time.time()
   curve = [float(train_step()) for _ in range(200)]
-  elapsed = time.time() - start
   final = np.mean(curve[-10:])
   assert final <= 0.2 * curve[0], (curve[0], final)
-  assert elapsed < 120, elapsed
