@@ -187,6 +187,19 @@ def test_console_script_is_declared():
       'ddsp_tf_run', 'ddsp_tf.training.cli.run:console_entry_point')
 
 
+def test_parse_gin_keeps_gin_search_noise_out_of_the_log(
+    workspace, monkeypatch, caplog):
+  """gin logs an ERROR per search folder without the file; none get out."""
+  monkeypatch.setattr(logging.getLogger(), 'filters', [])
+  monkeypatch.chdir(workspace / 'elsewhere')
+  caplog.set_level(logging.INFO)
+  try:
+    run.parse_gin(restore_dir='', gin_files=['models/solo_instrument_cpu.gin'])
+  finally:
+    gin.clear_config()
+  assert 'Path not found' not in caplog.text
+
+
 @pytest.mark.parametrize('extra, message', [
     (['--gin_param=Trainerr.learning_rate=1.0'],
      "No configurable matching 'Trainerr'"),

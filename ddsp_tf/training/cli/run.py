@@ -172,6 +172,7 @@ def parse_gin(restore_dir: str, gin_search_paths: Sequence[str] = (),
     StartupError: For a missing folder or file, an unknown configurable or
       parameter, or a syntax error; the message holds the search path.
   """
+  install_gin_search_noise_filter()
   search_path = [package_gin_dir()]
   for folder in gin_search_paths:
     folder = _expand(folder)
