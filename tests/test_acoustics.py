@@ -103,6 +103,24 @@ def test_decay_time_of_a_line():
   assert acoustics.fit_rt60(curve, 200.0) == pytest.approx(0.5)
 
 
+def test_direct_to_reverberant_ratio():
+  # Analytic: direct energy 1, reverberant energy 2 * 0.5**2 = 0.5.
+  assert acoustics.direct_to_reverberant_ratio(
+      [1.0, 0.5, -0.5], SAMPLE_RATE) == pytest.approx(10 * np.log10(2.0))
+  # Exponentially decaying noise scaled to a known energy.
+  rng = np.random.default_rng(0)
+  tail = rng.standard_normal(SAMPLE_RATE) * np.exp(
+      -np.arange(SAMPLE_RATE) / 2000.0)
+  ir = np.concatenate([[0.5], tail / np.sqrt(np.sum(tail**2)) * 2.0])
+  assert acoustics.direct_to_reverberant_ratio(ir, SAMPLE_RATE) == (
+      pytest.approx(10 * np.log10(0.25 / 4.0)))
+  # A 1 ms direct sound: taps 0 to 16 at 16 kHz.
+  ir = np.r_[np.ones(17), np.full(34, 0.5)]
+  assert acoustics.direct_to_reverberant_ratio(
+      ir, SAMPLE_RATE, direct_secs=0.001) == pytest.approx(
+          10 * np.log10(17 / 8.5))
+
+
 @pytest.mark.parametrize('call, message', [
     (lambda: acoustics.energy_decay_curve(np.zeros(10)), 'no energy'),
     (lambda: acoustics.energy_decay_curve(np.ones(10), noise_tail=0.7),
@@ -114,6 +132,13 @@ def test_decay_time_of_a_line():
                                 end_db=-25.0), 'end_db < start_db'),
     (lambda: acoustics.decay_time(-np.arange(10.0), 100.0, 30.0),
      'never falls 30'),
+    (lambda: acoustics.direct_to_reverberant_ratio([1.0, 0.0], SAMPLE_RATE),
+     'reverberant part has no energy'),
+    (lambda: acoustics.direct_to_reverberant_ratio([0.0, 1.0], SAMPLE_RATE),
+     'direct sound has no energy'),
+    (lambda: acoustics.direct_to_reverberant_ratio([1.0, 1.0], SAMPLE_RATE,
+                                                   direct_secs=-1.0),
+     'direct_secs must be >= 0, got -1.0'),
     (lambda: acoustics.offset_decay_curve(np.ones(1000), SAMPLE_RATE, [],
                                           0.01), 'offsets is empty'),
     (lambda: acoustics.offset_decay_curve(np.ones(1000), SAMPLE_RATE, [0.05],

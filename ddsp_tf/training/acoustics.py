@@ -12,6 +12,7 @@ tenth, is subtracted before integrating (Chu's compensation).
 (the interrupted-source method), relative to the level just before it and
 averaged over the note-offs. `decay_time` reads how long that curve takes
 to fall by some dB, and `fit_rt60` fits either curve.
+`direct_to_reverberant_ratio` says how wet an IR is.
 """
 
 from typing import Sequence
@@ -143,6 +144,42 @@ def estimate_rt60(ir, sample_rate: int, start_db: float = -5.0,
   """
   return fit_rt60(energy_decay_curve(ir, noise_tail), sample_rate, start_db,
                   end_db)
+
+
+def direct_to_reverberant_ratio(ir, sample_rate: int,
+                                direct_secs: float = 0.0) -> float:
+  """Energy of an IR's direct sound over that of the rest (DRR), in dB.
+
+  The direct sound is tap 0 and the taps within direct_secs after it; a
+  DDSP reverb's `reverb_ir()` holds the dry signal at tap 0 alone (the
+  default). 0 dB means as much reverberant energy as direct; the lower the
+  ratio, the wetter the room.
+
+  Args:
+    ir: [ir_size] impulse response.
+    sample_rate: Its rate in Hz.
+    direct_secs: Length of the direct sound after tap 0, >= 0.
+
+  Returns:
+    10 * log10(direct energy / reverberant energy).
+
+  Raises:
+    ValueError: For a bad IR or direct_secs, or an IR whose direct sound or
+      reverberant part has no energy.
+  """
+  ir = _signal('ir', ir)
+  validation.check_positive('sample_rate', sample_rate)
+  if not direct_secs >= 0.0:
+    raise ValueError(f'direct_secs must be >= 0, got {direct_secs!r}.')
+  n_direct = 1 + int(round(direct_secs * sample_rate))
+  direct = np.sum(ir[:n_direct]**2)
+  reverberant = np.sum(ir[n_direct:]**2)
+  for label, energy in (('direct sound', direct),
+                        ('reverberant part', reverberant)):
+    if energy <= 0.0:
+      raise ValueError(f'The IR\'s {label} has no energy (taps after '
+                       f'{n_direct} are reverberant); the ratio is undefined.')
+  return float(10.0 * np.log10(direct / reverberant))
 
 
 def offset_decay_curve(audio, sample_rate: int, offsets: Sequence[float],
