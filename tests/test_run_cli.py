@@ -187,6 +187,22 @@ def test_console_script_is_declared():
       'ddsp_tf_run', 'ddsp_tf.training.cli.run:console_entry_point')
 
 
+def test_parse_gin_searches_only_the_folders_of_this_run(tmp_path):
+  """An earlier parse's folder with a file of the same name is not used."""
+  steps = {}
+  try:
+    for folder, value in (('first', 111), ('second', 222)):
+      (tmp_path / folder).mkdir()
+      (tmp_path / folder / 'steps.gin').write_text(
+          f'train.num_steps = {value}\n')
+      run.parse_gin(restore_dir='', gin_search_paths=[str(tmp_path / folder)],
+                    gin_files=['steps.gin'])
+      steps[folder] = gin.query_parameter('train.num_steps')
+  finally:
+    gin.clear_config()
+  assert steps == {'first': 111, 'second': 222}
+
+
 def test_parse_gin_keeps_gin_search_noise_out_of_the_log(
     workspace, monkeypatch, caplog):
   """gin logs an ERROR per search folder without the file; none get out."""

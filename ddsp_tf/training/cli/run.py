@@ -149,6 +149,20 @@ def _expand(path: str) -> str:
   return os.path.abspath(os.path.expandvars(os.path.expanduser(path)))
 
 
+def _set_gin_search_path(folders: Sequence[str]) -> None:
+  """Makes gin search the working directory, then folders, and nothing else.
+
+  gin.add_config_file_search_path only appends, and gin.clear_config keeps
+  the list, so in a long-lived process (a notebook, a test session) the
+  folders of an earlier run would be searched first and an older file of
+  the same name would win. gin 0.5 has no public way to reset the list.
+  """
+  prefixes = gin.config._LOCATION_PREFIXES  # pylint: disable=protected-access
+  prefixes[:] = ['']
+  for folder in folders:
+    gin.add_config_file_search_path(folder)
+
+
 def parse_gin(restore_dir: str, gin_search_paths: Sequence[str] = (),
               gin_files: Sequence[str] = (), gin_params: Sequence[str] = (),
               tpu: bool = False) -> List[str]:
@@ -183,8 +197,7 @@ def parse_gin(restore_dir: str, gin_search_paths: Sequence[str] = (),
            f'{search_path}')
 
   gin.clear_config()
-  for folder in search_path:
-    gin.add_config_file_search_path(folder)
+  _set_gin_search_path(search_path)
   opt_file = 'optimization/base_tpu.gin' if tpu else 'optimization/base.gin'
   try:
     with gin.unlock_config():
