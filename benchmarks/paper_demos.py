@@ -13,11 +13,12 @@ ddsp_tf.training.inference on held-out melodies:
 * independent control: +3 semitones and -6 dB, measured with CREPE tiny
   and A-weighted loudness on the renders;
 * extrapolation: notes a fifth below and above the training octave;
-* blind dereverberation: the learned room's RT60 (ddsp_tf.training.acoustics)
-  against the true one, and how long the dry output takes to fall 30 dB
-  after note-offs against the input;
-* room transfer: the learned room applied to the dry instrument, its RT60
-  measured from the decays after note-offs.
+* blind dereverberation: the learned room's RT60 and direct-to-reverberant
+  ratio (ddsp_tf.training.acoustics) against the true ones, and how long
+  the dry output takes to fall 30 dB after note-offs against the input, on
+  a held-out melody whose every note is followed by a long rest;
+* room transfer: the learned room applied to the dry instrument of that
+  melody, its RT60 measured from the decays after note-offs.
 
 The learned room is an ExpDecayReverb (learned gain and decay over fixed
 noise), not the free-form Reverb of solo_instrument.gin: in a few hundred
@@ -29,16 +30,22 @@ noise compensation, 3.9 s without), so the free IR needs the thousands of
 steps of a full training. The parametric room learns the same thing, from
 the same blind data, in two numbers.
 
-The room starts long (Training.initial_rt60_secs, 1 s, half the learned IR)
-rather than at ExpDecayReverb's default (12% of the IR, 0.24 s here). A
-room that is too short is made up for by the decoder, which then renders
-the reverberant tails itself and never learns to play dry (at 300 steps
-from 0.24 s the dry output fell 30 dB in 0.175 to 0.225 s after note-offs,
-like the input); a room that is too long makes tails the data do not have,
-which the loss shortens directly. Starting at 1 s, three 600-step runs
-learned RT60s of 0.45 to 0.46 s (true 0.51 s) and dry decays of 0.07 to
-0.17 s against the input's 0.205 s. Starting at 1.5 s gave 0.04 to 0.11 s
-but lost the pitch in one run of three.
+The room starts long and wet: RT60 1 s, half the learned IR
+(Training.initial_rt60_secs), with 8 times the direct sound's energy
+(Training.initial_wet_ratio), against the true room's 0.5 s and 1 time.
+Adam moves each of the room's two raw parameters by about the learning rate
+per step, whatever the gradient's size, so the start decides where the room
+ends. With ExpDecayReverb's default gain (about 860 times the direct
+energy at RT60 1 s) the room stayed 25 dB too wet after 600 steps, and the
+quiet decoder behind it passed for dry. A room that starts near
+the truth (2 times) fell to 12 to 16 dB too dry in the first steps, while
+the decoder's output was still poor, and the decoder then rendered the
+reverberant tails itself (the dry output fell 30 dB after note-offs in
+0.21 to 0.235 s, like the input's 0.24 s, even after 1500 steps). Starting
+at 8 times, two 600-step runs learned direct-to-reverberant ratios within
+2 dB of the true 0 dB and RT60s within 7%; the decoder still renders part
+of the tails (dry decays 0.09 and 0.17 s). Starting at 30 times left the
+room 8 to 10 dB too wet and gave dry decays of 0.035 to 0.11 s.
 """
 
 import dataclasses
@@ -67,13 +74,15 @@ ATTACK_SECS, RELEASE_SECS = 0.02, 0.03
 
 
 def melody(seconds: float, seed: int,
-           pitches: Sequence[int] = TRAIN_PITCHES) -> List[Note]:
-  """Random notes, about half of them followed by a long rest.
+           pitches: Sequence[int] = TRAIN_PITCHES,
+           long_rest_probability: float = 0.5) -> List[Note]:
+  """Random notes, some followed by a long rest, the others by a short one.
 
   Args:
     seconds: Length of the melody.
     seed: Random seed.
     pitches: The MIDI notes to choose from.
+    long_rest_probability: The chance of a long rest after each note.
 
   Returns:
     The notes, in time order.
@@ -86,7 +95,8 @@ def melody(seconds: float, seed: int,
       return notes
     notes.append(Note(time, duration, int(rng.choice(pitches)),
                       float(rng.uniform(0.08, 0.35))))
-    time += duration + float(rng.choice([0.05, LONG_REST_SECS]))
+    long_rest = rng.uniform() < long_rest_probability
+    time += duration + (LONG_REST_SECS if long_rest else 0.05)
 
 
 def render_dry(notes: Sequence[Note], seconds: float, seed: int) -> np.ndarray:
@@ -242,6 +252,11 @@ class Training:
     reverb_secs: Length of the learned IR.
     initial_rt60_secs: The ExpDecayReverb's RT60 before training (None: the
       class default, 12% of reverb_secs); see the module docstring.
+    initial_wet_ratio: The ExpDecayReverb's reverberant energy over direct
+      energy before training (None: the class default gain, which makes it
+      about 860 at an RT60 of 1 s); see the module docstring.
+    long_rest_probability: The chance of a long rest after each note of the
+      training melody (`melody`).
     seed: Seed of TensorFlow's and numpy's random numbers for the run.
   """
   steps: int = 600
@@ -254,28 +269,64 @@ class Training:
   reverb: str = 'ExpDecayReverb'
   reverb_secs: float = 2.0
   initial_rt60_secs: Optional[float] = 1.0
+  initial_wet_ratio: Optional[float] = 8.0
+  long_rest_probability: float = 0.5
   seed: int = 0
 
 
 def _room_bindings(training: Training) -> str:
-  """Gin lines that start the ExpDecayReverb at initial_rt60_secs."""
-  if training.initial_rt60_secs is None:
-    return ''
+  """Gin lines that start the ExpDecayReverb at the Training's room."""
+  bindings = ''
+  if training.initial_rt60_secs is not None:
+    _check_exp_decay_reverb(training, 'initial_rt60_secs')
+    # RT60 = ln(1000) * length / (2 + exp(decay)) samples (see effects).
+    rate = np.log(1000.0) * training.reverb_secs / training.initial_rt60_secs
+    if rate <= 2.0:
+      raise ValueError('initial_rt60_secs must be below ln(1000) / 2 = 3.45 '
+                       f'times reverb_secs ({training.reverb_secs}), got '
+                       f'{training.initial_rt60_secs}.')
+    bindings += f'ExpDecayReverb.initial_decay = {float(np.log(rate - 2.0))!r}\n'
+  if training.initial_wet_ratio is not None:
+    _check_exp_decay_reverb(training, 'initial_wet_ratio')
+    if not training.initial_wet_ratio > 0.0:
+      raise ValueError('initial_wet_ratio must be > 0, got '
+                       f'{training.initial_wet_ratio!r}.')
+    bindings += ('ExpDecayReverb.initial_gain = '
+                 f'{_raw_gain_for_wet_ratio(training)!r}\n')
+  return bindings
+
+
+def _check_exp_decay_reverb(training: Training, field: str) -> None:
   if training.reverb != 'ExpDecayReverb':
-    raise ValueError('initial_rt60_secs applies to ExpDecayReverb only, got '
+    raise ValueError(f'{field} applies to ExpDecayReverb only, got '
                      f'reverb={training.reverb!r}.')
-  # RT60 = ln(1000) * length / (2 + exp(decay)) samples (see effects).
-  rate = np.log(1000.0) * training.reverb_secs / training.initial_rt60_secs
-  if rate <= 2.0:
-    raise ValueError('initial_rt60_secs must be below ln(1000) / 2 = 3.45 '
-                     f'times reverb_secs ({training.reverb_secs}), got '
-                     f'{training.initial_rt60_secs}.')
-  return f'ExpDecayReverb.initial_decay = {float(np.log(rate - 2.0))!r}\n'
 
 
-def training_audio(seed: int = 0):
+def _raw_gain_for_wet_ratio(training: Training) -> float:
+  """ExpDecayReverb's raw gain whose IR tail has initial_wet_ratio's energy.
+
+  The tail is scale * exp(-rate * n / (length - 1)) * noise at taps n >= 1
+  (tap 0 is the direct sound), the noise uniform in [-1, 1] (variance
+  1/3), and the scale is core.exp_sigmoid(raw) = 2 * sigmoid(raw)**ln(10).
+  """
+  length = int(training.reverb_secs * SAMPLE_RATE)
+  rt60 = (training.initial_rt60_secs if training.initial_rt60_secs
+          is not None else np.log(1000.0) * training.reverb_secs / (2 + np.e**4))
+  rate = np.log(1000.0) * training.reverb_secs / rt60
+  taps = np.arange(1, length)
+  unit_energy = np.sum(np.exp(-2.0 * rate * taps / (length - 1))) / 3.0
+  scale = np.sqrt(training.initial_wet_ratio / unit_energy)
+  if scale >= 2.0:
+    raise ValueError(f'initial_wet_ratio {training.initial_wet_ratio} needs '
+                     'an IR scale above exp_sigmoid\'s maximum of 2; pass a '
+                     'smaller ratio.')
+  probability = (scale / 2.0) ** (1.0 / np.log(10.0))
+  return float(np.log(probability / (1.0 - probability)))
+
+
+def training_audio(seed: int = 0, long_rest_probability: float = 0.5):
   """TRAIN_SECS of the training octave in the room: (wet, f0 per frame)."""
-  notes = melody(TRAIN_SECS, seed)
+  notes = melody(TRAIN_SECS, seed, long_rest_probability=long_rest_probability)
   wet = reverberate(render_dry(notes, TRAIN_SECS, seed), room_ir())
   return wet, f0_curve(notes, int(TRAIN_SECS * FRAME_RATE))
 
@@ -301,7 +352,9 @@ def train_and_export(workdir: str, training: Training = Training()) -> str:
   from ddsp_tf.training.cli import run
   # pylint: enable=import-outside-toplevel
   record = os.path.join(workdir, 'train.tfrecord')
-  write_tfrecord(record, *training_audio(), training.example_secs)
+  write_tfrecord(record, *training_audio(
+      long_rest_probability=training.long_rest_probability),
+                 training.example_secs)
   n_samples = int(training.example_secs * SAMPLE_RATE)
   gin_path = os.path.join(workdir, 'paper_demos.gin')
   with open(gin_path, 'w', encoding='utf-8') as gin_file:
@@ -336,6 +389,7 @@ def train_and_export(workdir: str, training: Training = Training()) -> str:
 
 
 EVAL_SECS = 8.0
+DECAY_CLIP_SECS = 14.0
 PITCH_SHIFT_SEMITONES = 3.0
 LOUDNESS_SHIFT_DB = -6.0
 # Decays are compared by the time they take to fall this far.
@@ -353,7 +407,7 @@ class Clip:
     dry: [n_samples] the instrument alone.
     wet: [n_samples] the instrument in the room.
     f0_hz: [n_frames] the true pitch at the model's frame rate.
-    loudness_db: [n_frames] loudness of `wet` (inference.compute_features).
+    loudness_db: [n_frames] loudness of `wet` (inference.compute_loudness).
     note_frames: [n_frames] bool, frames inside notes.
     seed: The seed of the melody and of the breath noise.
   """
@@ -385,30 +439,52 @@ def features(audio: np.ndarray, model) -> Dict[str, np.ndarray]:
       frame_rate=model.frame_rate, model_capacity=CREPE_MODEL, viterbi=False)
 
 
+def loudness(audio: np.ndarray, model) -> np.ndarray:
+  """The loudness of `features` alone (no CREPE), [n_frames]."""
+  # pylint: disable-next=import-outside-toplevel
+  from ddsp_tf.training import inference
+  return inference.compute_loudness(
+      audio, SAMPLE_RATE, model_sample_rate=model.sample_rate,
+      frame_rate=model.frame_rate)
+
+
 def make_clip(model, pitches: Sequence[int] = TRAIN_PITCHES,
-              seed: int = 7) -> Clip:
+              seed: int = 7, seconds: float = EVAL_SECS,
+              long_rest_probability: float = 0.5) -> Clip:
   """A held-out melody in the training room, with its features.
 
   Args:
     model: The inference.ExportedModel (for its rates).
     pitches: MIDI notes of the melody.
     seed: Melody seed (training uses 0).
+    seconds: Length of the clip.
+    long_rest_probability: See `melody`.
 
   Returns:
     The Clip.
   """
-  notes = melody(EVAL_SECS, seed, pitches)
-  dry = render_dry(notes, EVAL_SECS, seed)
+  notes = melody(seconds, seed, pitches, long_rest_probability)
+  dry = render_dry(notes, seconds, seed)
   wet = reverberate(dry, room_ir())
-  loudness = features(wet, model)['loudness_db']
-  n_frames = loudness.shape[0]
+  loudness_db = loudness(wet, model)
+  n_frames = loudness_db.shape[0]
   mask = np.zeros(n_frames, bool)
   margin = 0.06  # Away from attacks and releases.
   for note in notes:
     mask[int(np.ceil((note.start + margin) * FRAME_RATE)):
          int(np.floor((note.end - margin) * FRAME_RATE))] = True
-  return Clip(notes, dry, wet, f0_curve(notes, n_frames), loudness, mask,
+  return Clip(notes, dry, wet, f0_curve(notes, n_frames), loudness_db, mask,
               seed)
+
+
+def make_decay_clip(model) -> Clip:
+  """A held-out melody whose every note is followed by a long rest.
+
+  Its DECAY_CLIP_SECS give about ten note-offs, enough for decay curves
+  that do not depend on the fluctuations of a few notes.
+  """
+  return make_clip(model, seed=9, seconds=DECAY_CLIP_SECS,
+                   long_rest_probability=1.0)
 
 
 def _semitones(f0_hz: np.ndarray, reference_hz: np.ndarray) -> np.ndarray:
@@ -443,17 +519,16 @@ def measure_control(model, clip: Clip) -> Dict[str, float]:
   on = clip.note_frames
 
   def render(f0_hz, loudness_db, dry=False):
-    return features(model.resynthesize(f0_hz, loudness_db, dry=dry)['audio'],
-                    model)
+    return model.resynthesize(f0_hz, loudness_db, dry=dry)['audio']
 
   def mean_abs_db(a, b):
-    return float(np.mean(np.abs(a['loudness_db'] - b['loudness_db'])[on]))
+    return float(np.mean(np.abs(loudness(a, model) - loudness(b, model))[on]))
 
   f0_up = inference.shift_pitch(clip.f0_hz, PITCH_SHIFT_SEMITONES)
-  base = render(clip.f0_hz, clip.loudness_db)
-  up = render(f0_up, clip.loudness_db)
-  down = render(clip.f0_hz, inference.shift_loudness(clip.loudness_db,
-                                                     LOUDNESS_SHIFT_DB))
+  base = features(render(clip.f0_hz, clip.loudness_db), model)
+  up = features(render(f0_up, clip.loudness_db), model)
+  down = features(render(clip.f0_hz, inference.shift_loudness(
+      clip.loudness_db, LOUDNESS_SHIFT_DB)), model)
   notes_up = [dataclasses.replace(note, midi=note.midi + PITCH_SHIFT_SEMITONES)
               for note in clip.notes]
   true_up = reverberate(render_dry(notes_up, EVAL_SECS, clip.seed),
@@ -464,9 +539,10 @@ def measure_control(model, clip: Clip) -> Dict[str, float]:
       'pitch_shift_loudness_change_db': mean_abs_db(
           render(f0_up, clip.loudness_db, dry=True),
           render(clip.f0_hz, clip.loudness_db, dry=True)),
-      'pitch_shift_wet_loudness_change_db': mean_abs_db(up, base),
-      'true_room_pitch_shift_loudness_change_db': mean_abs_db(
-          features(true_up, model), features(clip.wet, model)),
+      'pitch_shift_wet_loudness_change_db': float(np.mean(np.abs(
+          up['loudness_db'] - base['loudness_db'])[on])),
+      'true_room_pitch_shift_loudness_change_db': mean_abs_db(true_up,
+                                                              clip.wet),
       'loudness_shift_db': float(np.mean(
           (down['loudness_db'] - base['loudness_db'])[on])),
       'loudness_shift_f0_change_semitones': float(np.mean(np.abs(
@@ -501,9 +577,14 @@ def _decay_curve(audio: np.ndarray, clip: Clip) -> np.ndarray:
 def measure_dereverberation(model, clip: Clip) -> Dict[str, float]:
   """The learned room against the true one; decays of the dry output.
 
+  Args:
+    model: The inference.ExportedModel.
+    clip: A clip with several note-offs (`make_decay_clip`).
+
   Returns:
     true_rt60_secs and learned_rt60_secs (acoustics.estimate_rt60 of the
-    true room and of model.reverb_ir()), and the times to fall
+    true room and of model.reverb_ir()), true_drr_db and learned_drr_db
+    (their direct-to-reverberant ratios), and the times to fall
     DECAY_DROP_DB after note-offs of the input (input_decay_secs), of the
     model's dry output for the input's features (dry_output_decay_secs)
     and of the true dry instrument (true_dry_decay_secs).
@@ -513,10 +594,15 @@ def measure_dereverberation(model, clip: Clip) -> Dict[str, float]:
   dry_out = model.resynthesize(clip.f0_hz, clip.loudness_db,
                                dry=True)['audio']
   rate = 1.0 / DECAY_FRAME_SECS
+  learned_ir = model.reverb_ir()
   results = {
       'true_rt60_secs': acoustics.estimate_rt60(room_ir(), SAMPLE_RATE),
-      'learned_rt60_secs': acoustics.estimate_rt60(model.reverb_ir(),
-                                                   model.sample_rate)}
+      'learned_rt60_secs': acoustics.estimate_rt60(learned_ir,
+                                                   model.sample_rate),
+      'true_drr_db': acoustics.direct_to_reverberant_ratio(room_ir(),
+                                                           SAMPLE_RATE),
+      'learned_drr_db': acoustics.direct_to_reverberant_ratio(
+          learned_ir, model.sample_rate)}
   for name, audio in (('input', clip.wet), ('dry_output', dry_out),
                       ('true_dry', clip.dry)):
     results[f'{name}_decay_secs'] = acoustics.decay_time(
@@ -527,9 +613,15 @@ def measure_dereverberation(model, clip: Clip) -> Dict[str, float]:
 def measure_room_transfer(model, clip: Clip) -> Dict[str, float]:
   """Applies the model's room to the true dry instrument.
 
+  Args:
+    model: The inference.ExportedModel.
+    clip: A clip with several note-offs (`make_decay_clip`).
+
   Returns:
-    ir_rt60_secs (of model.reverb_ir()) and transferred_rt60_secs (fitted
-    to the decays after note-offs of the result).
+    ir_rt60_secs (of model.reverb_ir()), transferred_rt60_secs (fitted to
+    the decays after note-offs of the result) and, to check that fit on
+    the truth, true_room_fitted_rt60_secs (the same fit on the clip in the
+    true room, whose IR has true_rt60_secs).
   """
   # pylint: disable=import-outside-toplevel
   from ddsp_tf.training import acoustics
@@ -538,10 +630,15 @@ def measure_room_transfer(model, clip: Clip) -> Dict[str, float]:
   ir = model.reverb_ir()
   transferred = inference.apply_reverb_ir(clip.dry, ir, SAMPLE_RATE,
                                           model.sample_rate)
+
+  def fitted_rt60(audio):
+    return acoustics.fit_rt60(_decay_curve(audio, clip),
+                              1.0 / DECAY_FRAME_SECS)
+
   return {
       'ir_rt60_secs': acoustics.estimate_rt60(ir, model.sample_rate),
-      'transferred_rt60_secs': acoustics.fit_rt60(
-          _decay_curve(transferred, clip), 1.0 / DECAY_FRAME_SECS)}
+      'transferred_rt60_secs': fitted_rt60(transferred),
+      'true_room_fitted_rt60_secs': fitted_rt60(clip.wet)}
 
 
 def measure_all(export_dir: str) -> Dict[str, float]:
@@ -549,12 +646,12 @@ def measure_all(export_dir: str) -> Dict[str, float]:
   # pylint: disable-next=import-outside-toplevel
   from ddsp_tf.training import inference
   model = inference.load_model(export_dir)
-  clip = make_clip(model)
+  clip, decay_clip = make_clip(model), make_decay_clip(model)
   results = {}
   for measure in (lambda: measure_control(model, clip),
                   lambda: measure_extrapolation(model),
-                  lambda: measure_dereverberation(model, clip),
-                  lambda: measure_room_transfer(model, clip)):
+                  lambda: measure_dereverberation(model, decay_clip),
+                  lambda: measure_room_transfer(model, decay_clip)):
     try:
       results.update(measure())
     except ValueError as error:
@@ -608,6 +705,8 @@ def run(steps: int = Training.steps) -> Dict[str, float]:
     row('learned RT60 / true RT60, s',
         f'{results["learned_rt60_secs"]:.3f} / '
         f'{results["true_rt60_secs"]:.3f}', 'within 30%')
+    row('learned / true direct-to-reverberant ratio, dB',
+        f'{results["learned_drr_db"]:.1f} / {results["true_drr_db"]:.1f}', '')
     row(f'decay after note-offs ({DECAY_DROP_DB:g} dB), input / dry output, s',
         f'{results["input_decay_secs"]:.3f} / '
         f'{results["dry_output_decay_secs"]:.3f}', 'ratio >= 3')
