@@ -63,6 +63,8 @@ _EXTRAS_REQUIRE = {
     # Independent references used by the test suite.
     'test': [
         'pytest>=8',
+        # The suite runs on two worker processes (pytest.ini).
+        'pytest-xdist>=3.5',
         'librosa>=0.10',
         # Running the notebooks in colab/ headless (tests/test_notebooks.py).
         'nbformat>=5.9',
