@@ -57,65 +57,69 @@ def dereverberation(model, decay_clip):
 
 
 def test_independent_control_of_pitch_and_loudness(control):
-  assert control['resynthesis_f0_error_semitones'] < 0.1  # About 0.016.
+  assert control['resynthesis_f0_error_semitones'] < 0.1  # About 0.017.
   assert control['pitch_shift_semitones'] == pytest.approx(3.0, abs=0.15)
   assert control['loudness_shift_f0_change_semitones'] < 0.15  # About 0.008.
-  # Measured on the dry output (0.11 to 0.20 dB in four runs). With the
-  # room in, the curve moves 1.7 to 2.1 dB, and the true instrument 3
+  # Measured on the dry output (0.16 to 0.37 dB in four runs). With the
+  # room in, the curve moves 2.0 to 2.3 dB, and the true instrument 3
   # semitones up in the true room moves it 1.6 dB: a room colours each
   # pitch its own way.
   assert control['pitch_shift_loudness_change_db'] < 1.0
   assert control['true_room_pitch_shift_loudness_change_db'] > 1.0
   # Issue 9 asks for 6 +- 1 dB (the xfail below). Four runs of
-  # paper_demos.Training() measured -4.0, -4.8, -4.8 and -7.9 dB: how
-  # steeply the decoder follows loudness below the levels it was trained
-  # on varies from run to run (CPU training is not bit-reproducible, even
-  # seeded). The bound that holds:
+  # paper_demos.Training() measured -4.1, -5.0, -5.3 and -6.2 dB: the
+  # decoder follows loudness less steeply than the instrument on some loud
+  # notes, by an amount that varies from run to run (CPU training is not
+  # bit-reproducible, even seeded). The bound that holds:
   assert control['loudness_shift_db'] == pytest.approx(-6.0, abs=2.5)
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    '-6 dB measured as -4.0 to -7.9 dB over four 600-step runs; within '
-    '1 dB in none of them.'))
+    '-6 dB measured as -4.1 to -6.2 dB over four 600-step runs; within '
+    '1 dB in two of them.'))
 def test_independent_control_meets_issue_9_targets(control):
   assert control['loudness_shift_db'] == pytest.approx(-6.0, abs=1.0)
 
 
 def test_extrapolation_a_fifth_outside_the_training_octave(model):
   measured = paper_demos.measure_extrapolation(model)
-  assert measured['extrapolation_f0_error_semitones'] < 0.3  # 0.03 to 0.05.
+  assert measured['extrapolation_f0_error_semitones'] < 0.3  # 0.03 to 0.045.
+
+
+def _decay_ratio(measured):
+  """Input decay over dry-output decay, in whole frames of the curves."""
+  frames = {key: round(measured[key] / paper_demos.DECAY_FRAME_SECS)
+            for key in ('input_decay_secs', 'dry_output_decay_secs')}
+  return frames['input_decay_secs'] / max(frames['dry_output_decay_secs'], 1)
 
 
 def test_blind_dereverberation_learns_the_room(dereverberation):
   measured = dereverberation
   assert measured['true_rt60_secs'] == pytest.approx(0.5, rel=0.05)
   assert measured['true_drr_db'] == pytest.approx(0.0, abs=0.01)
-  # 0.472 to 0.493 s against 0.507 s in four runs.
+  # 0.491 to 0.494 s against 0.507 s in four runs.
   assert measured['learned_rt60_secs'] == pytest.approx(
       measured['true_rt60_secs'], rel=0.3)
-  # -0.5 to +2.1 dB in four runs: the room is as wet as the true one.
+  # -0.6 to +0.9 dB in four runs: the room is as wet as the true one.
   assert measured['learned_drr_db'] == pytest.approx(
-      measured['true_drr_db'], abs=4.0)
-  # The dry output falls 30 dB after note-offs faster than the input
-  # (0.24 s): 0.035, 0.09, 0.15 and 0.17 s in four runs.
-  assert measured['dry_output_decay_secs'] < measured['input_decay_secs']
+      measured['true_drr_db'], abs=3.0)
+  # The dry output falls 30 dB after note-offs 3.0 to 4.0 times faster
+  # than the input (0.24 s) in four runs.
+  assert _decay_ratio(measured) >= 2.5
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    'Not reliably reached in 600 CPU steps: the dry output fell 30 dB in '
-    '0.035 to 0.17 s after note-offs against the input\'s 0.24 s (ratio '
-    '1.4 to 6.9 in four runs, 3 or more in one; the issue asks for 3). '
-    'The decoder renders part of the tails itself.'))
+    'The dry output fell 30 dB after note-offs 3.0 to 4.0 times faster than '
+    'the input in four 600-step runs, one of them exactly at the target; '
+    'not bit-reproducible, so a run may land just under 3.'))
 def test_blind_dereverberation_meets_issue_9_targets(dereverberation):
-  measured = dereverberation
-  assert (measured['dry_output_decay_secs'] * 3.0 <=
-          measured['input_decay_secs'])
+  assert _decay_ratio(dereverberation) >= 3.0
 
 
 def test_room_transfer(model, decay_clip):
   measured = paper_demos.measure_room_transfer(model, decay_clip)
   # The fit reads the true room from the clip in it (0.532 s against
-  # 0.507 s), so it can judge the transfer: -6% to +1% in four runs.
+  # 0.507 s), so it can judge the transfer: within 1% in four runs.
   assert measured['true_room_fitted_rt60_secs'] == pytest.approx(
       acoustics.estimate_rt60(paper_demos.room_ir(), paper_demos.SAMPLE_RATE),
       rel=0.1)
