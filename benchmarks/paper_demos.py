@@ -280,8 +280,7 @@ def _room_bindings(training: Training) -> str:
   bindings = ''
   if training.initial_rt60_secs is not None:
     _check_exp_decay_reverb(training, 'initial_rt60_secs')
-    # RT60 = ln(1000) * length / (2 + exp(decay)) samples (see effects).
-    rate = np.log(1000.0) * training.reverb_secs / training.initial_rt60_secs
+    rate = _initial_decay_rate(training)
     if rate <= 2.0:
       raise ValueError('initial_rt60_secs must be below ln(1000) / 2 = 3.45 '
                        f'times reverb_secs ({training.reverb_secs}), got '
@@ -304,6 +303,16 @@ def _check_exp_decay_reverb(training: Training, field: str) -> None:
                      f'reverb={training.reverb!r}.')
 
 
+def _initial_decay_rate(training: Training) -> float:
+  """2 + exp(decay) of the starting ExpDecayReverb: e-folds per IR length.
+
+  RT60 = ln(1000) * length / (2 + exp(decay)) samples (see effects).
+  """
+  if training.initial_rt60_secs is None:
+    return 2.0 + np.exp(4.0)  # ExpDecayReverb's default initial_decay.
+  return np.log(1000.0) * training.reverb_secs / training.initial_rt60_secs
+
+
 def _raw_gain_for_wet_ratio(training: Training) -> float:
   """ExpDecayReverb's raw gain whose IR tail has initial_wet_ratio's energy.
 
@@ -312,10 +321,7 @@ def _raw_gain_for_wet_ratio(training: Training) -> float:
   1/3), and the scale is core.exp_sigmoid(raw) = 2 * sigmoid(raw)**ln(10).
   """
   length = int(training.reverb_secs * SAMPLE_RATE)
-  if training.initial_rt60_secs is None:
-    rate = 2.0 + np.exp(4.0)  # ExpDecayReverb's default initial_decay.
-  else:
-    rate = np.log(1000.0) * training.reverb_secs / training.initial_rt60_secs
+  rate = _initial_decay_rate(training)
   taps = np.arange(1, length)
   unit_energy = np.sum(np.exp(-2.0 * rate * taps / (length - 1))) / 3.0
   scale = np.sqrt(training.initial_wet_ratio / unit_energy)
@@ -522,8 +528,8 @@ def measure_control(model, clip: Clip) -> Dict[str, float]:
   def render(f0_hz, loudness_db, dry=False):
     return model.resynthesize(f0_hz, loudness_db, dry=dry)['audio']
 
-  def mean_abs_db(a, b):
-    return float(np.mean(np.abs(loudness(a, model) - loudness(b, model))[on]))
+  def mean_abs_db(a_db, b_db):
+    return float(np.mean(np.abs(a_db - b_db)[on]))
 
   f0_up = inference.shift_pitch(clip.f0_hz, PITCH_SHIFT_SEMITONES)
   base = features(render(clip.f0_hz, clip.loudness_db), model)
@@ -538,12 +544,12 @@ def measure_control(model, clip: Clip) -> Dict[str, float]:
       'pitch_shift_semitones': float(np.mean(
           _semitones(up['f0_hz'], base['f0_hz'])[on])),
       'pitch_shift_loudness_change_db': mean_abs_db(
-          render(f0_up, clip.loudness_db, dry=True),
-          render(clip.f0_hz, clip.loudness_db, dry=True)),
-      'pitch_shift_wet_loudness_change_db': float(np.mean(np.abs(
-          up['loudness_db'] - base['loudness_db'])[on])),
-      'true_room_pitch_shift_loudness_change_db': mean_abs_db(true_up,
-                                                              clip.wet),
+          loudness(render(f0_up, clip.loudness_db, dry=True), model),
+          loudness(render(clip.f0_hz, clip.loudness_db, dry=True), model)),
+      'pitch_shift_wet_loudness_change_db': mean_abs_db(up['loudness_db'],
+                                                        base['loudness_db']),
+      'true_room_pitch_shift_loudness_change_db': mean_abs_db(
+          loudness(true_up, model), clip.loudness_db),
       'loudness_shift_db': float(np.mean(
           (down['loudness_db'] - base['loudness_db'])[on])),
       'loudness_shift_f0_change_semitones': float(np.mean(np.abs(
@@ -595,12 +601,12 @@ def measure_dereverberation(model, clip: Clip) -> Dict[str, float]:
   dry_out = model.resynthesize(clip.f0_hz, clip.loudness_db,
                                dry=True)['audio']
   rate = 1.0 / DECAY_FRAME_SECS
-  learned_ir = model.reverb_ir()
+  true_ir, learned_ir = room_ir(), model.reverb_ir()
   results = {
-      'true_rt60_secs': acoustics.estimate_rt60(room_ir(), SAMPLE_RATE),
+      'true_rt60_secs': acoustics.estimate_rt60(true_ir, SAMPLE_RATE),
       'learned_rt60_secs': acoustics.estimate_rt60(learned_ir,
                                                    model.sample_rate),
-      'true_drr_db': acoustics.direct_to_reverberant_ratio(room_ir(),
+      'true_drr_db': acoustics.direct_to_reverberant_ratio(true_ir,
                                                            SAMPLE_RATE),
       'learned_drr_db': acoustics.direct_to_reverberant_ratio(
           learned_ir, model.sample_rate)}

@@ -47,7 +47,6 @@ from absl import logging as absl_logging
 from ddsp_tf.training import demo
 from ddsp_tf.training import export
 from ddsp_tf.training.cli import flags
-from ddsp_tf.training.cli import run
 
 PROG = 'ddsp_tf_demo'
 
@@ -130,8 +129,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
       level=logging.INFO,
       format='%(asctime)s %(levelname)s %(name)s: %(message)s')
   logging.getLogger('apache_beam').setLevel(logging.WARNING)
-  # gin logs an ERROR for each search folder that lacks a file it finds.
-  run.install_gin_search_noise_filter()
   absl_logging.set_verbosity(absl_logging.WARNING)
   settings = demo.DemoSettings(
       input_audio_filepatterns=tuple(

@@ -318,7 +318,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   logging.basicConfig(
       level=getattr(logging, args.log_level),
       format='%(asctime)s %(levelname)s %(name)s: %(message)s')
-  install_gin_search_noise_filter()
   # TensorFlow's absl logging is chatty at INFO (e.g. every checkpoint).
   absl_logging.set_verbosity(absl_logging.WARNING)
   try:
