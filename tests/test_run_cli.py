@@ -179,7 +179,8 @@ def test_help_lists_every_flag(capsys):
       ['--mode', '--save_dir', '--restore_dir', '--tpu', '--cluster_config',
        '--strategy', '--allow_memory_growth', '--early_stop_loss_value',
        '--gin_search_path', '--gin_file', '--gin_param', '--run_once',
-       '--initial_delay_secs', '--nan_policy'], capsys)
+       '--initial_delay_secs', '--nan_policy', '--seed', '--deterministic'],
+      capsys)
 
 
 def test_console_script_is_declared():
@@ -277,6 +278,58 @@ def test_unwritable_save_dir_fails_before_training(workspace, monkeypatch,
   status = _main(workspace, monkeypatch, _flags(workspace, blocker / 'run'))
   assert status == 1
   assert 'is not a writable directory' in capsys.readouterr().err
+
+
+def test_deterministic_needs_a_seed(workspace, monkeypatch, capsys,
+                                    tmp_path):
+  status = _main(workspace, monkeypatch,
+                 _flags(workspace, tmp_path / 'run', '--deterministic'))
+  assert status == 2
+  assert '--deterministic needs --seed' in capsys.readouterr().err
+  assert not (tmp_path / 'run').exists()
+
+
+_SEEDED_RUNS = """
+import sys
+import gin
+from tensorflow.python.framework import config
+from ddsp_tf.training.cli import run
+flags, runs = sys.argv[1:-3], sys.argv[-3:]
+for save_dir, seed in zip(runs, (5, 5, 6)):
+  assert run.main(flags + [f'--save_dir={save_dir}', f'--seed={seed}',
+                           '--deterministic']) == 0
+  gin.clear_config()
+print('determinism enabled:', config.is_op_determinism_enabled())
+"""
+
+
+@pytest.mark.slow
+def test_seeded_deterministic_runs_repeat_bit_for_bit(workspace, tmp_path):
+  """Three 4-step runs in a fresh process: seeds 5, 5 and 6.
+
+  A process of its own, because op determinism cannot be switched off.
+  """
+  runs = [str(tmp_path / name) for name in ('a', 'b', 'c')]
+  flags = _flags(workspace, tmp_path / 'unused',
+                 '--gin_param=train.num_steps=4',
+                 '--gin_param=train.steps_per_save=4')[1:]
+  result = subprocess.run(
+      [sys.executable, '-c', _SEEDED_RUNS, *flags, *runs],
+      cwd=workspace / 'elsewhere', capture_output=True, text=True,
+      timeout=600, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'determinism enabled: True' in result.stdout
+  weights = []
+  for save_dir in runs:
+    reader = tf.train.load_checkpoint(os.path.join(save_dir, 'ckpt-4'))
+    weights.append({name: reader.get_tensor(name) for name in
+                    reader.get_variable_to_shape_map()
+                    if name.startswith('optimizer/_trainable_variables/')})
+  assert len(weights[0]) > 10
+  for name, value in weights[0].items():
+    np.testing.assert_array_equal(weights[1][name], value, err_msg=name)
+  assert any(not np.array_equal(weights[2][name], value)
+             for name, value in weights[0].items())
 
 
 # ----------------------------------------------------------------------------

@@ -139,6 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
       'instead of waiting for new checkpoints.')
   add('--initial_delay_secs', type=float, default=None,
       help='eval/sample: seconds to wait before starting.')
+  add('--seed', type=int, default=None,
+      help='Seed of TensorFlow\'s, numpy\'s and Python\'s random numbers: '
+      'the weights\' initialisation, the shuffle of the data, the noise. '
+      'Default: unseeded.')
+  add('--deterministic', nargs='?', const=True, default=False,
+      type=_parse_bool,
+      help='Run every op deterministically (needs --seed), so a rerun on '
+      'the same machine and software trains the same weights bit for bit. '
+      'Measured at the same speed on CPU; some GPU ops get slower.')
   add('--log_level', default='INFO',
       choices=('DEBUG', 'INFO', 'WARNING', 'ERROR'),
       help='Logging level; DEBUG also prints tracebacks of errors.')
@@ -241,8 +250,15 @@ def run(args: argparse.Namespace) -> None:
   Raises:
     StartupError: For bad flags or configs.
   """
+  if args.deterministic and args.seed is None:
+    raise StartupError('--deterministic needs --seed: unseeded random ops '
+                       'cannot be made deterministic.')
   if args.allow_memory_growth:
     _allow_memory_growth()
+  if args.seed is not None:
+    tf.keras.utils.set_random_seed(args.seed)
+  if args.deterministic:
+    tf.config.experimental.enable_op_determinism()
   save_dir = _expand(args.save_dir)
   restore_dir = _expand(args.restore_dir) if args.restore_dir else save_dir
   parse_gin(restore_dir, args.gin_search_path, args.gin_file, args.gin_param,
