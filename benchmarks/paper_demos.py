@@ -54,13 +54,18 @@ Why the setup is as it is (the figures are 600-step runs unless stated):
   ends: with ExpDecayReverb's default gain (about 860 times the direct
   energy at RT60 1 s) the room stayed 25 dB too wet after 600 steps; one
   that started near the truth (2 times) ended 12 to 16 dB too dry.
-* 1500 steps. After note-offs the dry output fell 30 dB 3.9, 2.6 and 2.6
-  times faster than the input for seeds 0 to 2 at 600 steps; 12, 3.1,
-  5.9, 1.1 and 12 times for seeds 0 to 4 at 1000; 12, 12, 2.5 and 12 times
-  for seeds 0 to 3 at 1500, where -6 dB also measured closest (-5.9 to
-  -6.25 dB, against -5.1 to -6.5 at 1000). The 256-unit decoder
+* 1500 steps. After note-offs the dry output fell 30 dB 12, 3.1, 5.9,
+  1.1 and 12 times faster than the input for seeds 0 to 4 at 1000 steps
+  (measured with centred frames, below), and 16, 12, 3.1 and 47 times for
+  seeds 0 to 3 at 1500, where -6 dB also measured closer to -6 (-5.66 to
+  -6.59 dB, against -5.1 to -6.5 at 1000). The 256-unit decoder
   (solo_instrument_cpu.gin's width) tells a reverberant tail from a quiet
   note by what came before, and that takes it the longest to learn.
+* The renders are analysed with the framing the model trained on
+  (model.feature_padding, 'same'). Centred frames are half a loudness
+  window (16 ms) early for it, and the dry output went on sounding after
+  note-offs: 0.075 to 0.095 s to fall 30 dB on three models that take
+  0.07 to 0.075 s with matched frames.
 * The run is seeded and deterministic: the outcome of so short a training
   varies with the weights' initialisation and the order of the examples,
   and without op determinism even a seeded CPU run does not repeat.
@@ -519,8 +524,10 @@ class Clip:
 
 
 def features(audio: np.ndarray, model) -> Dict[str, np.ndarray]:
-  """CREPE tiny f0 and loudness of audio at the model's rates.
+  """CREPE tiny f0 and loudness of audio at the model's rates and framing.
 
+  The framing is the one the model trained on (model.feature_padding):
+  centred frames would be half a loudness window (16 ms) early for it.
   Without Viterbi decoding: its smoothing glides across the fifth-plus-
   octave leaps of the extrapolation melody, which would count as error.
   """
@@ -528,7 +535,8 @@ def features(audio: np.ndarray, model) -> Dict[str, np.ndarray]:
   from ddsp_tf.training import inference
   return inference.compute_features(
       audio, SAMPLE_RATE, model_sample_rate=model.sample_rate,
-      frame_rate=model.frame_rate, model_capacity=CREPE_MODEL, viterbi=False)
+      frame_rate=model.frame_rate, model_capacity=CREPE_MODEL, viterbi=False,
+      padding=model.feature_padding)
 
 
 def loudness(audio: np.ndarray, model) -> np.ndarray:
@@ -537,7 +545,7 @@ def loudness(audio: np.ndarray, model) -> np.ndarray:
   from ddsp_tf.training import inference
   return inference.compute_loudness(
       audio, SAMPLE_RATE, model_sample_rate=model.sample_rate,
-      frame_rate=model.frame_rate)
+      frame_rate=model.frame_rate, padding=model.feature_padding)
 
 
 def make_clip(model, pitches: Sequence[int] = TRAIN_PITCHES,
@@ -592,7 +600,7 @@ def measure_control(model, clip: Clip) -> Dict[str, float]:
   (the synthesizer, before the room): a room colours each pitch
   differently, so with the room in, even the true instrument played 3
   semitones higher in the true room changes its loudness curve by a mean
-  2.2 dB (see true_room_pitch_shift_loudness_change_db).
+  2.3 dB (see true_room_pitch_shift_loudness_change_db).
 
   Returns:
     pitch_shift_semitones (CREPE f0 of the shifted render over the
