@@ -56,9 +56,9 @@ Why the setup is as it is (the figures are 600-step runs unless stated):
   that started near the truth (2 times) ended 12 to 16 dB too dry.
 * 1500 steps. After note-offs the dry output fell 30 dB 12, 3.1, 5.9,
   1.1 and 12 times faster than the input for seeds 0 to 4 at 1000 steps
-  (measured with centred frames, below), and 16, 12, 3.1 and 47 times for
-  seeds 0 to 3 at 1500, where -6 dB also measured closer to -6 (-5.66 to
-  -6.59 dB, against -5.1 to -6.5 at 1000). The 256-unit decoder
+  (measured with centred frames, below), and 16, 12, 3.1, 47 and 12 times
+  for seeds 0 to 4 at 1500, where -6 dB also measured closer to -6 (-5.49
+  to -6.59 dB, against -5.1 to -6.5 at 1000). The 256-unit decoder
   (solo_instrument_cpu.gin's width) tells a reverberant tail from a quiet
   note by what came before, and that takes it the longest to learn.
 * The renders are analysed with the framing the model trained on
