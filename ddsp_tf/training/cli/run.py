@@ -96,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
       prog='ddsp_tf_run', description=__doc__,
       formatter_class=argparse.RawDescriptionHelpFormatter)
   add = parser.add_argument
+
+  def add_switch(flag: str, help_text: str) -> None:
+    """An off-by-default flag: `--flag` or `--flag=true|false`."""
+    add(flag, nargs='?', const=True, default=False, type=_parse_bool,
+        help=help_text)
+
   add('--mode', choices=MODES, default='train',
       help='Train the model, evaluate its checkpoints (metrics) or sample '
       'them (audio and plots). Default: train.')
@@ -118,10 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
       help='Distribution strategy. Default: tpu with --tpu, '
       'multi_worker_mirrored with --cluster_config, else default (one '
       'device); mirrored uses all local GPUs (or CPU devices).')
-  add('--allow_memory_growth', nargs='?', const=True, default=False,
-      type=_parse_bool,
-      help='Let TensorFlow grow GPU memory as needed instead of taking it '
-      'all up front (to share a GPU).')
+  add_switch('--allow_memory_growth',
+             'Let TensorFlow grow GPU memory as needed instead of taking it '
+             'all up front (to share a GPU).')
   add('--early_stop_loss_value', type=float, default=None,
       help='Stop training once total_loss is at or below this value.')
   add('--nan_policy', choices=trainers.NAN_POLICIES, default=None,
@@ -134,20 +139,20 @@ def build_parser() -> argparse.ArgumentParser:
       'models/solo_instrument.gin (repeatable).')
   add('--gin_param', action='append', default=[],
       help='Gin binding, e.g. "train.num_steps=1000" (repeatable).')
-  add('--run_once', nargs='?', const=True, default=False, type=_parse_bool,
-      help='eval/sample: process the latest checkpoint once and exit, '
-      'instead of waiting for new checkpoints.')
+  add_switch('--run_once',
+             'eval/sample: process the latest checkpoint once and exit, '
+             'instead of waiting for new checkpoints.')
   add('--initial_delay_secs', type=float, default=None,
       help='eval/sample: seconds to wait before starting.')
   add('--seed', type=int, default=None,
       help='Seed of TensorFlow\'s, numpy\'s and Python\'s random numbers: '
       'the weights\' initialisation, the shuffle of the data, the noise. '
       'Default: unseeded.')
-  add('--deterministic', nargs='?', const=True, default=False,
-      type=_parse_bool,
-      help='Run every op deterministically (needs --seed), so a rerun on '
-      'the same machine and software trains the same weights bit for bit. '
-      'Measured at the same speed on CPU; some GPU ops get slower.')
+  add_switch('--deterministic',
+             'Run every op deterministically (needs --seed), so a rerun on '
+             'the same machine and software trains the same weights bit for '
+             'bit. Measured at the same speed on CPU; some GPU ops get '
+             'slower.')
   add('--log_level', default='INFO',
       choices=('DEBUG', 'INFO', 'WARNING', 'ERROR'),
       help='Logging level; DEBUG also prints tracebacks of errors.')
