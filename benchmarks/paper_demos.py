@@ -73,6 +73,7 @@ Why the setup is as it is (the figures are 600-step runs unless stated):
 
 import collections
 import dataclasses
+import inspect
 import os
 import subprocess
 import sys
@@ -369,7 +370,11 @@ def _raw_decay(rt60_secs: float, n_samples: int, name: str) -> float:
 def _initial_decay_rate(training: Training) -> float:
   """2 + exp(decay) of the starting ExpDecayReverb."""
   if training.initial_rt60_secs is None:
-    return 2.0 + np.exp(4.0)  # ExpDecayReverb's default initial_decay.
+    # pylint: disable-next=import-outside-toplevel
+    from ddsp_tf import effects
+    default_decay = inspect.signature(effects.ExpDecayReverb).parameters[
+        'initial_decay'].default
+    return 2.0 + np.exp(default_decay)
   return _decay_rate(training.initial_rt60_secs, _reverb_samples(training))
 
 

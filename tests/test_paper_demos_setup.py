@@ -20,20 +20,26 @@ from ddsp_tf.training import acoustics
 
 def _starting_room(training: paper_demos.Training) -> np.ndarray:
   """The IR (dry tap included) of the room the run's gin bindings build."""
-  bindings = dict(
-      line.split(' = ') for line in
-      paper_demos._room_bindings(training).splitlines())
+  initial_values = {}
+  for line in paper_demos._room_bindings(training).splitlines():
+    name, value = line.split(' = ')
+    initial_values[name.replace('ExpDecayReverb.', '')] = float(value)
   n_samples = int(training.reverb_secs * paper_demos.SAMPLE_RATE)
-  reverb = effects.ExpDecayReverb(
-      trainable=True, reverb_length=n_samples,
-      initial_gain=float(bindings['ExpDecayReverb.initial_gain']),
-      initial_decay=float(bindings['ExpDecayReverb.initial_decay']))
+  reverb = effects.ExpDecayReverb(trainable=True, reverb_length=n_samples,
+                                  **initial_values)
   impulse = np.eye(1, n_samples, dtype=np.float32)
   return np.asarray(reverb(impulse))[0]
 
 
-@pytest.mark.parametrize('wet_ratio, rt60_secs', [(8.0, 1.0), (2.0, 0.5)])
-def test_the_room_starts_as_wet_and_long_as_asked(wet_ratio, rt60_secs):
+# ExpDecayReverb's default initial_decay, 4: an RT60 of ln(1000) / (2 + e^4)
+# of the IR's length (2 s).
+_DEFAULT_RT60_SECS = np.log(1000.0) / (2.0 + np.exp(4.0)) * 2.0
+
+
+@pytest.mark.parametrize('wet_ratio, rt60_secs, expected_rt60_secs', [
+    (8.0, 1.0, 1.0), (2.0, 0.5, 0.5), (8.0, None, _DEFAULT_RT60_SECS)])
+def test_the_room_starts_as_wet_and_long_as_asked(wet_ratio, rt60_secs,
+                                                  expected_rt60_secs):
   training = dataclasses.replace(paper_demos.Training(),
                                  initial_wet_ratio=wet_ratio,
                                  initial_rt60_secs=rt60_secs)
@@ -42,7 +48,7 @@ def test_the_room_starts_as_wet_and_long_as_asked(wet_ratio, rt60_secs):
   # The noise under the envelope is random: its energy is within a few %.
   assert np.sum(ir[1:] ** 2) == pytest.approx(wet_ratio, rel=0.03)
   assert acoustics.estimate_rt60(ir, paper_demos.SAMPLE_RATE) == (
-      pytest.approx(rt60_secs, rel=0.05))
+      pytest.approx(expected_rt60_secs, rel=0.05))
 
 
 @pytest.mark.parametrize('rt60_secs, wet_ratio', [(0.5, 1.0), (1.2, 0.25)])
