@@ -15,16 +15,6 @@ def _read_version() -> str:
   return namespace['__version__']
 
 
-def _gin_packages() -> list:
-  """ddsp_tf.gin and one (namespace) package per folder below gin/."""
-  packages = ['ddsp_tf.gin']
-  for folder, _, _ in os.walk(os.path.join(_HERE, 'gin')):
-    relative = os.path.relpath(folder, os.path.join(_HERE, 'gin'))
-    if relative != '.':
-      packages.append('ddsp_tf.gin.' + relative.replace(os.sep, '.'))
-  return packages
-
-
 def _read_readme() -> str:
   with open(os.path.join(_HERE, 'README.md'), encoding='utf-8') as readme:
     return readme.read()
@@ -65,6 +55,8 @@ _EXTRAS_REQUIRE = {
         'pytest>=8',
         # The suite runs on two worker processes (pytest.ini).
         'pytest-xdist>=3.5',
+        # The import contracts of .importlinter (tests/test_layering.py).
+        'import-linter>=2.1,<3',
         'librosa>=0.10',
         # Running the notebooks in colab/ headless (tests/test_notebooks.py).
         'nbformat>=5.9',
@@ -83,13 +75,12 @@ setuptools.setup(
     license='Apache 2.0',
     python_requires='>=3.11',
     packages=setuptools.find_packages(
-        include=['ddsp_tf', 'ddsp_tf.*', 'data_prep', 'data_prep.*']) +
-    _gin_packages(),
-    # The top-level gin/ folder ships inside the package as ddsp_tf/gin so
-    # that configs are found by name after a plain install.
-    package_dir={'ddsp_tf.gin': 'gin'},
+        include=['ddsp_tf', 'ddsp_tf.*', 'data_prep', 'data_prep.*']),
     package_data={
-        **{package: ['*.gin'] for package in _gin_packages()},
+        # The gin configs (ddsp_tf/training/gin/**), found by name after a
+        # plain install, as magenta/ddsp's.
+        '': ['*.gin'],
+        'ddsp_tf.training.gin': ['README.md'],
         # Bundled demo audio (see ddsp_tf/demo_data/README.md).
         'ddsp_tf.demo_data': ['*.flac', 'README.md'],
     },
@@ -97,13 +88,12 @@ setuptools.setup(
     entry_points={
         'console_scripts': [
             'ddsp_tf_prepare_tfrecord = data_prep.cli:console_entry_point',
-            'ddsp_tf_run = ddsp_tf.training.cli.run:console_entry_point',
-            'ddsp_tf_export = ddsp_tf.training.cli.export:console_entry_point',
+            'ddsp_tf_run = ddsp_tf.cli.run:console_entry_point',
+            'ddsp_tf_export = ddsp_tf.cli.export:console_entry_point',
             'ddsp_tf_timbre_transfer = '
-            'ddsp_tf.training.cli.timbre_transfer:console_entry_point',
-            'ddsp_tf_extract_ir = '
-            'ddsp_tf.training.cli.extract_ir:console_entry_point',
-            'ddsp_tf_demo = ddsp_tf.training.cli.demo:console_entry_point',
+            'ddsp_tf.cli.timbre_transfer:console_entry_point',
+            'ddsp_tf_extract_ir = ddsp_tf.cli.extract_ir:console_entry_point',
+            'ddsp_tf_demo = ddsp_tf.cli.demo:console_entry_point',
         ],
     },
     extras_require=_EXTRAS_REQUIRE,

@@ -6,7 +6,7 @@ time factors (wall seconds per audio second; 0.02 = 50x faster than real
 time) for:
 
 * `serving_default` from features (f0 and loudness), warm; target <= 0.02;
-* end to end from audio: `inference.compute_features` (CREPE tiny or full,
+* end to end from audio: `transfer_app.compute_features` (CREPE tiny or full,
   with Viterbi, and loudness) followed by the same resynthesis.
 """
 
@@ -33,10 +33,10 @@ def _make_run(config: str, frame_rate: int, save_dir: str) -> None:
   import tensorflow as tf
   from ddsp_tf.training import models
   from ddsp_tf.training import train_util
-  from ddsp_tf.training.cli import run
+  from ddsp_tf.training import runner
   # pylint: enable=import-outside-toplevel
   gin.clear_config()
-  gin.add_config_file_search_path(run.package_gin_dir())
+  gin.add_config_file_search_path(runner.package_gin_dir())
   gin.parse_config_file(config)
   model = models.get_model()
   n_frames = int(4 * frame_rate)
@@ -70,8 +70,8 @@ def _test_audio() -> np.ndarray:
 def measure(config: str, frame_rate: int) -> List[Tuple[str, float]]:
   """(case, real-time factor) rows of one config."""
   # pylint: disable=import-outside-toplevel
-  from ddsp_tf.training import export
-  from ddsp_tf.training import inference
+  from ddsp_tf.apps import export
+  from ddsp_tf.apps import timbre_transfer as transfer_app
   # pylint: enable=import-outside-toplevel
   rows = []
   with tempfile.TemporaryDirectory() as directory:
@@ -79,7 +79,7 @@ def measure(config: str, frame_rate: int) -> List[Tuple[str, float]]:
     _make_run(config, frame_rate, save_dir)
     export_dir = export.export_model(save_dir,
                                      os.path.join(directory, 'export'))
-    model = inference.load_model(export_dir)
+    model = transfer_app.load_model(export_dir)
     audio = _test_audio()
     n_frames = int(SECONDS * frame_rate)
     f0 = np.full([n_frames], 330.0, np.float32)
@@ -89,7 +89,7 @@ def measure(config: str, frame_rate: int) -> List[Tuple[str, float]]:
                  seconds / SECONDS))
     for capacity in ('tiny', 'full'):
       def end_to_end(capacity=capacity):
-        features = inference.compute_features(
+        features = transfer_app.compute_features(
             audio, SAMPLE_RATE, model.sample_rate, model.frame_rate,
             model_capacity=capacity)
         return model.resynthesize(features['f0_hz'], features['loudness_db'])

@@ -430,7 +430,7 @@ def train_and_export(workdir: str, training: Training = Training()) -> str:
   # pylint: disable=import-outside-toplevel
   import gin
   import tensorflow as tf
-  from ddsp_tf.training import export
+  from ddsp_tf.apps import export
   # pylint: enable=import-outside-toplevel
   record = os.path.join(workdir, 'train.tfrecord')
   write_tfrecord(record, *training_audio(), training.example_secs)
@@ -451,7 +451,7 @@ def train_and_export(workdir: str, training: Training = Training()) -> str:
   save_dir = os.path.join(workdir, 'run')
   steps = training.steps
   _run_logged([
-      sys.executable, '-m', 'ddsp_tf.training.cli.run',
+      sys.executable, '-m', 'ddsp_tf.cli.run',
       f'--save_dir={save_dir}', f'--gin_file={gin_path}',
       f"--gin_param=TFRecordProvider.file_pattern='{record}'",
       f'--gin_param=train.num_steps={steps}',
@@ -509,7 +509,7 @@ class Clip:
     dry: [n_samples] the instrument alone.
     wet: [n_samples] the instrument in the room.
     f0_hz: [n_frames] the true pitch at the model's frame rate.
-    loudness_db: [n_frames] loudness of `wet` (inference.compute_loudness).
+    loudness_db: [n_frames] loudness of `wet` (transfer_app.compute_loudness).
     note_frames: [n_frames] bool, frames inside notes.
     seed: The seed of the melody and of the breath noise.
   """
@@ -537,8 +537,9 @@ def features(audio: np.ndarray, model) -> Dict[str, np.ndarray]:
   octave leaps of the extrapolation melody, which would count as error.
   """
   # pylint: disable-next=import-outside-toplevel
-  from ddsp_tf.training import inference
-  return inference.compute_features(
+  from ddsp_tf.training import postprocessing
+  from ddsp_tf.apps import timbre_transfer as transfer_app
+  return transfer_app.compute_features(
       audio, SAMPLE_RATE, model_sample_rate=model.sample_rate,
       frame_rate=model.frame_rate, model_capacity=CREPE_MODEL, viterbi=False,
       padding=model.feature_padding)
@@ -547,8 +548,9 @@ def features(audio: np.ndarray, model) -> Dict[str, np.ndarray]:
 def loudness(audio: np.ndarray, model) -> np.ndarray:
   """The loudness of `features` alone (no CREPE), [n_frames]."""
   # pylint: disable-next=import-outside-toplevel
-  from ddsp_tf.training import inference
-  return inference.compute_loudness(
+  from ddsp_tf.training import postprocessing
+  from ddsp_tf.apps import timbre_transfer as transfer_app
+  return transfer_app.compute_loudness(
       audio, SAMPLE_RATE, model_sample_rate=model.sample_rate,
       frame_rate=model.frame_rate, padding=model.feature_padding)
 
@@ -559,7 +561,7 @@ def make_clip(model, pitches: Sequence[int] = TRAIN_PITCHES,
   """A held-out melody in the training room, with its features.
 
   Args:
-    model: The inference.ExportedModel (for its rates).
+    model: The transfer_app.ExportedModel (for its rates).
     pitches: MIDI notes of the melody.
     seed: Melody seed (training uses 0).
     seconds: Length of the clip.
@@ -621,7 +623,8 @@ def measure_control(model, clip: Clip) -> Dict[str, float]:
     truth).
   """
   # pylint: disable-next=import-outside-toplevel
-  from ddsp_tf.training import inference
+  from ddsp_tf.training import postprocessing
+  from ddsp_tf.apps import timbre_transfer as transfer_app
   on = clip.note_frames
 
   def render(f0_hz, loudness_db, dry=False):
@@ -630,10 +633,10 @@ def measure_control(model, clip: Clip) -> Dict[str, float]:
   def mean_abs_db(a_db, b_db):
     return float(np.mean(np.abs(a_db - b_db)[on]))
 
-  f0_up = inference.shift_pitch(clip.f0_hz, PITCH_SHIFT_SEMITONES)
+  f0_up = postprocessing.shift_pitch(clip.f0_hz, PITCH_SHIFT_SEMITONES)
   base = features(render(clip.f0_hz, clip.loudness_db), model)
   up = features(render(f0_up, clip.loudness_db), model)
-  down = features(render(clip.f0_hz, inference.shift_loudness(
+  down = features(render(clip.f0_hz, postprocessing.shift_loudness(
       clip.loudness_db, LOUDNESS_SHIFT_DB)), model)
   notes_up = [dataclasses.replace(note, midi=note.midi + PITCH_SHIFT_SEMITONES)
               for note in clip.notes]
@@ -684,7 +687,7 @@ def measure_dereverberation(model, clip: Clip) -> Dict[str, float]:
   """The learned room against the true one; decays of the dry output.
 
   Args:
-    model: The inference.ExportedModel.
+    model: The transfer_app.ExportedModel.
     clip: A clip with several note-offs (`make_decay_clip`).
 
   Returns:
@@ -720,7 +723,7 @@ def measure_room_transfer(model, clip: Clip) -> Dict[str, float]:
   """Applies the model's room to the true dry instrument.
 
   Args:
-    model: The inference.ExportedModel.
+    model: The transfer_app.ExportedModel.
     clip: A clip with several note-offs (`make_decay_clip`).
 
   Returns:
@@ -731,10 +734,11 @@ def measure_room_transfer(model, clip: Clip) -> Dict[str, float]:
   """
   # pylint: disable=import-outside-toplevel
   from ddsp_tf.training import acoustics
-  from ddsp_tf.training import inference
+  from ddsp_tf.training import postprocessing
+  from ddsp_tf.apps import timbre_transfer as transfer_app
   # pylint: enable=import-outside-toplevel
   ir = model.reverb_ir()
-  transferred = inference.apply_reverb_ir(clip.dry, ir, SAMPLE_RATE,
+  transferred = transfer_app.apply_reverb_ir(clip.dry, ir, SAMPLE_RATE,
                                           model.sample_rate)
 
   def fitted_rt60(audio):
@@ -750,8 +754,9 @@ def measure_room_transfer(model, clip: Clip) -> Dict[str, float]:
 def measure_all(export_dir: str) -> Dict[str, float]:
   """Every measurement above on one export."""
   # pylint: disable-next=import-outside-toplevel
-  from ddsp_tf.training import inference
-  model = inference.load_model(export_dir)
+  from ddsp_tf.training import postprocessing
+  from ddsp_tf.apps import timbre_transfer as transfer_app
+  model = transfer_app.load_model(export_dir)
   clip, decay_clip = make_clip(model), make_decay_clip(model)
   results = {}
   for measure in (lambda: measure_control(model, clip),

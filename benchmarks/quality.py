@@ -55,7 +55,7 @@ def _prepare(audio_path: str, output: str) -> None:
 
 def _train(tfrecord: str, save_dir: str, steps: int) -> float:
   """Trains with ddsp_tf_run; returns the wall time."""
-  command = [sys.executable, '-m', 'ddsp_tf.training.cli.run',
+  command = [sys.executable, '-m', 'ddsp_tf.cli.run',
              '--mode=train', f'--save_dir={save_dir}',
              f'--gin_file={MODEL_CONFIG}', '--gin_file=datasets/tfrecord.gin',
              f"--gin_param=TFRecordProvider.file_pattern='{tfrecord}*'",
@@ -110,10 +110,10 @@ def _evaluate(save_dir: Optional[str], eval_tfrecord: str
   from ddsp_tf.training import data
   from ddsp_tf.training import models
   from ddsp_tf.training import train_util
-  from ddsp_tf.training.cli import run
+  from ddsp_tf.training import runner
   # pylint: enable=import-outside-toplevel
   gin.clear_config()
-  gin.add_config_file_search_path(run.package_gin_dir())
+  gin.add_config_file_search_path(runner.package_gin_dir())
   gin.parse_config_file(train_util.get_latest_operative_config(save_dir))
   provider = data.TFRecordProvider(eval_tfrecord + '*',
                                    frame_rate=FRAME_RATE)

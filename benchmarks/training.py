@@ -93,9 +93,9 @@ def measure(batch_size: int, jit_compile: bool, steps: int) -> Result:
   import tensorflow as tf
   from ddsp_tf.training import models
   from ddsp_tf.training import trainers
-  from ddsp_tf.training.cli import run
+  from ddsp_tf.training import runner
   # pylint: enable=import-outside-toplevel
-  gin.add_config_file_search_path(run.package_gin_dir())
+  gin.add_config_file_search_path(runner.package_gin_dir())
   gin.parse_config_file(MODEL_CONFIG)
   strategy = tf.distribute.get_strategy()
   model = models.get_model()

@@ -25,7 +25,7 @@ import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
-from ddsp_tf.training.cli import flags
+from data_prep import flags
 
 _EPILOG = """\
 Outputs: shards <output>-SSSSS-of-NNNNN (with --eval_split_fraction:

@@ -33,10 +33,11 @@ import tensorflow as tf
 
 from data_prep import audio_io
 from ddsp_tf import crepe
+from ddsp_tf import formats
 from ddsp_tf import spectral_ops
 from ddsp_tf import validation
 
-CREPE_SAMPLE_RATE = spectral_ops.CREPE_SAMPLE_RATE
+CREPE_SAMPLE_RATE = formats.FEATURE_SAMPLE_RATE
 LOUDNESS_N_FFT = 512
 SHORT_CLIP_POLICIES = ('pad', 'skip')
 
@@ -118,7 +119,7 @@ class ExampleSpec:
   @property
   def padding(self) -> str:
     """spectral_ops padding of the frame features."""
-    return 'center' if self.center else 'same'
+    return formats.feature_padding(self.center)
 
   @property
   def frame_hop(self) -> int:
@@ -128,7 +129,8 @@ class ExampleSpec:
   def n_frames(self, n_samples_16k: int) -> int:
     """Frames of a window of n_samples_16k samples at 16 kHz."""
     return spectral_ops.get_framed_lengths(
-        n_samples_16k, crepe.FRAME_SIZE, self.frame_hop, self.padding)[0]
+        n_samples_16k, formats.FEATURE_FRAME_SIZE, self.frame_hop,
+        self.padding)[0]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -39,11 +39,13 @@ from data_prep import audio_io
 from data_prep import examples
 from data_prep import statistics
 from ddsp_tf import crepe
+from ddsp_tf import files
+from ddsp_tf import formats
 
 _LOGGER = logging.getLogger(__name__)
 METRICS_NAMESPACE = 'prepare-tfrecord'
-STATS_FILENAME = 'stats.json'
-REJECTS_FILENAME = 'rejects.tsv'
+STATS_FILENAME = formats.STATS_FILE
+REJECTS_FILENAME = formats.REJECTS_FILE
 SHARD_GLOB = '-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]'
 _SPLITS = ('train', 'eval')
 
@@ -221,13 +223,7 @@ def _write_text(path: str, text: str) -> None:
     with FileSystems.create(path) as remote_file:
       remote_file.write(data)
     return
-  directory, name = os.path.split(path)
-  temporary = os.path.join(directory, f'.{name}.tmp-{os.getpid()}')
-  with open(temporary, 'wb') as local_file:
-    local_file.write(data)
-    local_file.flush()
-    os.fsync(local_file.fileno())
-  os.replace(temporary, path)
+  files.write_bytes_atomically(path, data)
 
 
 def _delete_if_exists(path: str) -> None:

@@ -4,7 +4,8 @@ A DAG is a list of nodes `(module, input_keys, output_keys)`. Nodes run in
 order. Each input key is a `/`-separated path into the dict of everything
 computed so far, which starts as the layer's inputs. A node's result is stored
 under its module's name, and the last node's result is also stored as 'out'.
-`ProcessorGroup` (processors.py) and `LossGroup` (losses.py) build on this.
+`ProcessorGroup` (processors.py) and `LossGroup` (the losses package) build
+on this.
 """
 
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple, Union

@@ -136,14 +136,6 @@ class ProcessorGroup(dags.DAGLayer):
     return core.nested_lookup('out/signal', outputs)
 
 
-def _check_same_shape(name_one: Text, one: tf.Tensor, name_two: Text,
-                      two: tf.Tensor) -> None:
-  if (one.shape.rank is not None and two.shape.rank is not None and
-      not one.shape.is_compatible_with(two.shape)):
-    raise ValueError(f'{name_one} and {name_two} must have the same shape, got '
-                     f'{one.shape.as_list()} and {two.shape.as_list()}.')
-
-
 @keras.saving.register_keras_serializable(package='ddsp_tf')
 @gin.register
 class Add(Processor):
@@ -157,7 +149,8 @@ class Add(Processor):
     """Checks and passes on the signals, each [batch, n_samples]."""
     signal_one, signal_two = core.tf_float32(signal_one), core.tf_float32(
         signal_two)
-    _check_same_shape('signal_one', signal_one, 'signal_two', signal_two)
+    validation.check_same_shape(('signal_one', 'signal_two'), signal_one,
+                                signal_two)
     return {'signal_one': signal_one, 'signal_two': signal_two}
 
   def get_signal(self, signal_one: tf.Tensor,
@@ -189,7 +182,8 @@ class Mix(Processor):
     """
     signal_one, signal_two = core.tf_float32(signal_one), core.tf_float32(
         signal_two)
-    _check_same_shape('signal_one', signal_one, 'signal_two', signal_two)
+    validation.check_same_shape(('signal_one', 'signal_two'), signal_one,
+                                signal_two)
     mix_level = core.tf_float32(nn_out_mix_level)
     validation.check_rank('nn_out_mix_level', mix_level, (3,),
                           '[batch, n_frames, 1]')

@@ -21,29 +21,36 @@ Decibels are clipped to [-range_db, ...] (DB_RANGE = 80 by default), with
 librosa is not needed at run time: the A-weighting curve and the numpy STFT
 are computed here with numpy. librosa is only an independent reference in the
 tests.
+
+The framing helpers (`get_framed_lengths`, `pad`) live in framing.py and
+CREPE pitch tracking (`compute_f0`, `reset_crepe`, `PretrainedCREPE`) in
+pitch.py; both are re-exported here, the original's path.
 """
 
-import functools
-from typing import Any, Tuple, Union
-
 import gin
-import keras
 import numpy as np
-import scipy.signal
 import tensorflow as tf
 
 from ddsp_tf import core
-from ddsp_tf import crepe
 from ddsp_tf import validation
+from ddsp_tf.framing import _audio_np
+from ddsp_tf.framing import _audio_tf
+from ddsp_tf.framing import _check_framing
+from ddsp_tf.framing import _hop_size
+from ddsp_tf.framing import _pad_np
+from ddsp_tf.framing import _PADDINGS
+from ddsp_tf.framing import Array
+from ddsp_tf.framing import get_framed_lengths
+from ddsp_tf.framing import pad
+from ddsp_tf.pitch import CREPE_FRAME_SIZE
+from ddsp_tf.pitch import CREPE_SAMPLE_RATE
+from ddsp_tf.pitch import compute_f0
+from ddsp_tf.pitch import PretrainedCREPE
+from ddsp_tf.pitch import reset_crepe
 
-Array = Union[np.ndarray, tf.Tensor]
-
-CREPE_SAMPLE_RATE = 16000
-CREPE_FRAME_SIZE = 1024
 F0_RANGE = 127.0  # MIDI.
 DB_RANGE = core.DB_RANGE  # dB (80.0).
 
-_PADDINGS = ('valid', 'same', 'center')
 # Pole frequencies (Hz) of the A-weighting filter, IEC 61672-1 Annex E.
 _A_WEIGHTING_POLES_HZ = (20.598997, 107.65265, 737.86223, 12194.217)
 
@@ -54,32 +61,6 @@ _A_WEIGHTING_POLES_HZ = (20.598997, 107.65265, 737.86223, 12194.217)
 def _enclosing_power_of_two(n: int) -> int:
   """The smallest power of two >= n (n >= 1)."""
   return 1 << (int(n) - 1).bit_length()
-
-
-def _hop_size(sample_rate: float, frame_rate: float) -> int:
-  """Samples per frame, sample_rate / frame_rate, which must be a whole number.
-
-  Args:
-    sample_rate: Audio samples per second.
-    frame_rate: Feature frames per second.
-
-  Returns:
-    The hop size in samples.
-
-  Raises:
-    ValueError: If either rate is not positive, or frame_rate does not divide
-      sample_rate (the hop would not be a whole number of samples).
-  """
-  validation.check_positive('sample_rate', sample_rate)
-  validation.check_positive('frame_rate', frame_rate)
-  ratio = float(sample_rate) / float(frame_rate)
-  hop = int(round(ratio))
-  if hop < 1 or abs(ratio - hop) > 1e-9 * ratio:
-    raise ValueError(
-        f'frame_rate must divide sample_rate so that the hop is a whole number '
-        f'of samples, got sample_rate={sample_rate!r}, frame_rate='
-        f'{frame_rate!r} (sample_rate / frame_rate = {ratio:g}).')
-  return hop
 
 
 def _stft_hop_size(frame_size: int, overlap: float) -> int:
@@ -93,70 +74,6 @@ def _stft_hop_size(frame_size: int, overlap: float) -> int:
         f'frame_size * (1 - overlap) must be at least one sample, got '
         f'frame_size={frame_size!r}, overlap={overlap!r}.')
   return hop
-
-
-def _audio_tf(audio: Array, name: str = 'audio') -> Tuple[tf.Tensor, bool]:
-  """Float32 audio as `[batch, n_samples]` plus whether the input was 1-D.
-
-  Accepts `[n_samples]`, `[batch, n_samples]` and `[batch, n_samples, 1]`.
-  """
-  audio = core.tf_float32(audio)
-  validation.check_rank(
-      name, audio, (1, 2, 3),
-      '[n_samples], [batch, n_samples] or [batch, n_samples, 1]')
-  if audio.shape.rank == 3:
-    if audio.shape[-1] != 1:
-      raise ValueError(f'3-D {name} must have one trailing channel, got shape '
-                       f'{audio.shape.as_list()}.')
-    audio = audio[..., 0]
-  is_1d = audio.shape.rank == 1
-  return (audio[tf.newaxis, :] if is_1d else audio), is_1d
-
-
-def _audio_np(audio: Array, name: str = 'audio') -> Tuple[np.ndarray, bool]:
-  """numpy float64 twin of `_audio_tf`."""
-  audio = np.asarray(audio, dtype=np.float64)
-  if audio.ndim not in (1, 2, 3) or (audio.ndim == 3 and audio.shape[-1] != 1):
-    raise ValueError(
-        f'{name} must have shape [n_samples], [batch, n_samples] or '
-        f'[batch, n_samples, 1], got shape {list(audio.shape)}.')
-  if audio.ndim == 3:
-    audio = audio[..., 0]
-  is_1d = audio.ndim == 1
-  return (audio[np.newaxis, :] if is_1d else audio), is_1d
-
-
-def _check_framing(frame_size: int, hop_size: int,
-                   padding: str) -> Tuple[int, int]:
-  """Validates the framing arguments shared by `pad` and friends."""
-  validation.check_choice('padding', padding, _PADDINGS)
-  frame_size = validation.check_int('frame_size', frame_size)
-  hop_size = validation.check_int('hop_size', hop_size)
-  if hop_size > frame_size:
-    raise ValueError(
-        f'hop_size must not exceed frame_size (samples between frames would '
-        f'be skipped), got hop_size={hop_size}, frame_size={frame_size}.')
-  return frame_size, hop_size
-
-
-def _padding_amounts(n_samples: int, frame_size: int, hop_size: int,
-                     padding: str) -> Tuple[int, int]:
-  """Zeros to add (before, after) a signal of known length."""
-  if padding == 'center':
-    return frame_size // 2, frame_size - frame_size // 2
-  _, padded_length = get_framed_lengths(n_samples, frame_size, hop_size,
-                                        padding)
-  return 0, padded_length - n_samples
-
-
-def _pad_np(audio: np.ndarray, frame_size: int, hop_size: int,
-            padding: str) -> np.ndarray:
-  """numpy version of `pad` with zeros along the last axis."""
-  frame_size, hop_size = _check_framing(frame_size, hop_size, padding)
-  before, after = _padding_amounts(audio.shape[-1], frame_size, hop_size,
-                                   padding)
-  widths = [(0, 0)] * (audio.ndim - 1) + [(before, after)]
-  return np.pad(audio, widths)
 
 
 def _hann_window_np(frame_size: int) -> np.ndarray:
@@ -434,88 +351,6 @@ def compute_mfcc(audio: Array, lo_hz: float = 20.0, hi_hz: float = 8000.0,
 
 
 # ----------------------------------------------------------------------------
-# Framing.
-# ----------------------------------------------------------------------------
-def get_framed_lengths(input_length: int, frame_size: int, hop_size: int,
-                       padding: str = 'center') -> Tuple[int, int]:
-  """Number of frames and padded signal length for a framing mode.
-
-  * 'valid': no padding; floor((L - frame_size) / hop) + 1 frames (0 when the
-    signal is shorter than one frame; the original returned a negative count).
-  * 'center': L + frame_size samples after padding, so L // hop + 1 frames.
-  * 'same': ceil(L / hop) frames; (n_frames - 1) * hop + frame_size samples.
-
-  Args:
-    input_length: Number of samples L before padding.
-    frame_size: Samples per frame.
-    hop_size: Samples between the starts of consecutive frames.
-    padding: 'valid', 'same' or 'center'.
-
-  Returns:
-    (n_frames, padded_length), both Python ints.
-  """
-  validation.check_choice('padding', padding, _PADDINGS)
-  input_length = validation.check_int('input_length', input_length, minimum=0)
-  frame_size = validation.check_int('frame_size', frame_size)
-  hop_size = validation.check_int('hop_size', hop_size)
-
-  def frames_in(length):
-    return max(0, (length - frame_size) // hop_size + 1)
-
-  if padding == 'valid':
-    return frames_in(input_length), input_length
-  if padding == 'center':
-    padded_length = input_length + frame_size
-    return frames_in(padded_length), padded_length
-  n_frames = -(-input_length // hop_size)  # ceil
-  return n_frames, (n_frames - 1) * hop_size + frame_size
-
-
-def pad(x: Array, frame_size: int, hop_size: int, padding: str = 'center',
-        axis: int = 1, mode: str = 'CONSTANT',
-        constant_values: float = 0) -> tf.Tensor:
-  """Pads one axis of `x` for framing, as described in `get_framed_lengths`.
-
-  'center' puts frame_size // 2 values before and the rest after (the
-  original put frame_size // 2 on both sides, one short for odd frame sizes).
-  'same' pads the end; it works with an unknown (dynamic) length too.
-
-  Args:
-    x: Tensor or array; converted to float32.
-    frame_size: Samples per frame.
-    hop_size: Samples between frames; must not exceed frame_size.
-    padding: 'valid' (no-op), 'same' or 'center'.
-    axis: The axis to pad (1 for `[batch, n_samples]`; -1 works for any rank).
-    mode: tf.pad mode: 'CONSTANT', 'REFLECT' or 'SYMMETRIC'.
-    constant_values: Value used by 'CONSTANT' mode.
-
-  Returns:
-    float32 `x` padded along `axis`.
-
-  Raises:
-    ValueError: For an unknown padding, non-positive sizes, or
-      hop_size > frame_size.
-  """
-  frame_size, hop_size = _check_framing(frame_size, hop_size, padding)
-  x = core.tf_float32(x)
-  if padding == 'valid':
-    return x
-  rank = x.shape.rank
-  if rank is not None and not -rank <= axis < rank:
-    raise ValueError(f'axis={axis} is out of range for x of shape '
-                     f'{x.shape.as_list()}.')
-  n_samples = x.shape[axis]
-  if padding == 'same' and n_samples is None:
-    n_samples = tf.shape(x)[axis]
-    n_frames = (n_samples + hop_size - 1) // hop_size
-    paddings = (0, (n_frames - 1) * hop_size + frame_size - n_samples)
-  else:
-    paddings = _padding_amounts(n_samples, frame_size, hop_size, padding)
-  return core.pad_axis(x, paddings, axis=axis, mode=mode,
-                       constant_values=constant_values)
-
-
-# ----------------------------------------------------------------------------
 # Energy and loudness.
 # ----------------------------------------------------------------------------
 def compute_rms_energy(audio: Array, sample_rate: int = 16000,
@@ -680,179 +515,3 @@ def pad_or_trim_to_expected_length(vector: Array, expected_len: int,
     return np.pad(vector, [(0, 0)] * (vector.ndim - 1) + [widths],
                   constant_values=pad_value)
   return vector[..., :expected_len]
-
-
-# ----------------------------------------------------------------------------
-# Pitch (CREPE).
-# ----------------------------------------------------------------------------
-_CREPE_BATCH_FRAMES = 512  # Frames per network call; bounds memory.
-
-
-def _crepe_hop_size(frame_rate: float) -> int:
-  """CREPE hop at 16 kHz for a frame rate; it must be a whole sample count."""
-  return _hop_size(CREPE_SAMPLE_RATE, frame_rate)
-
-
-def _resample_np(audio: np.ndarray, sample_rate: int,
-                 target_rate: int) -> np.ndarray:
-  """Band-limited polyphase resampling of [..., n_samples] audio."""
-  if sample_rate == target_rate:
-    return audio
-  ratio = np.gcd(int(sample_rate), int(target_rate))
-  return scipy.signal.resample_poly(audio, target_rate // ratio,
-                                    sample_rate // ratio, axis=-1)
-
-
-@functools.lru_cache(maxsize=None)
-def _crepe_network(model_capacity_or_path: str):
-  """A compiled graph of a CREPE model over any number of raw frames."""
-  model = crepe.get_model(model_capacity_or_path)
-
-  @tf.function(input_signature=[tf.TensorSpec([None, CREPE_FRAME_SIZE],
-                                              tf.float32)])
-  def activations(frames):
-    return model(crepe.normalize_frames(frames), training=False)
-
-  return activations
-
-
-def _crepe_activations(audio_16k: np.ndarray, hop_size: int, padding: str,
-                       model_capacity_or_path: str) -> np.ndarray:
-  """CREPE activations of [batch, n_samples] 16 kHz audio.
-
-  Frames are views into the padded audio, sent to the network a bounded
-  number at a time, so memory does not grow with the frames' overlap.
-
-  Returns:
-    [batch, n_frames, 360] float32.
-  """
-  network = _crepe_network(model_capacity_or_path)
-  padded = _pad_np(audio_16k, CREPE_FRAME_SIZE, hop_size, padding)
-  frames = np.lib.stride_tricks.sliding_window_view(
-      padded, CREPE_FRAME_SIZE, axis=-1)[:, ::hop_size, :]
-  batch, n_frames = frames.shape[:2]
-  flat = frames.reshape(batch * n_frames, CREPE_FRAME_SIZE) if n_frames else (
-      np.zeros([0, CREPE_FRAME_SIZE]))
-  outputs = [network(tf.constant(flat[start:start + _CREPE_BATCH_FRAMES],
-                                 tf.float32)).numpy()
-             for start in range(0, flat.shape[0], _CREPE_BATCH_FRAMES)]
-  activations = (np.concatenate(outputs) if outputs else
-                 np.zeros([0, crepe.N_BINS], np.float32))
-  return activations.reshape(batch, n_frames, crepe.N_BINS)
-
-
-def reset_crepe() -> None:
-  """Forgets the loaded CREPE models, freeing their memory."""
-  _crepe_network.cache_clear()
-  crepe.get_model.cache_clear()
-
-
-def compute_f0(audio: Array, frame_rate: float, viterbi: bool = True,
-               padding: str = 'center', sample_rate: int = CREPE_SAMPLE_RATE,
-               model_capacity: str = 'full') -> Tuple[np.ndarray, np.ndarray]:
-  """Fundamental frequency and confidence with CREPE.
-
-  Audio at any sample rate is resampled to 16 kHz. Frames are 1024 samples
-  with a hop of 16000 / frame_rate, padded like compute_loudness, so with
-  'center' or 'same' padding the two give the same number of frames for the
-  same frame rate ('valid' frame counts depend on the frame size, 1024 here).
-
-  Args:
-    audio: [n_samples] or [batch, n_samples] audio.
-    frame_rate: Frames per second; 16000 / frame_rate must be a whole number.
-    viterbi: Smooth the pitch track with CREPE's HMM (Viterbi decoding)
-      instead of taking each frame's peak.
-    padding: 'center', 'same' or 'valid'.
-    sample_rate: Sample rate of `audio`.
-    model_capacity: 'tiny', 'small', 'medium', 'large', 'full', or the path
-      of a CREPE weight file.
-
-  Returns:
-    (f0_hz, f0_confidence) float32 numpy arrays, [n_frames] or
-    [batch, n_frames]. Confidence is the peak activation, in [0, 1].
-
-  Raises:
-    ValueError: For empty audio, audio shorter than one CREPE frame
-      (1024 samples at 16 kHz), a bad rank or a bad frame rate.
-    FileNotFoundError: If the CREPE weights are not installed.
-  """
-  validation.check_positive('sample_rate', sample_rate)
-  validation.check_choice('padding', padding, _PADDINGS)
-  hop_size = _crepe_hop_size(frame_rate)
-  audio, is_1d = _audio_np(audio)
-  if audio.shape[-1] == 0:
-    raise ValueError('compute_f0 got empty audio (0 samples).')
-  audio_16k = _resample_np(audio, sample_rate, CREPE_SAMPLE_RATE)
-  if audio_16k.shape[-1] < CREPE_FRAME_SIZE:
-    raise ValueError(
-        f'compute_f0 needs at least one CREPE frame ({CREPE_FRAME_SIZE} '
-        f'samples at 16 kHz, {CREPE_FRAME_SIZE / CREPE_SAMPLE_RATE:.3f} s); '
-        f'got {audio.shape[-1]} samples at {sample_rate} Hz.')
-  if not np.all(np.isfinite(audio_16k)):
-    raise ValueError('compute_f0 got audio with NaN or Inf samples.')
-  activations = _crepe_activations(audio_16k, hop_size, padding,
-                                   model_capacity)
-  centers = crepe.viterbi_path(activations) if viterbi else None
-  f0_hz, confidence = crepe.activations_to_f0_and_confidence(activations,
-                                                             centers)
-  f0_hz, confidence = f0_hz.numpy(), confidence.numpy()
-  return (f0_hz[0], confidence[0]) if is_1d else (f0_hz, confidence)
-
-
-@keras.saving.register_keras_serializable(package='ddsp_tf')
-class PretrainedCREPE(keras.Model):
-  """CREPE inside the graph: audio -> activations, f0 and confidence.
-
-  Unlike compute_f0 (numpy in, numpy out, batched for long files), this
-  model runs in tf.function for losses and metrics.
-  """
-
-  def __init__(self, model_size_or_path: str = 'full', hop_size: int = 160,
-               **kwargs):
-    """Loads the network.
-
-    Args:
-      model_size_or_path: A CREPE capacity or the path of a weight file.
-      hop_size: Samples between frames at 16 kHz.
-      **kwargs: Keras model arguments.
-    """
-    super().__init__(**kwargs)
-    self.model_size_or_path = model_size_or_path
-    self.hop_size = validation.check_int('hop_size', hop_size)
-    self.frame_size = CREPE_FRAME_SIZE
-    self.sample_rate = CREPE_SAMPLE_RATE
-    self.network = crepe.get_model(model_size_or_path)
-
-  activations_to_f0_and_confidence = staticmethod(
-      crepe.activations_to_f0_and_confidence)
-  normalize_frames = staticmethod(crepe.normalize_frames)
-  create_hmm = staticmethod(crepe.create_hmm)
-  viterbi_decode = staticmethod(crepe.viterbi_path)
-
-  def batch_frames(self, audio: Array, padding: str = 'center') -> tf.Tensor:
-    """Frames of [batch, n_samples] 16 kHz audio, [batch, n_frames, 1024]."""
-    audio, _ = _audio_tf(audio)
-    padded = pad(audio, self.frame_size, self.hop_size, padding=padding)
-    return tf.signal.frame(padded, self.frame_size, self.hop_size)
-
-  def call(self, audio: Array, padding: str = 'center') -> tf.Tensor:
-    """CREPE activations of 16 kHz audio, [batch, n_frames, 360]."""
-    frames = self.batch_frames(audio, padding=padding)
-    shape = tf.shape(frames)
-    flat = tf.reshape(frames, [-1, self.frame_size])
-    activations = self.network(self.normalize_frames(flat), training=False)
-    return tf.reshape(activations, [shape[0], shape[1], crepe.N_BINS])
-
-  def predict_f0_and_confidence(self, audio: Array, viterbi: bool = False,
-                                padding: str = 'center'
-                                ) -> Tuple[tf.Tensor, tf.Tensor]:
-    """f0 and confidence of 16 kHz audio, each [batch, n_frames]."""
-    activations = self(audio, padding=padding)
-    centers = self.viterbi_decode(activations) if viterbi else None
-    return self.activations_to_f0_and_confidence(activations, centers)
-
-  def get_config(self):
-    config = super().get_config()
-    config.update(model_size_or_path=self.model_size_or_path,
-                  hop_size=self.hop_size)
-    return config

@@ -5,7 +5,7 @@ was expected, so bad input fails at the public boundary with a clear message
 instead of deep inside TensorFlow.
 """
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -44,6 +44,31 @@ def check_int(name: str, value: Any, minimum: int = 1) -> int:
   return as_int
 
 
+def check_number(name: str, value: Any, minimum: float = 0.0,
+                 inclusive: bool = True) -> float:
+  """`value` as a float; raises unless it is a finite number above minimum.
+
+  Args:
+    name: The argument's name, for the message.
+    value: A Python or numpy number (not a bool).
+    minimum: The lower bound.
+    inclusive: Whether minimum itself is allowed.
+
+  Returns:
+    float(value).
+  """
+  try:
+    as_float = float(value)
+  except (TypeError, ValueError):
+    as_float = float('nan')
+  above = as_float >= minimum if inclusive else as_float > minimum
+  if isinstance(value, bool) or not np.isfinite(as_float) or not above:
+    bound = f'>= {minimum:g}' if inclusive else f'> {minimum:g}'
+    raise ValueError(f'{name} must be a finite number {bound}, got '
+                     f'{name}={value!r}.')
+  return as_float
+
+
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
   """Raises unless `value` is one of `choices`."""
   if value not in choices:
@@ -69,6 +94,26 @@ def check_rank(name: str, x: tf.Tensor, ranks: Sequence[int],
                      f'{x.shape.as_list()} (rank {rank}).')
 
 
+def check_same_shape(names: Sequence[str], a: tf.Tensor,
+                     b: tf.Tensor) -> None:
+  """Raises ValueError when the static shapes of `a` and `b` disagree.
+
+  Unknown dimensions (None, inside a tf.function with dynamic shapes) are
+  not checked.
+
+  Args:
+    names: The two arguments' names, for the message.
+    a: The first tensor.
+    b: The second tensor.
+  """
+  if a.shape.rank is None or b.shape.rank is None:
+    return
+  if not a.shape.is_compatible_with(b.shape):
+    raise ValueError(f'{names[0]} and {names[1]} must have the same shape, got '
+                     f'{names[0]} {a.shape.as_list()} and {names[1]} '
+                     f'{b.shape.as_list()}.')
+
+
 def static_dim(x: tf.Tensor, axis: int) -> Optional[int]:
   """The static size of `x` along `axis`, or None when unknown."""
   return x.shape[axis] if x.shape.rank is not None else None
@@ -83,3 +128,33 @@ def check_same_static_dims(names: Sequence[str], a: tf.Tensor, b: tf.Tensor,
       raise ValueError(
           f'{names[0]} and {names[1]} must match along axis {axis}, got shapes '
           f'{a.shape.as_list()} and {b.shape.as_list()}.')
+
+
+def check_finite_array(name: str, x: Any, ranks: Tuple[int, ...],
+                  layout: str) -> np.ndarray:
+  """`x` as a float64 array of an allowed rank, non-empty, with no NaN/Inf."""
+  try:
+    array = np.asarray(x, np.float64)
+  except (TypeError, ValueError):
+    raise TypeError(f'{name} must be an array of numbers {layout}, got '
+                    f'{type(x).__name__}.') from None
+  if array.ndim not in ranks:
+    raise ValueError(f'{name} must have shape {layout}, got shape '
+                     f'{list(array.shape)} (rank {array.ndim}).')
+  if array.size == 0:
+    raise ValueError(f'{name} is empty (shape {list(array.shape)}); it needs '
+                     'at least one value.')
+  if not np.all(np.isfinite(array)):
+    bad = int(np.sum(~np.isfinite(array)))
+    raise ValueError(f'{name} has {bad} NaN or Inf value(s); pass finite '
+                     'values.')
+  return array
+
+
+def check_rate(name: str, rate: Any) -> int:
+  """A sample or frame rate, which must be a positive whole number."""
+  try:
+    return check_int(name, rate, minimum=1)
+  except ValueError:
+    raise ValueError(f'{name} must be a positive whole number of samples per '
+                     f'second, got {name}={rate!r}.') from None

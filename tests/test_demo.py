@@ -1,4 +1,4 @@
-"""Tests for the main job, ddsp_tf_demo (ddsp_tf.training.cli.demo).
+"""Tests for the main job, ddsp_tf_demo (ddsp_tf.cli.demo).
 
 One end-to-end run per module (slow): a 4.5 s harmonic glide made here
 trains the real models/solo_instrument_cpu.gin for 2 steps; a 3 s stereo
@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ddsp_tf.training import demo
-from ddsp_tf.training.cli import demo as demo_cli
+from ddsp_tf.apps import demo
+from ddsp_tf.cli import demo as demo_cli
 
 SAMPLE_RATE = 16000
 TRAIN_SECS = 4.5

@@ -29,11 +29,13 @@ import tensorflow as tf
 
 from ddsp_tf import spectral_ops
 from ddsp_tf import core
-from ddsp_tf.training import export
+from ddsp_tf.apps import export
+from ddsp_tf import formats
 from ddsp_tf.training import inference
+from ddsp_tf.apps import timbre_transfer as transfer_app
 from ddsp_tf.training import models
 from ddsp_tf.training import train_util
-from ddsp_tf.training.cli import export as export_cli
+from ddsp_tf.cli import export as export_cli
 import cli_checks
 import test_run_cli
 
@@ -212,7 +214,7 @@ def test_audio_to_audio_features_match_the_dataset_features(loaded):
 # The other files.
 # ----------------------------------------------------------------------------
 def test_metadata(exported, trained_run):
-  with open(os.path.join(exported, export.METADATA_FILE)) as metadata_file:
+  with open(os.path.join(exported, formats.METADATA_FILE)) as metadata_file:
     metadata = json.load(metadata_file)
   expected_types = {
       'format_version': int, 'ddsp_tf_version': str, 'export_time': str,
@@ -225,8 +227,8 @@ def test_metadata(exported, trained_run):
   for key, expected_type in expected_types.items():
     # Exact types: a bool is not an acceptable int here, nor the reverse.
     assert type(metadata[key]) is expected_type, key
-  assert metadata['format_version'] == export.FORMAT_VERSION == 1
-  assert export.METADATA_FILE == 'metadata.json'
+  assert metadata['format_version'] == formats.EXPORT_FORMAT_VERSION == 1
+  assert formats.METADATA_FILE == 'metadata.json'
   assert metadata['export_time'].endswith('Z')
   assert (metadata['sample_rate'], metadata['frame_rate'],
           metadata['hop_size']) == (16000, 250, 64)
@@ -245,7 +247,7 @@ def test_metadata(exported, trained_run):
                                      'prev_harmonic_amps', 'noise_tail']
   assert os.path.isfile(os.path.join(exported, tflite['file']))
   # format_version 1 readers ignore the extra key.
-  assert inference.load_model(exported).metadata['tflite'] == tflite
+  assert transfer_app.load_model(exported).metadata['tflite'] == tflite
   with open(os.path.join(exported, 'operative_config.gin')) as copied:
     with open(train_util.get_latest_operative_config(str(trained_run))) as orig:
       assert copied.read() == orig.read()
@@ -322,7 +324,7 @@ def _run_tflite(path, f0, loudness, reset_phase_at=None):
   """
   runner = tf.lite.Interpreter(model_path=path).get_signature_runner()
   with open(os.path.join(os.path.dirname(os.path.dirname(path)),
-                         export.METADATA_FILE)) as metadata_file:
+                         formats.METADATA_FILE)) as metadata_file:
     meta = json.load(metadata_file)['tflite']
   state = {spec['name']: np.zeros(spec['shape'], np.float32)
            for spec in meta['inputs']
@@ -377,7 +379,7 @@ def test_tflite_stream_matches_the_saved_model(exported, loaded):
 @pytest.fixture(scope='module')
 def streaming(trained_run):
   model = _eager_model(trained_run)
-  return export.StreamingModule(export.ExportModule(model))
+  return inference.StreamingModule(inference.ExportModule(model))
 
 
 def test_stream_noise_is_the_batch_filtered_noise(streaming):
@@ -426,7 +428,7 @@ def test_help_explains_every_flag(capsys):
 
 def test_console_script_is_declared():
   cli_checks.assert_console_script(
-      'ddsp_tf_export', 'ddsp_tf.training.cli.export:console_entry_point')
+      'ddsp_tf_export', 'ddsp_tf.cli.export:console_entry_point')
 
 
 @pytest.mark.slow  # A full export (about 8 s each).

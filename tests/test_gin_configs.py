@@ -16,9 +16,9 @@ import pytest
 
 from ddsp_tf.training import data
 from ddsp_tf.training import evaluators
-from ddsp_tf.training.cli import run
+from ddsp_tf.training import runner
 
-GIN_DIR = run.package_gin_dir()
+GIN_DIR = runner.package_gin_dir()
 SHIPPED = sorted(
     os.path.relpath(os.path.join(folder, name), GIN_DIR)
     for folder, _, names in os.walk(GIN_DIR) for name in names
@@ -107,11 +107,11 @@ _BUILD_SCRIPT = textwrap.dedent('''
     import gin
     import numpy as np
     from ddsp_tf.training import models
-    from ddsp_tf.training.cli import run
+    from ddsp_tf.training import runner
 
     results = {}
     for name in sys.argv[1:]:
-      run.parse_gin(restore_dir='', gin_files=[name])
+      runner.parse_gin(restore_dir='', gin_files=[name])
       model = models.get_model()
       try:  # The feature rate the config reads (solo_instrument_cpu: 50).
         frame_rate = gin.query_parameter('F0LoudnessPreprocessor.frame_rate')

@@ -17,7 +17,9 @@ import scipy.signal
 import scipy.stats
 
 import contract_export
-from ddsp_tf.training import inference
+from ddsp_tf import formats
+from ddsp_tf.training import postprocessing
+from ddsp_tf.apps import timbre_transfer as transfer_app
 
 SAMPLE_RATE = 16000
 FRAME_RATE = 250
@@ -33,12 +35,12 @@ def exports(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def model(exports):
-  return inference.load_model(exports['reverb'])
+  return transfer_app.load_model(exports['reverb'])
 
 
 @pytest.fixture(scope='module')
 def plain_model(exports):
-  return inference.load_model(exports['plain'])
+  return transfer_app.load_model(exports['plain'])
 
 
 def _copy_with_metadata(source, target, **changes):
@@ -69,60 +71,60 @@ def test_load_model_metadata(model):
   assert model.hop_size == HOP
   assert model.has_reverb
   assert model.dataset_statistics['mean_pitch_midi'] == 60.0
-  assert model.metadata['format_version'] == inference.FORMAT_VERSION
+  assert model.metadata['format_version'] == formats.EXPORT_FORMAT_VERSION
 
 
 def test_feature_padding_comes_from_the_metadata(exports, tmp_path):
-  legacy = inference.load_model(_copy_with_metadata(
+  legacy = transfer_app.load_model(_copy_with_metadata(
       exports['reverb'], str(tmp_path / 'legacy'),
       feature_padding=contract_export.DROP))
   assert legacy.feature_padding == 'same'  # ddsp_tf_prepare_tfrecord's.
-  centered = inference.load_model(_copy_with_metadata(
+  centered = transfer_app.load_model(_copy_with_metadata(
       exports['reverb'], str(tmp_path / 'centered'), feature_padding='center'))
   assert centered.feature_padding == 'center'
-  odd = inference.load_model(_copy_with_metadata(
+  odd = transfer_app.load_model(_copy_with_metadata(
       exports['reverb'], str(tmp_path / 'odd'), feature_padding='valid'))
-  with pytest.raises(inference.ExportError, match="'valid'"):
+  with pytest.raises(transfer_app.ExportError, match="'valid'"):
     odd.feature_padding  # pylint: disable=pointless-statement
 
 
 def test_load_model_missing_dir(tmp_path):
   with pytest.raises(FileNotFoundError, match='does not exist'):
-    inference.load_model(str(tmp_path / 'nowhere'))
+    transfer_app.load_model(str(tmp_path / 'nowhere'))
 
 
 def test_load_model_not_an_export(tmp_path):
   (tmp_path / 'run').mkdir()
-  with pytest.raises(inference.ExportError,
+  with pytest.raises(transfer_app.ExportError,
                      match='not a ddsp_tf export.*saved_model.pb or '
                      'metadata.json.*ddsp_tf_export'):
-    inference.load_model(str(tmp_path / 'run'))
+    transfer_app.load_model(str(tmp_path / 'run'))
 
 
 def test_load_model_without_metadata(exports, tmp_path):
   target = str(tmp_path / 'copy')
   shutil.copytree(exports['plain'], target)
   os.remove(os.path.join(target, 'metadata.json'))
-  with pytest.raises(inference.ExportError, match='no metadata.json'):
-    inference.load_model(target)
+  with pytest.raises(transfer_app.ExportError, match='no metadata.json'):
+    transfer_app.load_model(target)
 
 
 def test_load_model_without_format_version(exports, tmp_path):
   target = _copy_with_metadata(exports['plain'], str(tmp_path / 'copy'),
                                format_version=contract_export.DROP)
-  with pytest.raises(inference.ExportError,
+  with pytest.raises(transfer_app.ExportError,
                      match='no format_version.*reads export format version 1'
                      '.*ddsp_tf_export'):
-    inference.load_model(target)
+    transfer_app.load_model(target)
 
 
 def test_load_model_other_format_version(exports, tmp_path):
   target = _copy_with_metadata(exports['plain'], str(tmp_path / 'copy'),
                                format_version=2)
-  with pytest.raises(inference.ExportError,
+  with pytest.raises(transfer_app.ExportError,
                      match='format version 2, but this ddsp_tf reads version 1'
                      '.*ddsp_tf_export'):
-    inference.load_model(target)
+    transfer_app.load_model(target)
 
 
 @pytest.mark.parametrize('changes, message', [
@@ -135,8 +137,8 @@ def test_load_model_other_format_version(exports, tmp_path):
 def test_load_model_bad_metadata(exports, tmp_path, changes, message):
   target = _copy_with_metadata(exports['reverb'], str(tmp_path / 'copy'),
                                **changes)
-  with pytest.raises(inference.ExportError, match=message):
-    inference.load_model(target)
+  with pytest.raises(transfer_app.ExportError, match=message):
+    transfer_app.load_model(target)
 
 
 def test_load_model_corrupt_saved_model(exports, tmp_path):
@@ -144,17 +146,17 @@ def test_load_model_corrupt_saved_model(exports, tmp_path):
   shutil.copytree(exports['plain'], target)
   with open(os.path.join(target, 'saved_model.pb'), 'w') as file:
     file.write('not a protocol buffer')
-  with pytest.raises(inference.ExportError,
+  with pytest.raises(transfer_app.ExportError,
                      match='the SavedModel does not load.*ddsp_tf_export'):
-    inference.load_model(target)
+    transfer_app.load_model(target)
 
 
 def test_load_model_missing_signature(tmp_path):
   target = contract_export.write_export(str(tmp_path / 'one'),
                                         signatures=('serving_default',))
-  with pytest.raises(inference.ExportError,
+  with pytest.raises(transfer_app.ExportError,
                      match=r"lacks the signature\(s\) \['audio_to_audio'\]"):
-    inference.load_model(target)
+    transfer_app.load_model(target)
 
 
 # ----------------------------------------------------------------------------
@@ -210,7 +212,7 @@ def test_reverb_ir_is_the_room_response(model):
   np.testing.assert_array_equal(ir, expected)
   outputs = model.resynthesize(np.full(30, 300.0), np.full(30, -6.0))
   np.testing.assert_allclose(
-      inference.apply_reverb_ir(outputs['audio_dry'], ir, SAMPLE_RATE),
+      transfer_app.apply_reverb_ir(outputs['audio_dry'], ir, SAMPLE_RATE),
       outputs['audio'], atol=1e-5)
 
 
@@ -230,7 +232,7 @@ def test_reverb_ir_without_reverb(plain_model):
 ])
 def test_compute_features_known_tone(input_rate, model_rate, frame_rate):
   freq, seconds, amplitude = 1000.0, 0.6, 0.5
-  features = inference.compute_features(
+  features = transfer_app.compute_features(
       _tone(freq, seconds, input_rate, amplitude), input_rate,
       model_sample_rate=model_rate, frame_rate=frame_rate,
       model_capacity='tiny')
@@ -254,7 +256,7 @@ def test_compute_features_known_tone(input_rate, model_rate, frame_rate):
   np.testing.assert_allclose(features['loudness_db'][middle],
                              20 * np.log10(amplitude / np.sqrt(2)), atol=0.3)
   # The same loudness without CREPE.
-  np.testing.assert_array_equal(inference.compute_loudness(
+  np.testing.assert_array_equal(transfer_app.compute_loudness(
       _tone(freq, seconds, input_rate, amplitude), input_rate,
       model_sample_rate=model_rate, frame_rate=frame_rate),
                                 features['loudness_db'])
@@ -272,32 +274,32 @@ def test_compute_features_known_tone(input_rate, model_rate, frame_rate):
 ])
 def test_compute_features_rejects(audio, rate, error, message):
   with pytest.raises(error, match=message):
-    inference.compute_features(audio, rate, model_capacity='tiny')
+    transfer_app.compute_features(audio, rate, model_capacity='tiny')
 
 
 def test_compute_loudness_needs_one_frame_but_no_crepe_window():
   short = _tone(1000.0, 500 / 16000, 16000, 0.5)  # Under CREPE's 64 ms.
-  assert inference.compute_loudness(short, 16000).shape == (500 // 64,)
+  assert transfer_app.compute_loudness(short, 16000).shape == (500 // 64,)
   with pytest.raises(ValueError, match=r'too short.*\(one frame\)'):
-    inference.compute_loudness(short[:50], 16000)
+    transfer_app.compute_loudness(short[:50], 16000)
   with pytest.raises(ValueError, match='frame_rate must divide both'):
-    inference.compute_loudness(short, 16000, frame_rate=300)
+    transfer_app.compute_loudness(short, 16000, frame_rate=300)
 
 
 def test_compute_features_rejects_bad_frame_rate():
   with pytest.raises(ValueError, match='frame_rate must divide both'):
-    inference.compute_features(np.zeros(44100), 44100,
+    transfer_app.compute_features(np.zeros(44100), 44100,
                                model_sample_rate=44100, frame_rate=250)
 
 
 def test_to_mono_either_layout():
   left, right = np.linspace(-1, 1, 1000), np.linspace(1, 0, 1000)
   expected = (left + right) / 2
-  np.testing.assert_allclose(inference.to_mono(np.stack([left, right], 1)),
+  np.testing.assert_allclose(transfer_app.to_mono(np.stack([left, right], 1)),
                              expected)
-  np.testing.assert_allclose(inference.to_mono(np.stack([left, right], 0)),
+  np.testing.assert_allclose(transfer_app.to_mono(np.stack([left, right], 0)),
                              expected)
-  np.testing.assert_array_equal(inference.to_mono(left), left)
+  np.testing.assert_array_equal(transfer_app.to_mono(left), left)
 
 
 # ----------------------------------------------------------------------------
@@ -306,7 +308,7 @@ def test_to_mono_either_layout():
 def test_quantile_transform_matches_interp():
   levels = np.linspace(0, 1, 11)
   quantiles = np.cumsum(np.arange(1, 12, dtype=float))
-  transform = inference.QuantileTransform(levels, quantiles)
+  transform = postprocessing.QuantileTransform(levels, quantiles)
   x = np.linspace(-5, 80, 57)
   np.testing.assert_allclose(transform.transform(x),
                              np.interp(x, quantiles, levels))
@@ -319,7 +321,7 @@ def test_quantile_transform_matches_interp():
 
 
 def test_quantile_transform_ties_map_to_middle():
-  transform = inference.QuantileTransform([0, 0.25, 0.5, 0.75, 1],
+  transform = postprocessing.QuantileTransform([0, 0.25, 0.5, 0.75, 1],
                                           [0, 1, 1, 1, 2])
   np.testing.assert_allclose(transform.transform([1.0, 0.5, 1.5]),
                              [0.5, 0.125, 0.875])
@@ -328,11 +330,11 @@ def test_quantile_transform_ties_map_to_middle():
 def test_quantile_transform_fit_known_distributions():
   rng = np.random.default_rng(0)
   levels = np.linspace(0, 1, 101)
-  uniform = inference.QuantileTransform.fit(rng.uniform(-60, -20, 200000),
+  uniform = postprocessing.QuantileTransform.fit(rng.uniform(-60, -20, 200000),
                                             levels)
   x = np.linspace(-55, -25, 13)
   np.testing.assert_allclose(uniform.transform(x), (x + 60) / 40, atol=5e-3)
-  normal = inference.QuantileTransform.fit(rng.normal(3.0, 2.0, 200000),
+  normal = postprocessing.QuantileTransform.fit(rng.normal(3.0, 2.0, 200000),
                                            levels)
   u = np.linspace(0.05, 0.95, 19)
   np.testing.assert_allclose(normal.inverse_transform(u),
@@ -341,11 +343,11 @@ def test_quantile_transform_fit_known_distributions():
 
 def test_quantile_transform_rejects():
   with pytest.raises(ValueError, match='same length'):
-    inference.QuantileTransform([0, 1], [0, 1, 2])
+    postprocessing.QuantileTransform([0, 1], [0, 1, 2])
   with pytest.raises(ValueError, match='non-decreasing'):
-    inference.QuantileTransform([0, 0.5, 1], [0, 2, 1])
+    postprocessing.QuantileTransform([0, 0.5, 1], [0, 2, 1])
   with pytest.raises(ValueError, match='increase within'):
-    inference.QuantileTransform([0, 0.5, 1.5], [0, 1, 2])
+    postprocessing.QuantileTransform([0, 0.5, 1.5], [0, 1, 2])
 
 
 # ----------------------------------------------------------------------------
@@ -362,7 +364,7 @@ def _two_notes():
 
 def test_detect_notes_on_envelope():
   loudness, confidence = _two_notes()
-  mask, ratio = inference.detect_notes(loudness, confidence)
+  mask, ratio = postprocessing.detect_notes(loudness, confidence)
   # Reference: (mean confident dB - min_db) * 0.7**2 = (-25 + 80) * 0.49.
   reference = 55.0 * 0.49
   np.testing.assert_allclose(ratio[150:250], 0.95**2 * 60 / reference,
@@ -373,12 +375,12 @@ def test_detect_notes_on_envelope():
   assert mask[130:270].all() and mask[430:570].all()
   assert not mask[:70].any() and not mask[330:370].any()
   assert not mask[630:].any()
-  strict, _ = inference.detect_notes(loudness, confidence, note_threshold=1.8)
+  strict, _ = postprocessing.detect_notes(loudness, confidence, note_threshold=1.8)
   assert strict[150:250].all() and not strict[400:].any()
 
 
 def test_detect_notes_without_confident_frames():
-  mask, ratio = inference.detect_notes(np.full(50, -20.0), np.full(50, 0.2))
+  mask, ratio = postprocessing.detect_notes(np.full(50, -20.0), np.full(50, 0.2))
   assert not mask.any()
   np.testing.assert_array_equal(ratio, 0.0)
 
@@ -389,54 +391,54 @@ def test_tuning_factor_and_chromatic_autotune():
   f0_midi = notes + 0.3 + rng.uniform(-0.04, 0.04, notes.shape)
   confidence = np.full(notes.shape, 0.9)
   mask = np.ones(notes.shape, bool)
-  tuning = inference.get_tuning_factor(f0_midi, confidence, mask)
+  tuning = postprocessing.get_tuning_factor(f0_midi, confidence, mask)
   assert abs(tuning - 0.3) <= 0.02
-  tuned = inference.auto_tune(f0_midi, tuning, mask, amount=1.0,
+  tuned = postprocessing.auto_tune(f0_midi, tuning, mask, amount=1.0,
                               chromatic=True)
   np.testing.assert_allclose(tuned, notes + tuning, atol=1e-9)
-  half = inference.auto_tune(f0_midi, tuning, mask, amount=0.5,
+  half = postprocessing.auto_tune(f0_midi, tuning, mask, amount=0.5,
                              chromatic=True)
   np.testing.assert_allclose(half, (f0_midi + notes + tuning) / 2, atol=1e-9)
   np.testing.assert_array_equal(
-      inference.auto_tune(f0_midi, tuning, mask, amount=0.0), f0_midi)
+      postprocessing.auto_tune(f0_midi, tuning, mask, amount=0.0), f0_midi)
 
 
 def test_autotune_major_scale():
   # C major notes, slightly off, plus a C# sung 1.2 semitones above C.
   f0_midi = np.array([60.1, 62.05, 63.9, 65.0, 67.2, 69.0, 71.1, 72.0, 61.2])
   mask = np.ones(f0_midi.shape, bool)
-  tuned = inference.auto_tune(f0_midi, 0.0, mask, amount=1.0)
+  tuned = postprocessing.auto_tune(f0_midi, 0.0, mask, amount=1.0)
   np.testing.assert_allclose(tuned, [60, 62, 64, 65, 67, 69, 71, 72, 62])
 
 
 def test_shift_pitch_scalar_and_curve():
   f0 = np.array([110.0, 220.0, 0.0, 440.0])
-  np.testing.assert_allclose(inference.shift_pitch(f0, 12), 2 * f0, rtol=1e-6)
+  np.testing.assert_allclose(postprocessing.shift_pitch(f0, 12), 2 * f0, rtol=1e-6)
   curve = np.array([0.0, 12.0, 5.0, -24.0])
-  np.testing.assert_allclose(inference.shift_pitch(f0, curve),
+  np.testing.assert_allclose(postprocessing.shift_pitch(f0, curve),
                              [110.0, 440.0, 0.0, 110.0], rtol=1e-6)
   batch = np.stack([f0, f0 / 2])
-  np.testing.assert_allclose(inference.shift_pitch(batch, curve),
+  np.testing.assert_allclose(postprocessing.shift_pitch(batch, curve),
                              batch * 2**(curve / 12), rtol=1e-6)
   max_hz = 440 * 2**((110 - 69) / 12)
-  np.testing.assert_allclose(inference.shift_pitch([4000.0], 12), [max_hz],
+  np.testing.assert_allclose(postprocessing.shift_pitch([4000.0], 12), [max_hz],
                              rtol=1e-6)
   with pytest.raises(ValueError, match='one value per frame'):
-    inference.shift_pitch(f0, [1.0, 2.0])
+    postprocessing.shift_pitch(f0, [1.0, 2.0])
   with pytest.raises(ValueError, match='NaN or Inf'):
-    inference.shift_pitch(f0, np.nan)
+    postprocessing.shift_pitch(f0, np.nan)
   with pytest.raises(ValueError, match='>= 0 Hz'):
-    inference.shift_pitch([-1.0], 0)
+    postprocessing.shift_pitch([-1.0], 0)
 
 
 def test_shift_loudness_scalar_and_curve():
   loudness = np.array([-30.0, -20.0, -10.0])
-  np.testing.assert_allclose(inference.shift_loudness(loudness, -6),
+  np.testing.assert_allclose(postprocessing.shift_loudness(loudness, -6),
                              loudness - 6)
-  np.testing.assert_allclose(inference.shift_loudness(loudness, [0, 3, -3]),
+  np.testing.assert_allclose(postprocessing.shift_loudness(loudness, [0, 3, -3]),
                              [-30, -17, -13])
   with pytest.raises(ValueError, match='one value per frame'):
-    inference.shift_loudness(loudness, [1.0])
+    postprocessing.shift_loudness(loudness, [1.0])
 
 
 # ----------------------------------------------------------------------------
@@ -458,11 +460,11 @@ def _steady_features(f0_hz, n_frames=400, seed=0):
 ])
 def test_adjust_octave_shift_toward_mean(f0_hz, mean_pitch, octaves):
   statistics = contract_export.dataset_statistics(mean_pitch_midi=mean_pitch)
-  adjusted = inference.adjust_features(_steady_features(f0_hz), statistics)
+  adjusted = postprocessing.adjust_features(_steady_features(f0_hz), statistics)
   assert float(adjusted['auto_octave_shift']) == octaves
   np.testing.assert_allclose(adjusted['f0_hz'], f0_hz * 2.0**octaves,
                              rtol=1e-6)
-  manual = inference.adjust_features(_steady_features(f0_hz), statistics,
+  manual = postprocessing.adjust_features(_steady_features(f0_hz), statistics,
                                      octave_shift=-1)
   np.testing.assert_allclose(manual['f0_hz'], f0_hz * 2.0**(octaves - 1),
                              rtol=1e-6)
@@ -478,12 +480,12 @@ def test_adjust_detects_notes_over_the_same_seconds_at_any_frame_rate(
   features = {'f0_hz': np.full(seconds.shape, 440.0),
               'f0_confidence': np.where(playing, 0.95, 0.05),
               'loudness_db': np.where(playing, -20.0, -70.0)}
-  adjusted = inference.adjust_features(
+  adjusted = postprocessing.adjust_features(
       features, contract_export.dataset_statistics(mean_pitch_midi=69.0),
       frame_rate=frame_rate)
-  expected, _ = inference.detect_notes(
+  expected, _ = postprocessing.detect_notes(
       features['loudness_db'], features['f0_confidence'],
-      smoothing=round(inference.NOTE_SMOOTHING_SECS * frame_rate))
+      smoothing=round(postprocessing.NOTE_SMOOTHING_SECS * frame_rate))
   np.testing.assert_array_equal(adjusted['mask_on'], expected)
   # Edges move by at most half the 0.16 s smoothing, at either rate.
   mask = adjusted['mask_on']
@@ -497,8 +499,8 @@ def test_adjust_loudness_matches_dataset_quantiles():
   statistics = contract_export.dataset_statistics(loudness_low=-60.0,
                                                   loudness_high=-20.0)
   features = _steady_features(220.0, n_frames=2000)
-  quiet0 = inference.adjust_features(features, statistics, quiet_db=0.0)
-  quiet20 = inference.adjust_features(features, statistics, quiet_db=20.0)
+  quiet0 = postprocessing.adjust_features(features, statistics, quiet_db=0.0)
+  quiet20 = postprocessing.adjust_features(features, statistics, quiet_db=20.0)
   mask = quiet0['mask_on']
   assert mask[100:-100].all() and mask.mean() > 0.9
   levels = np.linspace(0, 1, 101)
@@ -511,7 +513,7 @@ def test_adjust_loudness_matches_dataset_quantiles():
   np.testing.assert_allclose(
       quiet0['loudness_db'] - quiet20['loudness_db'],
       np.where(mask, 0.0, 20.0 * (1.0 - quiet0['note_on_ratio'])), atol=1e-4)
-  shifted = inference.adjust_features(features, statistics, quiet_db=0.0,
+  shifted = postprocessing.adjust_features(features, statistics, quiet_db=0.0,
                                       loudness_shift_db=-5.0)
   np.testing.assert_allclose(shifted['loudness_db'],
                              quiet0['loudness_db'] - 5.0, atol=1e-5)
@@ -525,7 +527,7 @@ def test_adjust_autotune_puts_notes_on_the_tuned_scale():
               'f0_confidence': np.full(notes.shape, 0.95),
               'loudness_db': np.full(notes.shape, -20.0)}
   statistics = contract_export.dataset_statistics(mean_pitch_midi=62.0)
-  adjusted = inference.adjust_features(features, statistics, autotune=1.0)
+  adjusted = postprocessing.adjust_features(features, statistics, autotune=1.0)
   tuning = float(adjusted['tuning_factor'])
   assert abs(tuning - 0.2) <= 0.02
   midi = 69 + 12 * np.log2(adjusted['f0_hz'] / 440)
@@ -535,13 +537,13 @@ def test_adjust_autotune_puts_notes_on_the_tuned_scale():
 
 def test_adjust_without_statistics_applies_manual_shifts_only():
   features = _steady_features(220.0)
-  adjusted = inference.adjust_features(features, None, octave_shift=1,
+  adjusted = postprocessing.adjust_features(features, None, octave_shift=1,
                                        loudness_shift_db=3.0)
   np.testing.assert_allclose(adjusted['f0_hz'], 440.0, rtol=1e-6)
   np.testing.assert_allclose(adjusted['loudness_db'],
                              features['loudness_db'] + 3.0, rtol=1e-6)
   assert not adjusted['mask_on'].any()
-  off = inference.adjust_features(
+  off = postprocessing.adjust_features(
       features, contract_export.dataset_statistics(), auto_adjust=False)
   np.testing.assert_allclose(off['f0_hz'], 220.0, rtol=1e-6)
 
@@ -549,12 +551,12 @@ def test_adjust_without_statistics_applies_manual_shifts_only():
 def test_adjust_rejects():
   features = _steady_features(220.0)
   with pytest.raises(ValueError, match=r"lacks \['f0_confidence'\]"):
-    inference.adjust_features({'f0_hz': features['f0_hz'],
+    postprocessing.adjust_features({'f0_hz': features['f0_hz'],
                                'loudness_db': features['loudness_db']})
   with pytest.raises(ValueError, match='autotune must be in'):
-    inference.adjust_features(features, autotune=2.0)
+    postprocessing.adjust_features(features, autotune=2.0)
   with pytest.raises(ValueError, match='lacks.*mean_pitch_midi'):
-    inference.adjust_features(features, {'quantile_levels': [0, 1]})
+    postprocessing.adjust_features(features, {'quantile_levels': [0, 1]})
 
 
 # ----------------------------------------------------------------------------
@@ -566,23 +568,23 @@ def test_apply_reverb_ir_matches_fftconvolve():
   ir = rng.normal(size=700) * np.exp(-np.arange(700) / 100)
   expected = scipy.signal.fftconvolve(audio, ir[np.newaxis], axes=-1)
   np.testing.assert_allclose(
-      inference.apply_reverb_ir(audio, ir, 16000), expected[:, :3000],
+      transfer_app.apply_reverb_ir(audio, ir, 16000), expected[:, :3000],
       atol=1e-4)
   np.testing.assert_allclose(
-      inference.apply_reverb_ir(audio[0], ir[:5], 16000),
+      transfer_app.apply_reverb_ir(audio[0], ir[:5], 16000),
       np.convolve(audio[0], ir[:5])[:3000], atol=1e-5)
 
 
 def test_apply_reverb_ir_resamples_keeping_the_gain():
   ir_32k = np.exp(-np.arange(4000) / 200.0)
   ones = np.ones(6000)
-  wet = inference.apply_reverb_ir(ones, ir_32k, 16000, ir_sample_rate=32000)
+  wet = transfer_app.apply_reverb_ir(ones, ir_32k, 16000, ir_sample_rate=32000)
   # DC gain of the IR (sum of taps) is kept: the step response settles there.
   np.testing.assert_allclose(wet[-1], np.sum(ir_32k), rtol=1e-2)
   with pytest.raises(ValueError, match='too fine'):
-    inference.apply_reverb_ir(ones, ir_32k, 44100, ir_sample_rate=44101)
+    transfer_app.apply_reverb_ir(ones, ir_32k, 44100, ir_sample_rate=44101)
   with pytest.raises(ValueError, match=r'ir must have shape \[ir_size\]'):
-    inference.apply_reverb_ir(ones, np.ones([2, 3]), 16000)
+    transfer_app.apply_reverb_ir(ones, np.ones([2, 3]), 16000)
 
 
 # ----------------------------------------------------------------------------
@@ -596,17 +598,17 @@ def _peak_hz(audio, sample_rate):
 def test_timbre_transfer_shifts_octaves_toward_the_dataset(model):
   # A4 (MIDI 69) with a dataset mean of MIDI 60: one octave down.
   audio = _tone(440.0, 0.8, 44100, 0.3)
-  audio_out, info = inference.timbre_transfer(audio, 44100, model,
+  audio_out, info = transfer_app.timbre_transfer(audio, 44100, model,
                                               crepe_model='tiny')
   assert audio_out.shape == info['features']['audio'].shape
   assert float(info['adjusted']['auto_octave_shift']) == -1
   dry = info['outputs']['audio_dry']
   assert abs(_peak_hz(dry, SAMPLE_RATE) - 220.0) < 2.0
-  manual, info = inference.timbre_transfer(
+  manual, info = transfer_app.timbre_transfer(
       audio, 44100, model, crepe_model='tiny', auto_adjust=False,
       pitch_shift=7.0, dry=True)
   assert abs(_peak_hz(manual, SAMPLE_RATE) - 440 * 2**(7 / 12)) < 2.0
   np.testing.assert_array_equal(manual, info['outputs']['audio_dry'])
   with pytest.raises(ValueError, match='different rooms'):
-    inference.timbre_transfer(audio, 44100, model, dry=True,
+    transfer_app.timbre_transfer(audio, 44100, model, dry=True,
                               reverb_ir=np.ones(3))

@@ -2,7 +2,7 @@
 
 A tiny solo-instrument run (test_run_cli's shrunk models/solo_instrument.gin)
 trains for 2 steps and goes through export.export_model; everything here
-reads that directory only through inference.load_model and the CLIs. The
+reads that directory only through transfer_app.load_model and the CLIs. The
 noise synth is silenced (FilteredNoise.initial_bias = -100, as in
 test_export.py) so that renders repeat to 1e-5.
 """
@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ddsp_tf.training import export
-from ddsp_tf.training import inference
-from ddsp_tf.training.cli import extract_ir
-from ddsp_tf.training.cli import timbre_transfer
+from ddsp_tf.apps import export
+from ddsp_tf import formats
+from ddsp_tf.apps import timbre_transfer as transfer_app
+from ddsp_tf.cli import extract_ir
+from ddsp_tf.cli import timbre_transfer
 import contract_export
 import test_run_cli
 
@@ -40,7 +41,7 @@ def export_dir(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def model(export_dir):
-  return inference.load_model(export_dir)
+  return transfer_app.load_model(export_dir)
 
 
 def _tone(freq_hz, seconds, sample_rate, amplitude=0.3):
@@ -49,8 +50,8 @@ def _tone(freq_hz, seconds, sample_rate, amplitude=0.3):
 
 
 def test_metadata_and_format_version(model):
-  assert inference.FORMAT_VERSION == export.FORMAT_VERSION
-  assert inference.METADATA_FILE == export.METADATA_FILE
+  assert formats.EXPORT_FORMAT_VERSION == formats.EXPORT_FORMAT_VERSION
+  assert formats.METADATA_FILE == formats.METADATA_FILE
   assert (model.sample_rate, model.frame_rate, model.hop_size) == (
       SAMPLE_RATE, FRAME_RATE, HOP)
   assert model.has_reverb
@@ -78,13 +79,13 @@ def test_reverb_ir_reproduces_the_wet_signal(model):
   assert ir[0] == 1.0
   outputs = model.resynthesize(np.full(100, 330.0), np.full(100, -30.0))
   np.testing.assert_allclose(
-      inference.apply_reverb_ir(outputs['audio_dry'], ir, SAMPLE_RATE),
+      transfer_app.apply_reverb_ir(outputs['audio_dry'], ir, SAMPLE_RATE),
       outputs['audio'], atol=1e-4)
 
 
 def test_compute_features_matches_the_embedded_features(model):
   """'same' framing without Viterbi is what audio_to_audio computes."""
-  features = inference.compute_features(
+  features = transfer_app.compute_features(
       _tone(440.0, 0.5, SAMPLE_RATE), SAMPLE_RATE, frame_rate=FRAME_RATE,
       model_capacity='tiny', viterbi=False, padding='same')
   signature = model.module.signatures['audio_to_audio']
@@ -100,7 +101,7 @@ def test_compute_features_matches_the_embedded_features(model):
 
 def test_timbre_transfer_and_clis(model, export_dir, tmp_path):
   audio = _tone(523.25, 0.6, 44100)
-  audio_out, info = inference.timbre_transfer(audio, 44100, model,
+  audio_out, info = transfer_app.timbre_transfer(audio, 44100, model,
                                               crepe_model='tiny')
   n_frames = int(0.6 * SAMPLE_RATE) // HOP
   assert audio_out.shape == (n_frames * HOP,)

@@ -19,9 +19,9 @@ import soundfile as sf
 
 from benchmarks import paper_demos
 from ddsp_tf.training import acoustics
-from ddsp_tf.training import inference
-from ddsp_tf.training.cli import extract_ir
-from ddsp_tf.training.cli import timbre_transfer
+from ddsp_tf.apps import timbre_transfer as transfer_app
+from ddsp_tf.cli import extract_ir
+from ddsp_tf.cli import timbre_transfer
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ def export_dir(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def model(export_dir):
-  return inference.load_model(export_dir)
+  return transfer_app.load_model(export_dir)
 
 
 @pytest.fixture(scope='module')
@@ -136,10 +136,10 @@ def test_cli_writes_the_room_and_applies_it_at_another_rate(
   dry, _ = sf.read(outputs['dry'])
   room, _ = sf.read(outputs['room'])
   ir_48k, _ = sf.read(ir_48k_path)
-  np.testing.assert_allclose(room, inference.apply_reverb_ir(
+  np.testing.assert_allclose(room, transfer_app.apply_reverb_ir(
       dry, ir_48k, model.sample_rate, ir_sample_rate=48000), atol=1e-5)
   # Resampled, the room keeps its reverberation time.
-  resampled = inference.apply_reverb_ir(np.eye(1, ir.size)[0], ir_48k,
+  resampled = transfer_app.apply_reverb_ir(np.eye(1, ir.size)[0], ir_48k,
                                         model.sample_rate, 48000)
   assert acoustics.estimate_rt60(resampled, model.sample_rate) == (
       pytest.approx(acoustics.estimate_rt60(ir, model.sample_rate),

@@ -1,4 +1,4 @@
-"""Tests for the ddsp_tf_run command line (ddsp_tf.training.cli.run).
+"""Tests for the ddsp_tf_run command line (ddsp_tf.cli.run).
 
 Runs the real Autoencoder from the shipped models/solo_instrument.gin,
 shrunk by a test gin file (0.5-second examples, a 32-unit GRU) found through
@@ -22,7 +22,8 @@ import pytest
 import tensorflow as tf
 
 from ddsp_tf import spectral_ops
-from ddsp_tf.training.cli import run
+from ddsp_tf.cli import run
+from ddsp_tf.training import runner
 import cli_checks
 
 SAMPLE_RATE = 16000
@@ -185,7 +186,7 @@ def test_help_lists_every_flag(capsys):
 
 def test_console_script_is_declared():
   cli_checks.assert_console_script(
-      'ddsp_tf_run', 'ddsp_tf.training.cli.run:console_entry_point')
+      'ddsp_tf_run', 'ddsp_tf.cli.run:console_entry_point')
 
 
 def test_parse_gin_searches_only_the_folders_of_this_run(tmp_path):
@@ -196,7 +197,7 @@ def test_parse_gin_searches_only_the_folders_of_this_run(tmp_path):
       (tmp_path / folder).mkdir()
       (tmp_path / folder / 'steps.gin').write_text(
           f'train.num_steps = {value}\n')
-      run.parse_gin(restore_dir='', gin_search_paths=[str(tmp_path / folder)],
+      runner.parse_gin(restore_dir='', gin_search_paths=[str(tmp_path / folder)],
                     gin_files=['steps.gin'])
       steps[folder] = gin.query_parameter('train.num_steps')
   finally:
@@ -211,7 +212,7 @@ def test_parse_gin_keeps_gin_search_noise_out_of_the_log(
   monkeypatch.chdir(workspace / 'elsewhere')
   caplog.set_level(logging.INFO)
   try:
-    run.parse_gin(restore_dir='', gin_files=['models/solo_instrument_cpu.gin'])
+    runner.parse_gin(restore_dir='', gin_files=['models/solo_instrument_cpu.gin'])
   finally:
     gin.clear_config()
   assert 'Path not found' not in caplog.text
@@ -235,7 +236,7 @@ def test_gin_mistakes_fail_at_start_up_with_the_search_path(
   assert message in error
   assert 'gin search path' in error
   assert str(workspace / 'configs') in error
-  assert run.package_gin_dir() in error
+  assert runner.package_gin_dir() in error
   assert not (tmp_path / 'run').exists()  # Nothing ran.
 
 
@@ -293,7 +294,8 @@ _SEEDED_RUNS = """
 import sys
 import gin
 from tensorflow.python.framework import config
-from ddsp_tf.training.cli import run
+from ddsp_tf.cli import run
+from ddsp_tf.training import runner
 flags, runs = sys.argv[1:-3], sys.argv[-3:]
 for save_dir, seed in zip(runs, (5, 5, 6)):
   assert run.main(flags + [f'--save_dir={save_dir}', f'--seed={seed}',
@@ -398,7 +400,7 @@ def test_resume_after_sigkill_continues_the_run(workspace, tmp_path,
   start-up; it reads only what the killed process left on disk.
   """
   save_dir = tmp_path / 'run'
-  command = [sys.executable, '-m', 'ddsp_tf.training.cli.run',
+  command = [sys.executable, '-m', 'ddsp_tf.cli.run',
              *_flags(workspace, save_dir)]
   process = subprocess.Popen(
       command + ['--gin_param=train.num_steps=100000'],

@@ -17,8 +17,8 @@ import soundfile as sf
 
 import cli_checks
 import contract_export
-from ddsp_tf.training.cli import extract_ir
-from ddsp_tf.training.cli import timbre_transfer
+from ddsp_tf.cli import extract_ir
+from ddsp_tf.cli import timbre_transfer
 
 MODEL_RATE = 16000
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -179,11 +179,10 @@ def test_extract_ir(exports, tmp_path, capsys):
 
 
 def test_console_scripts_declared():
-  with open(os.path.join(REPO_ROOT, 'setup.py')) as file:
-    text = file.read()
-  assert "'ddsp_tf_timbre_transfer = '" in text
-  assert "'ddsp_tf.training.cli.timbre_transfer:console_entry_point'" in text
-  assert "'ddsp_tf.training.cli.extract_ir:console_entry_point'" in text
+  cli_checks.assert_console_script(
+      'ddsp_tf_timbre_transfer', 'ddsp_tf.cli.timbre_transfer:console_entry_point')
+  cli_checks.assert_console_script(
+      'ddsp_tf_extract_ir', 'ddsp_tf.cli.extract_ir:console_entry_point')
 
 
 @pytest.mark.slow
@@ -193,7 +192,7 @@ def test_runs_as_a_separate_process(exports, input_wav, tmp_path):
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', PYTHONPATH=python_path)
   output = str(tmp_path / 'out.ogg')
   result = subprocess.run(
-      [sys.executable, '-m', 'ddsp_tf.training.cli.timbre_transfer',
+      [sys.executable, '-m', 'ddsp_tf.cli.timbre_transfer',
        input_wav, '--model', exports['reverb'], '--output', output,
        '--crepe_model', 'tiny', '--autotune', '0.5'],
       capture_output=True, text=True, timeout=300,
@@ -203,7 +202,7 @@ def test_runs_as_a_separate_process(exports, input_wav, tmp_path):
   audio, rate = sf.read(output)
   assert rate == MODEL_RATE and audio.size > 0
   missing = subprocess.run(
-      [sys.executable, '-m', 'ddsp_tf.training.cli.timbre_transfer',
+      [sys.executable, '-m', 'ddsp_tf.cli.timbre_transfer',
        str(tmp_path / 'none.wav'), '--model', exports['reverb'], '--output',
        output], capture_output=True, text=True, timeout=300,
       env=env, cwd=str(tmp_path))

@@ -11,11 +11,12 @@ from typing import Dict, Optional
 import gin
 import tensorflow as tf
 
+from ddsp_tf import formats
 from ddsp_tf import spectral_ops
 from ddsp_tf import validation
 
 _AUTOTUNE = tf.data.AUTOTUNE
-_CREPE_SAMPLE_RATE = spectral_ops.CREPE_SAMPLE_RATE
+_CREPE_SAMPLE_RATE = formats.FEATURE_SAMPLE_RATE
 
 
 class DataProvider:
@@ -107,8 +108,8 @@ class TFRecordProvider(DataProvider):
       raise ValueError(f'frame_rate must divide {_CREPE_SAMPLE_RATE}, got '
                        f'frame_rate={frame_rate!r}.')
     self._n_frames = spectral_ops.get_framed_lengths(
-        self._audio_16k_length, spectral_ops.CREPE_FRAME_SIZE, int(hop),
-        'center' if centered else 'same')[0]
+        self._audio_16k_length, formats.FEATURE_FRAME_SIZE, int(hop),
+        formats.feature_padding(centered))[0]
 
   def _samples(self, rate: int) -> int:
     samples = self._example_secs * rate

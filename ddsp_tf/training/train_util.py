@@ -29,6 +29,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from ddsp_tf import files
 from ddsp_tf import validation
 from ddsp_tf.training import summaries
 
@@ -126,18 +127,8 @@ def get_strategy(tpu: str = '', cluster_config: Union[str, Mapping[str, Any]]
 # ----------------------------------------------------------------------------
 # Files.
 # ----------------------------------------------------------------------------
-def expand_path(file_path: str) -> str:
-  """Expands '~' and environment variables, and makes a local path absolute.
-
-  Args:
-    file_path: A local path or a URL such as gs://bucket/dir.
-
-  Returns:
-    The expanded path; URLs are returned unchanged.
-  """
-  if '://' in file_path:
-    return file_path
-  return os.path.abspath(os.path.expandvars(os.path.expanduser(file_path)))
+# The original's name for the path helper (ddsp_tf.files has the code).
+expand_path = files.expand_path
 
 
 def write_text_atomically(path: str, text: str) -> None:
@@ -155,14 +146,7 @@ def write_text_atomically(path: str, text: str) -> None:
     with tf.io.gfile.GFile(path, 'w') as remote_file:
       remote_file.write(text)
     return
-  directory = os.path.dirname(path) or '.'
-  with tempfile.NamedTemporaryFile('w', dir=directory, delete=False,
-                                   prefix=f'.{os.path.basename(path)}.',
-                                   suffix='.tmp', encoding='utf-8') as tmp:
-    tmp.write(text)
-    tmp.flush()
-    os.fsync(tmp.fileno())
-  os.replace(tmp.name, path)
+  files.write_text_atomically(path, text)
 
 
 def _number_after(prefix: str, name: str, suffix: str = '') -> Optional[int]:

@@ -54,13 +54,7 @@ _FORMAT_VERSION_KEY = 'format_version/.ATTRIBUTES/VARIABLE_VALUE'
 
 def _check_positive_number(name: str, value: Any) -> float:
   """Returns a finite positive number as float, or raises ValueError."""
-  try:
-    as_float = float(value)
-  except (TypeError, ValueError):
-    as_float = float('nan')
-  if isinstance(value, bool) or not np.isfinite(as_float) or as_float <= 0:
-    raise ValueError(f'{name} must be a positive number, got {name}={value!r}.')
-  return as_float
+  return validation.check_number(name, value, minimum=0.0, inclusive=False)
 
 
 @keras.saving.register_keras_serializable(package='ddsp_tf')

@@ -1,0 +1,237 @@
+"""Dilated convolution stacks and the conditional normalisation they use.
+
+`DilatedConvStack` stacks residual dilated convolutions over time
+(WaveNet-like), with optional resampling; with conditional=True every norm
+is a `ConditionalNorm` on a conditioning tensor z.
+
+The public names are re-exported by, and documented as part of,
+`ddsp_tf.training.nn`; gin names stay `ddsp_tf.training.nn.*`.
+"""
+
+from typing import Any, Dict, Optional, Sequence, Text, Union
+
+import gin
+import keras
+import tensorflow as tf
+
+from ddsp_tf import core
+from ddsp_tf import validation
+from ddsp_tf.training.dict_layer import CompositeLayer
+from ddsp_tf.training.normalization import _check_norm_type
+from ddsp_tf.training.normalization import ensure_4d
+from ddsp_tf.training.normalization import get_norm
+from ddsp_tf.training.normalization import inv_ensure_4d
+from ddsp_tf.training.normalization import normalize_op
+
+RESAMPLE_TYPES = ('downsample', 'upsample')
+
+
+# ----------------------------------------------------------------------------
+# Dilated convolutions.
+# ----------------------------------------------------------------------------
+def _match_time(z: tf.Tensor, n_frames: Optional[int]) -> tf.Tensor:
+  """Resamples z [B, T', ...] to n_frames along time when both are static."""
+  if n_frames is not None and z.shape[1] is not None and z.shape[1] != n_frames:
+    return core.resample(z, n_frames)
+  return z
+
+
+@keras.saving.register_keras_serializable(package='ddsp_tf')
+@gin.register(module='ddsp_tf.training.nn')
+class ConditionalNorm(CompositeLayer):
+  """normalize_op, then a scale and shift predicted from a conditioning z.
+
+  A Dense layer maps z to a shift (and a scale) per channel, resampled to
+  the time axis of x: out = norm(x) * (1 + scale) + shift. The scale is
+  centred on 1, so an untrained conditioning network leaves x near
+  unchanged.
+  """
+
+  def __init__(self, ch: int, norm_type: Optional[Text] = 'layer',
+               shift_only: bool = False, **kwargs):
+    """Sets the normalisation.
+
+    Args:
+      ch: Channels of x.
+      norm_type: 'instance', 'layer', 'group' or None (no normalisation).
+      shift_only: Predict only a shift.
+      **kwargs: Keras layer arguments.
+    """
+    super().__init__(**kwargs)
+    if norm_type is not None:
+      _check_norm_type(norm_type)
+    self.ch = validation.check_int('ch', ch)
+    self.norm_type = norm_type
+    self.shift_only = shift_only
+    self.dense = keras.layers.Dense(self.ch if shift_only else 2 * self.ch)
+
+  def call(self, x: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
+    """Conditions x on z.
+
+    Args:
+      x: [batch, n_frames, 1, ch].
+      z: [batch, n_z_frames, z_channels] or [batch, z_channels].
+
+    Returns:
+      [batch, n_frames, 1, ch].
+    """
+    if self.norm_type is not None:
+      x = normalize_op(x, self.norm_type)
+    params = _match_time(self.dense(ensure_4d(z)), x.shape[1])
+    if self.shift_only:
+      return x + params
+    scale, shift = tf.split(params, 2, axis=-1)
+    return x * (1.0 + scale) + shift
+
+  def get_config(self) -> Dict[Text, Any]:
+    config = super().get_config()
+    config.update(ch=self.ch, norm_type=self.norm_type,
+                  shift_only=self.shift_only)
+    return config
+
+
+@keras.saving.register_keras_serializable(package='ddsp_tf')
+@gin.register(module='ddsp_tf.training.nn')
+class DilatedConvStack(CompositeLayer):
+  """Stacks of residual dilated convolutions over time (WaveNet-like).
+
+  An input convolution maps the channels to ch. Each stack has
+  layers_per_stack residual layers x += relu(norm(conv(x))) whose dilation
+  grows as dilation**layer, so one stack sees
+  1 + (kernel_size - 1) * (dilation**layers_per_stack - 1) / (dilation - 1)
+  frames. Optional resampling (strided or transposed convolution) changes
+  the frame rate every stacks_per_resample stacks. With conditional=True
+  the layer takes [x, z] and every norm is a ConditionalNorm on z.
+  """
+
+  def __init__(self, ch: int = 256, layers_per_stack: int = 5,
+               stacks: int = 2, kernel_size: int = 3, dilation: int = 2,
+               norm_type: Optional[Text] = None,
+               resample_type: Optional[Text] = None,
+               resample_stride: int = 1, stacks_per_resample: int = 1,
+               resample_after_convolve: bool = True,
+               spectral_norm: bool = False, ortho_init: bool = False,
+               shift_only: bool = False, conditional: bool = False,
+               **kwargs):
+    """Sets the architecture.
+
+    Args:
+      ch: Channels of every convolution.
+      layers_per_stack: Residual layers per stack.
+      stacks: Number of stacks.
+      kernel_size: Kernel length in frames.
+      dilation: Dilation growth factor within a stack.
+      norm_type: None, 'instance', 'layer' or 'group'.
+      resample_type: None, 'downsample' or 'upsample'.
+      resample_stride: Frame-rate factor of each resampling.
+      stacks_per_resample: Resample after (or before) every this many stacks.
+      resample_after_convolve: Resample after the stack's convolutions
+        rather than before.
+      spectral_norm: Wrap convolutions in keras.layers.SpectralNormalization.
+      ortho_init: Orthogonal kernel initialisation.
+      shift_only: With conditional, predict only shifts.
+      conditional: Take [x, z] and condition every layer on z.
+      **kwargs: Keras layer arguments.
+    """
+    super().__init__(**kwargs)
+    self.ch = validation.check_int('ch', ch)
+    self.layers_per_stack = validation.check_int('layers_per_stack',
+                                                 layers_per_stack)
+    self.stacks = validation.check_int('stacks', stacks)
+    self.kernel_size = validation.check_int('kernel_size', kernel_size)
+    self.dilation = validation.check_int('dilation', dilation)
+    if norm_type is not None:
+      _check_norm_type(norm_type)
+    if resample_type is not None:
+      validation.check_choice('resample_type', resample_type, RESAMPLE_TYPES)
+    self.norm_type = norm_type
+    self.resample_type = resample_type
+    self.resample_stride = validation.check_int('resample_stride',
+                                                resample_stride)
+    self.stacks_per_resample = validation.check_int('stacks_per_resample',
+                                                    stacks_per_resample)
+    self.resample_after_convolve = resample_after_convolve
+    self.spectral_norm = spectral_norm
+    self.ortho_init = ortho_init
+    self.shift_only = shift_only
+    self.conditional = conditional
+
+    self.conv_in = self._conv(self.kernel_size)
+    dilations = [self.dilation**layer for layer in range(self.layers_per_stack)]
+    self.convs = [self._conv(self.kernel_size, dilation=d)
+                  for _ in range(self.stacks) for d in dilations]
+    self.norms = [
+        ConditionalNorm(self.ch, norm_type, shift_only) if conditional
+        else get_norm(norm_type) for _ in self.convs]
+    n_resamples = (-(-self.stacks // self.stacks_per_resample)
+                   if resample_type else 0)
+    self.resamplers = [self._resampler() for _ in range(n_resamples)]
+
+  def _conv(self, kernel_size: int, dilation: int = 1, stride: int = 1,
+            transpose: bool = False) -> keras.layers.Layer:
+    """A 'same'-padded convolution over time ([B, T, 1, C] tensors)."""
+    conv_class = keras.layers.Conv2DTranspose if transpose else (
+        keras.layers.Conv2D)
+    conv = conv_class(
+        self.ch, (kernel_size, 1), strides=(stride, 1),
+        dilation_rate=(dilation, 1), padding='same',
+        kernel_initializer='orthogonal' if self.ortho_init else 'glorot_uniform')
+    return keras.layers.SpectralNormalization(conv) if self.spectral_norm else conv
+
+  def _resampler(self) -> keras.layers.Layer:
+    stride = self.resample_stride
+    if self.resample_type == 'downsample':
+      return self._conv(stride, stride=stride)
+    return self._conv(2 * stride, stride=stride, transpose=True)
+
+  def _maybe_resample(self, x: tf.Tensor, stack: int, after: bool) -> tf.Tensor:
+    if (self.resamplers and after == self.resample_after_convolve and
+        stack % self.stacks_per_resample == 0):
+      return self.resamplers[stack // self.stacks_per_resample](x)
+    return x
+
+  def call(self, inputs: Union[tf.Tensor, Sequence[tf.Tensor]]) -> tf.Tensor:
+    """Runs the stacks.
+
+    Args:
+      inputs: x [batch, n_frames, channels] (or [batch, n_frames, 1,
+        channels]); with conditional=True, [x, z] with z [batch,
+        n_z_frames, z_channels] or [batch, z_channels].
+
+    Returns:
+      [batch, n_frames', ch] with n_frames' = n_frames times or divided by
+      the resampling factors (same rank as x).
+    """
+    if self.conditional:
+      if (not isinstance(inputs, (list, tuple))) or len(inputs) != 2:
+        raise ValueError(f'{self.name} is conditional and takes [x, z], got '
+                         f'{type(inputs).__name__}.')
+      x, z = inputs
+    else:
+      x, z = inputs, None
+    validation.check_rank('x', x, (3, 4), '[batch, n_frames, (1,) channels]')
+    n_dims = x.shape.rank
+    x = self.conv_in(ensure_4d(x))
+    for stack in range(self.stacks):
+      x = self._maybe_resample(x, stack, after=False)
+      for layer in range(self.layers_per_stack):
+        index = stack * self.layers_per_stack + layer
+        y = self.convs[index](x)
+        y = self.norms[index](y, z) if self.conditional else self.norms[index](y)
+        x = x + tf.nn.relu(y)
+      x = self._maybe_resample(x, stack, after=True)
+    return inv_ensure_4d(x, n_dims)
+
+  def get_config(self) -> Dict[Text, Any]:
+    config = super().get_config()
+    config.update(
+        ch=self.ch, layers_per_stack=self.layers_per_stack,
+        stacks=self.stacks, kernel_size=self.kernel_size,
+        dilation=self.dilation, norm_type=self.norm_type,
+        resample_type=self.resample_type,
+        resample_stride=self.resample_stride,
+        stacks_per_resample=self.stacks_per_resample,
+        resample_after_convolve=self.resample_after_convolve,
+        spectral_norm=self.spectral_norm, ortho_init=self.ortho_init,
+        shift_only=self.shift_only, conditional=self.conditional)
+    return config

@@ -1,0 +1,1 @@
+"""gin configs: package data, found by name on the gin search path."""
