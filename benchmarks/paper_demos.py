@@ -8,7 +8,7 @@ dB, half of them followed by a long rest. The audio is convolved with a
 synthetic room (exponentially decaying noise, RT60 0.5 s, as much
 reverberant energy as direct). A reduced solo_instrument trains on it with
 ddsp_tf_run --seed --deterministic and is exported with ddsp_tf_export;
-every measurement then goes through ddsp_tf.training.inference on held-out
+every measurement then goes through ddsp_tf.apps.timbre_transfer on held-out
 melodies:
 
 * independent control: +3 semitones and -6 dB, measured with CREPE tiny

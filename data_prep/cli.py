@@ -60,29 +60,25 @@ def make_parser() -> argparse.ArgumentParser:
       '--num_shards', type=int, default=None,
       help='Shards per split (default: one per bundle, chosen by the runner). '
       'On the DirectRunner a fixed shard count holds all examples in memory.')
-  parser.add_argument('--sample_rate', type=int, default=16000,
-                      help='Sample rate of the audio feature, any rate '
-                      '(default: %(default)s). audio_16k is always 16 kHz.')
-  parser.add_argument(
-      '--frame_rate', type=int, default=250,
-      help='Frames per second of f0_hz, f0_confidence and loudness_db; must '
-      'divide 16000 and be >= 32; 0 writes audio only (default: %(default)s).')
-  parser.add_argument(
-      '--example_secs', type=float, default=4.0,
-      help='Example (window) length in seconds; 0 makes each chunk one '
-      'example (default: %(default)s).')
-  parser.add_argument('--hop_secs', type=float, default=1.0,
-                      help='Seconds between example starts (default: '
-                      '%(default)s).')
-  parser.add_argument(
-      '--eval_split_fraction', type=float, default=0.0,
-      help='Fraction of examples for an eval split, chosen by a stable hash '
-      'of (file, window); 0 = no split (default: %(default)s).')
-  parser.add_argument(
-      '--chunk_secs', type=float, default=20.0,
-      help='Longest stretch of audio processed at once, in whole examples; '
-      'bounds memory and spreads long files over workers; 0 = whole files '
-      '(default: %(default)s).')
+  # The numeric layout flags: (name, type, default, what it means).
+  layout_flags = (
+      ('sample_rate', int, 16000, 'Sample rate of the audio feature, any '
+       'rate. audio_16k is always 16 kHz.'),
+      ('frame_rate', int, 250, 'Frames per second of f0_hz, f0_confidence '
+       'and loudness_db; must divide 16000 and be >= 32; 0 writes audio '
+       'only.'),
+      ('example_secs', float, 4.0, 'Example (window) length in seconds; 0 '
+       'makes each chunk one example.'),
+      ('hop_secs', float, 1.0, 'Seconds between example starts.'),
+      ('eval_split_fraction', float, 0.0, 'Fraction of examples for an eval '
+       'split, chosen by a stable hash of (file, window); 0 = no split.'),
+      ('chunk_secs', float, 20.0, 'Longest stretch of audio processed at '
+       'once, in whole examples; bounds memory and spreads long files over '
+       'workers; 0 = whole files.'),
+  )
+  for name, flag_type, default, meaning in layout_flags:
+    parser.add_argument(f'--{name}', type=flag_type, default=default,
+                        help=meaning + ' (default: %(default)s)')
   flags.add_bool_flag(parser, 'center', False,
                  'Centre frames on their timestamps (adds one frame per '
                  'example).')

@@ -279,14 +279,13 @@ def compute_logmag(audio: Array, size: int = 2048, overlap: float = 0.75,
   """Natural log of the STFT magnitude (`core.safe_log`, finite for silence).
 
   Args:
-    audio: `[batch, n_samples]`, `[n_samples]` or `[batch, n_samples, 1]`.
+    audio: Audio, as for `compute_mag`.
     size: Frame size in samples.
-    overlap: Fraction of a frame shared with the next one, in [0, 1).
-    pad_end: Pad zeros at the end ('same' framing).
+    overlap: Fraction of a frame shared with the next one.
+    pad_end: Pad zeros at the end.
 
   Returns:
-    float32 `[batch, n_frames, fft_length // 2 + 1]` (no batch axis for 1-D
-    audio).
+    float32, the shape `compute_mag` returns.
   """
   return core.safe_log(compute_mag(audio, size, overlap, pad_end))
 

@@ -79,7 +79,7 @@ class _RendersFrameMultiples:
   with n_frames read from its controls when it runs, so a tf.function traced
   with an unknown number of frames (e.g. an exported SavedModel) takes any
   length. At n_frames = n_samples / hop the audio is the same as with the
-  fixed length. ddsp_tf.training.export sets hop to n_samples divided by the
+  fixed length. ddsp_tf.training.inference sets hop to n_samples divided by the
   model's training frames. The setting is a run-time mode: get_config does
   not save it.
   """

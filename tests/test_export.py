@@ -1,4 +1,4 @@
-"""Tests for ddsp_tf.training.export and the ddsp_tf_export command line.
+"""Tests for ddsp_tf.apps.export, ddsp_tf.training.inference and ddsp_tf_export.
 
 A tiny solo-instrument run (models/solo_instrument.gin shrunk to 0.5-second
 examples and a 32-unit GRU, as in test_run_cli.py) trains for 3 steps and
@@ -406,7 +406,7 @@ def test_failed_tflite_conversion_leaves_no_export(trained_run, tmp_path,
   def fail(unused_streaming):
     raise ValueError('conversion failed')
 
-  monkeypatch.setattr(export, 'convert_to_tflite', fail)
+  monkeypatch.setattr(inference, 'convert_to_tflite', fail)
   try:
     with pytest.raises(ValueError, match='conversion failed'):
       export.export_model(str(trained_run), str(tmp_path / 'model'),

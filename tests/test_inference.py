@@ -1,4 +1,4 @@
-"""Tests for ddsp_tf.training.inference.
+"""Tests for ddsp_tf.apps.timbre_transfer and ddsp_tf.training.postprocessing.
 
 Exports are toy SavedModels that follow the export contract
 (contract_export.py: a sine at f0 with amplitude 10**(loudness/20) plus one

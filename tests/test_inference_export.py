@@ -1,4 +1,4 @@
-"""ddsp_tf.training.inference and the timbre-transfer CLI on a real export.
+"""ddsp_tf.apps.timbre_transfer and the timbre-transfer CLI on a real export.
 
 A tiny solo-instrument run (test_run_cli's shrunk models/solo_instrument.gin)
 trains for 2 steps and goes through export.export_model; everything here

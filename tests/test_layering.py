@@ -25,7 +25,9 @@ MAX_MODULE_LINES = 800
 # magenta/ddsp's module paths and the public names ../shared/API.md lists
 # for them that ddsp_tf has today.
 ORIGINAL_PATHS = {
-    'ddsp_tf.training.postprocessing': ['detect_notes'],
+    'ddsp_tf.training.postprocessing': [
+        'detect_notes', 'fit_quantile_transform', 'QuantileTransformer',
+        'compute_dataset_statistics', 'smooth'],
     'ddsp_tf.training.inference': [],
     'ddsp_tf.training.ddsp_run': ['main', 'console_entry_point', 'parse_gin',
                                   'GIN_PATH'],
@@ -38,13 +40,16 @@ ORIGINAL_PATHS = {
     'ddsp_tf.training.models.model': ['Model'],
     'ddsp_tf.training.models.autoencoder': ['Autoencoder'],
     'ddsp_tf.training.gin': [],
+    'ddsp_tf.training.heuristics': [
+        'DDSP_DEFAULT_FRAME_RATE', 'get_active_frame_indices',
+        'segment_notes_batch', 'segment_notes', 'window_array', 'mean_f0',
+        'median_f0', 'median_amps', 'remove_short', 'pad_for_frame',
+        'amp_pooled_outliers', 'strided_freq_change', 'power_pooled_outliers',
+        'midi_heuristic', 'midi_heuristic_power'],
 }
 # What API.md lists at those paths that is still to be written (issues 18,
 # 20 and 21). A name that appears must leave this list.
 MISSING_NAMES = {
-    'ddsp_tf.training.postprocessing': [
-        'fit_quantile_transform', 'QuantileTransformer',
-        'compute_dataset_statistics', 'smooth'],
     'ddsp_tf.training.inference': [
         'parse_operative_config', 'AutoencoderInference', 'VSTBaseModule',
         'VSTExtractFeatures', 'VSTPredictControls',
@@ -53,8 +58,7 @@ MISSING_NAMES = {
     'ddsp_tf.training.models': ['InverseSynthesis', 'MidiAutoencoder',
                                 'ZMidiAutoencoder'],
 }
-MISSING_MODULES = ('ddsp_tf.training.heuristics',
-                   'ddsp_tf.training.models.inverse_synthesis',
+MISSING_MODULES = ('ddsp_tf.training.models.inverse_synthesis',
                    'ddsp_tf.training.models.midi_autoencoder')
 # Thin modules at the original's paths: imports and constants, no code.
 ALIAS_MODULES = ('ddsp_tf/training/ddsp_run.py',

@@ -6,7 +6,7 @@ over 26 dB) in a synthetic room (exponentially decaying noise, RT60 0.5 s),
 trains the reduced solo_instrument on it with ddsp_tf_run --seed=0
 --deterministic in a child process (paper_demos.Training: its settings and
 why), so a machine gets the same model every time, and exports it. Every
-check reads the export only through ddsp_tf.training.inference and the
+check reads the export only through ddsp_tf.apps.timbre_transfer and the
 CLIs, and measures the renders against the truth with CREPE tiny,
 A-weighted loudness and ddsp_tf.training.acoustics. `python -m benchmarks
 --suite=paper_demos` prints the same measurements.

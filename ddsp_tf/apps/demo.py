@@ -160,7 +160,7 @@ def find_training_files(patterns: Sequence[str]) -> List[str]:
         f'No audio file matches --input_audio_filepatterns={list(patterns)} '
         f'(audio extensions: {" ".join(audio_io.AUDIO_EXTENSIONS)}); pass '
         'audio files, globs or a folder that holds some.')
-  return [os.path.abspath(input_file.path) for input_file in files]
+  return [os.path.abspath(input_file.path) for input_file in audio_files]
 
 
 def read_audio(path: str, what: str,

@@ -300,10 +300,10 @@ class KDEConsistencyLoss(Loss):
     """The weighted sum of the three terms.
 
     Args:
-      amps_a: Amplitudes (>= 0) of set a, [batch, n_frames, n_a].
-      freqs_a: Frequencies of set a in Hz, same shape.
-      amps_b: Amplitudes (>= 0) of set b, [batch, n_frames, n_b].
-      freqs_b: Frequencies of set b in Hz, same shape.
+      amps_a: Set a's amplitudes, as in WassersteinConsistencyLoss.call.
+      freqs_a: Set a's frequencies in Hz.
+      amps_b: Set b's amplitudes.
+      freqs_b: Set b's frequencies in Hz.
 
     Returns:
       float32 scalar.

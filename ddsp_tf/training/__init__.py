@@ -10,6 +10,7 @@ from ddsp_tf.training import decoders
 from ddsp_tf.training import encoders
 from ddsp_tf.training import eval_util
 from ddsp_tf.training import evaluators
+from ddsp_tf.training import heuristics
 from ddsp_tf.training import inference
 from ddsp_tf.training import metrics
 from ddsp_tf.training import models

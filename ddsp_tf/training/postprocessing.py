@@ -19,6 +19,14 @@ colab_utils):
 
 All functions work on numpy arrays of frame features, [n_frames] (or
 [batch, n_frames] where noted).
+
+The original module's dataset-statistics names (`QuantileTransformer`,
+`fit_quantile_transform`, `compute_dataset_statistics`, `smooth`) live in
+`ddsp_tf.training.dataset_statistics` and are re-exported here. Unlike the
+original's, `detect_notes` here takes one clip, references the mean
+loudness of its confident frames, and smooths with the extra tap of an even
+window on the earlier side; `compute_dataset_statistics` detects notes
+exactly as the original did.
 """
 
 import logging
@@ -28,6 +36,13 @@ import numpy as np
 
 from ddsp_tf import core
 from ddsp_tf import validation
+# Re-exported at the original's path (see the module docstring).
+# pylint: disable=unused-import
+from ddsp_tf.training.dataset_statistics import compute_dataset_statistics
+from ddsp_tf.training.dataset_statistics import fit_quantile_transform
+from ddsp_tf.training.dataset_statistics import QuantileTransformer
+from ddsp_tf.training.dataset_statistics import smooth
+# pylint: enable=unused-import
 
 logger = logging.getLogger(__name__)
 
