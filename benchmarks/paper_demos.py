@@ -537,7 +537,6 @@ def features(audio: np.ndarray, model) -> Dict[str, np.ndarray]:
   octave leaps of the extrapolation melody, which would count as error.
   """
   # pylint: disable-next=import-outside-toplevel
-  from ddsp_tf.training import postprocessing
   from ddsp_tf.apps import timbre_transfer as transfer_app
   return transfer_app.compute_features(
       audio, SAMPLE_RATE, model_sample_rate=model.sample_rate,
@@ -548,7 +547,6 @@ def features(audio: np.ndarray, model) -> Dict[str, np.ndarray]:
 def loudness(audio: np.ndarray, model) -> np.ndarray:
   """The loudness of `features` alone (no CREPE), [n_frames]."""
   # pylint: disable-next=import-outside-toplevel
-  from ddsp_tf.training import postprocessing
   from ddsp_tf.apps import timbre_transfer as transfer_app
   return transfer_app.compute_loudness(
       audio, SAMPLE_RATE, model_sample_rate=model.sample_rate,
@@ -624,7 +622,6 @@ def measure_control(model, clip: Clip) -> Dict[str, float]:
   """
   # pylint: disable-next=import-outside-toplevel
   from ddsp_tf.training import postprocessing
-  from ddsp_tf.apps import timbre_transfer as transfer_app
   on = clip.note_frames
 
   def render(f0_hz, loudness_db, dry=False):
@@ -734,7 +731,6 @@ def measure_room_transfer(model, clip: Clip) -> Dict[str, float]:
   """
   # pylint: disable=import-outside-toplevel
   from ddsp_tf.training import acoustics
-  from ddsp_tf.training import postprocessing
   from ddsp_tf.apps import timbre_transfer as transfer_app
   # pylint: enable=import-outside-toplevel
   ir = model.reverb_ir()
@@ -754,7 +750,6 @@ def measure_room_transfer(model, clip: Clip) -> Dict[str, float]:
 def measure_all(export_dir: str) -> Dict[str, float]:
   """Every measurement above on one export."""
   # pylint: disable-next=import-outside-toplevel
-  from ddsp_tf.training import postprocessing
   from ddsp_tf.apps import timbre_transfer as transfer_app
   model = transfer_app.load_model(export_dir)
   clip, decay_clip = make_clip(model), make_decay_clip(model)

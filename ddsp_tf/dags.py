@@ -8,7 +8,7 @@ under its module's name, and the last node's result is also stored as 'out'.
 on this.
 """
 
-from typing import Any, Dict, List, Optional, Sequence, Text, Tuple, Union
+from typing import Any, Dict, List, Sequence, Text, Tuple, Union
 
 import gin
 import keras

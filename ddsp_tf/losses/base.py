@@ -11,7 +11,6 @@ from typing import Any, Dict, Optional, Text, Tuple
 
 import gin
 import keras
-import numpy as np
 import tensorflow as tf
 
 from ddsp_tf import core

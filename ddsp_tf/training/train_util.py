@@ -23,7 +23,7 @@ import os
 import re
 import tempfile
 import time
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Mapping, Optional, Union
 
 import gin
 import numpy as np
