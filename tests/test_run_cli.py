@@ -7,6 +7,7 @@ call main() in-process from another working directory; the resume test
 kills a real ddsp_tf_run process with SIGKILL and starts it again.
 """
 
+import dataclasses
 import glob
 import json
 import logging
@@ -279,6 +280,26 @@ def test_unwritable_save_dir_fails_before_training(workspace, monkeypatch,
   status = _main(workspace, monkeypatch, _flags(workspace, blocker / 'run'))
   assert status == 1
   assert 'is not a writable directory' in capsys.readouterr().err
+
+
+def test_run_settings_check_the_mode_and_map_every_flag():
+  with pytest.raises(ValueError, match=r"mode must be one of .*mode='tune'"):
+    runner.RunSettings(mode='tune')
+  args = run.build_parser().parse_args(
+      ['--mode=eval', '--save_dir=/x', '--gin_file=a.gin', '--gin_param=b=1',
+       '--seed=3', '--deterministic', '--run_once'])
+  settings = run.settings_from_flags(args)
+  assert (settings.mode, settings.save_dir, list(settings.gin_files),
+          list(settings.gin_params), settings.seed, settings.deterministic,
+          settings.run_once) == ('eval', '/x', ['a.gin'], ['b=1'], 3, True,
+                                 True)
+  # Every flag reaches a field (the log level only sets up logging).
+  fields = {field.name for field in dataclasses.fields(runner.RunSettings)}
+  flag_names = {action.dest for action in run.build_parser()._actions
+                if action.dest not in ('help', 'log_level')}
+  renamed = {'gin_file': 'gin_files', 'gin_param': 'gin_params',
+             'gin_search_path': 'gin_search_paths'}
+  assert {renamed.get(name, name) for name in flag_names} == fields
 
 
 def test_deterministic_needs_a_seed(workspace, monkeypatch, capsys,

@@ -105,14 +105,14 @@ def _read_metadata(export_dir: str) -> Dict[str, Any]:
   if 'format_version' not in metadata:
     raise ExportError(
         f'{path} has no format_version; this ddsp_tf reads export format '
-        f'version {formats.EXPORT_FORMAT_VERSION}. Re-export the model with ddsp_tf_export '
-        'from this ddsp_tf.')
+        f'version {formats.EXPORT_FORMAT_VERSION}. Re-export the model with '
+        'ddsp_tf_export from this ddsp_tf.')
   if metadata['format_version'] != formats.EXPORT_FORMAT_VERSION:
     raise ExportError(
         f'{export_dir} is export format version '
         f'{metadata["format_version"]!r}, but this ddsp_tf reads version '
-        f'{formats.EXPORT_FORMAT_VERSION}. Re-export the model with ddsp_tf_export from this '
-        'ddsp_tf (or use the ddsp_tf that made it).')
+        f'{formats.EXPORT_FORMAT_VERSION}. Re-export the model with '
+        'ddsp_tf_export from this ddsp_tf (or use the ddsp_tf that made it).')
   missing = [key for key in _REQUIRED_METADATA if key not in metadata]
   if missing:
     raise ExportError(f'{path} lacks the key(s) {missing}; re-export the '
@@ -170,7 +170,10 @@ def load_model(export_dir: str) -> 'ExportedModel':
     raise ExportError(f'{export_dir}: the SavedModel does not load '
                       f'({type(error).__name__}: {error}); re-export the '
                       'model with ddsp_tf_export.') from None
-  missing = [name for name in formats.EXPORT_SIGNATURES if name not in module.signatures]
+  missing = [
+      name for name in formats.EXPORT_SIGNATURES
+      if name not in module.signatures
+  ]
   if missing:
     raise ExportError(
         f'{export_dir}: the SavedModel lacks the signature(s) {missing} (it '
@@ -266,7 +269,8 @@ class ExportedModel:
           'dry=False.')
     layout = '[n_frames] or [batch, n_frames]'
     f0_hz = validation.check_finite_array('f0_hz', f0_hz, (1, 2), layout)
-    loudness_db = validation.check_finite_array('loudness_db', loudness_db, (1, 2), layout)
+    loudness_db = validation.check_finite_array('loudness_db', loudness_db,
+                                                (1, 2), layout)
     if f0_hz.shape != loudness_db.shape:
       raise ValueError(f'f0_hz and loudness_db must have the same shape, got '
                        f'{list(f0_hz.shape)} and {list(loudness_db.shape)}.')
@@ -354,7 +358,8 @@ def _model_rate_audio(audio: Any, sample_rate: int, model_sample_rate: int,
   whole number of frames.
   """
   sample_rate = validation.check_rate('sample_rate', sample_rate)
-  model_sample_rate = validation.check_rate('model_sample_rate', model_sample_rate)
+  model_sample_rate = validation.check_rate('model_sample_rate',
+                                            model_sample_rate)
   frame_rate = validation.check_rate('frame_rate', frame_rate)
   validation.check_choice('padding', padding, _FEATURE_PADDINGS)
   if model_sample_rate % frame_rate or (spectral_ops.CREPE_SAMPLE_RATE %
@@ -538,7 +543,8 @@ def timbre_transfer(audio: Any, sample_rate: int, model: ExportedModel, *,
   Returns:
     (audio_out float32 [n_frames * hop_size] at model.sample_rate, info)
     where info has 'features' (from compute_features), 'adjusted' (from
-    postprocessing.adjust_features, after pitch_shift) and 'outputs' (the model's outputs).
+    postprocessing.adjust_features, after pitch_shift) and 'outputs' (the
+    model's outputs).
 
   Raises:
     ValueError: For bad audio or arguments, or dry together with reverb_ir,

@@ -140,8 +140,9 @@ def run(args: argparse.Namespace) -> None:
   except (FileNotFoundError, transfer_app.ExportError) as error:
     raise flags.CliError(str(error)) from None
   if args.dry and not model.has_reverb:
-    raise flags.CliError(f'--dry: the model {model_dir} has no reverb; its output '
-                   'is already dry.')
+    raise flags.CliError(
+        f'--dry: the model {model_dir} has no reverb; its output '
+        'is already dry.')
   print(f'Input {input_path}: {audio.shape[0] / sample_rate:.2f} s at '
         f'{sample_rate} Hz, {audio.shape[1]} channel(s); model at '
         f'{model.sample_rate} Hz, {model.frame_rate} frames/s', flush=True)

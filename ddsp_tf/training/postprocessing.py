@@ -115,8 +115,8 @@ def shift_loudness(loudness_db: ArrayLike, db: ArrayLike) -> np.ndarray:
   Raises:
     ValueError: For NaN/Inf or a curve of the wrong length.
   """
-  loudness_db = validation.check_finite_array('loudness_db', loudness_db, (1, 2),
-                              '[n_frames] or [batch, n_frames]')
+  loudness_db = validation.check_finite_array(
+      'loudness_db', loudness_db, (1, 2), '[n_frames] or [batch, n_frames]')
   db = _curve('db', db, loudness_db.shape[-1])
   return (loudness_db + db).astype(np.float32)
 
@@ -145,7 +145,8 @@ class QuantileTransform:
         2, or are not (strictly) increasing / non-decreasing.
     """
     levels = validation.check_finite_array('levels', levels, (1,), '[n_levels]')
-    quantiles = validation.check_finite_array('quantiles', quantiles, (1,), '[n_levels]')
+    quantiles = validation.check_finite_array('quantiles', quantiles, (1,),
+                                              '[n_levels]')
     if levels.shape != quantiles.shape or levels.shape[0] < 2:
       raise ValueError(f'levels and quantiles need the same length >= 2, got '
                        f'{levels.shape[0]} and {quantiles.shape[0]}.')
@@ -168,7 +169,8 @@ class QuantileTransform:
     Returns:
       A QuantileTransform with numpy.quantile's ('linear') quantiles.
     """
-    values = validation.check_finite_array('values', np.ravel(values), (1,), '[n_values]')
+    values = validation.check_finite_array('values', np.ravel(values), (1,),
+                                           '[n_values]')
     levels = validation.check_finite_array('levels', levels, (1,), '[n_levels]')
     return cls(levels, np.quantile(values, levels))
 
@@ -246,9 +248,10 @@ def detect_notes(loudness_db: ArrayLike, f0_confidence: ArrayLike,
   Raises:
     ValueError: For mismatched or non-finite inputs or bad parameters.
   """
-  loudness_db = validation.check_finite_array('loudness_db', loudness_db, (1,), '[n_frames]')
-  f0_confidence = validation.check_finite_array('f0_confidence', f0_confidence, (1,),
-                                '[n_frames]')
+  loudness_db = validation.check_finite_array('loudness_db', loudness_db, (1,),
+                                              '[n_frames]')
+  f0_confidence = validation.check_finite_array('f0_confidence', f0_confidence,
+                                                (1,), '[n_frames]')
   if loudness_db.shape != f0_confidence.shape:
     raise ValueError(f'loudness_db and f0_confidence must have the same '
                      f'shape, got {list(loudness_db.shape)} and '
@@ -302,9 +305,10 @@ def get_tuning_factor(f0_midi: ArrayLike, f0_confidence: ArrayLike,
   Returns:
     The best offset in [-0.5, 0.5]; 0.0 when no frame is note-on.
   """
-  f0_midi = validation.check_finite_array('f0_midi', f0_midi, (1,), '[n_frames]')
-  f0_confidence = validation.check_finite_array('f0_confidence', f0_confidence, (1,),
-                                '[n_frames]')
+  f0_midi = validation.check_finite_array('f0_midi', f0_midi, (1,),
+                                          '[n_frames]')
+  f0_confidence = validation.check_finite_array('f0_confidence', f0_confidence,
+                                                (1,), '[n_frames]')
   mask_on = np.asarray(mask_on, bool)
   if not f0_midi.shape == f0_confidence.shape == mask_on.shape:
     raise ValueError(f'f0_midi, f0_confidence and mask_on must have the same '
@@ -352,7 +356,8 @@ def auto_tune(f0_midi: ArrayLike, tuning_factor: float, mask_on: ArrayLike,
   Raises:
     ValueError: For amount outside [0, 1] or mismatched inputs.
   """
-  f0_midi = validation.check_finite_array('f0_midi', f0_midi, (1,), '[n_frames]')
+  f0_midi = validation.check_finite_array('f0_midi', f0_midi, (1,),
+                                          '[n_frames]')
   mask_on = np.asarray(mask_on, bool)
   if mask_on.shape != f0_midi.shape:
     raise ValueError(f'mask_on must have the shape of f0_midi '
@@ -422,11 +427,14 @@ def adjust_features(features: Mapping[str, np.ndarray],
   if missing:
     raise ValueError(f'features lacks {missing}; compute them with '
                      'compute_features.')
-  f0_hz = validation.check_finite_array('f0_hz', features['f0_hz'], (1,), '[n_frames]')
-  confidence = validation.check_finite_array('f0_confidence', features['f0_confidence'], (1,),
-                             '[n_frames]')
-  loudness_db = validation.check_finite_array('loudness_db', features['loudness_db'], (1,),
-                              '[n_frames]')
+  f0_hz = validation.check_finite_array('f0_hz', features['f0_hz'], (1,),
+                                        '[n_frames]')
+  confidence = validation.check_finite_array('f0_confidence',
+                                             features['f0_confidence'], (1,),
+                                             '[n_frames]')
+  loudness_db = validation.check_finite_array('loudness_db',
+                                              features['loudness_db'], (1,),
+                                              '[n_frames]')
   if not f0_hz.shape == confidence.shape == loudness_db.shape:
     raise ValueError(f'f0_hz, f0_confidence and loudness_db must have the '
                      f'same shape, got {list(f0_hz.shape)}, '

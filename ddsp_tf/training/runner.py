@@ -113,7 +113,8 @@ def _check_bound(function_name: str, parameter: str, hint: str) -> None:
   try:
     gin.query_parameter(f'{function_name}.{parameter}')
   except ValueError:
-    raise StartupError(f'No {function_name}.{parameter} is bound; {hint}') from None
+    raise StartupError(
+        f'No {function_name}.{parameter} is bound; {hint}') from None
 
 
 def _allow_memory_growth() -> None:
@@ -185,22 +186,25 @@ def run(settings: RunSettings) -> None:
   if settings.deterministic:
     tf.config.experimental.enable_op_determinism()
   save_dir = files.expand_path(settings.save_dir)
-  restore_dir = files.expand_path(settings.restore_dir) if settings.restore_dir else save_dir
-  parse_gin(restore_dir, settings.gin_search_paths, settings.gin_files, settings.gin_params,
-            tpu=bool(settings.tpu))
+  restore_dir = (files.expand_path(settings.restore_dir)
+                 if settings.restore_dir else save_dir)
+  parse_gin(restore_dir, settings.gin_search_paths, settings.gin_files,
+            settings.gin_params, tpu=bool(settings.tpu))
 
   dataset_hint = ('add a dataset config, e.g. --gin_file=datasets/tfrecord.gin '
                   "--gin_param=\"TFRecordProvider.file_pattern='...'\".")
   if settings.mode == 'train':
     _check_bound('train', 'data_provider', dataset_hint)
-    _check_bound('get_model', 'model',
-                 'add a model config, e.g. --gin_file=models/solo_instrument.gin.')
+    _check_bound(
+        'get_model', 'model',
+        'add a model config, e.g. --gin_file=models/solo_instrument.gin.')
     try:
       strategy = train_util.get_strategy(settings.tpu, settings.cluster_config,
                                          settings.strategy)
     except ValueError as error:
       raise StartupError(str(error)) from None
-    trainer_kwargs = {'nan_policy': settings.nan_policy} if settings.nan_policy else {}
+    trainer_kwargs = ({'nan_policy': settings.nan_policy}
+                      if settings.nan_policy else {})
     with strategy.scope():
       model = models.get_model()
       trainer = trainers.get_trainer_class()(model, strategy, **trainer_kwargs)
@@ -212,7 +216,8 @@ def run(settings: RunSettings) -> None:
                      **train_kwargs)
     return
 
-  function = eval_util.evaluate if settings.mode == 'eval' else eval_util.sample
+  function = (eval_util.evaluate if settings.mode == 'eval' else
+              eval_util.sample)
   name = 'evaluate' if settings.mode == 'eval' else 'sample'
   _check_bound(name, 'data_provider', dataset_hint)
   _check_bound('get_model', 'model',
