@@ -131,10 +131,29 @@ def check_same_static_dims(names: Sequence[str], a: tf.Tensor, b: tf.Tensor,
 
 
 def check_finite_array(name: str, x: Any, ranks: Tuple[int, ...],
-                  layout: str) -> np.ndarray:
-  """`x` as a float64 array of an allowed rank, non-empty, with no NaN/Inf."""
+                       layout: str, allow_nan: bool = False,
+                       keep_float32: bool = False) -> np.ndarray:
+  """`x` as a float array of an allowed rank, non-empty, with no NaN/Inf.
+
+  Args:
+    name: The argument's name, for messages.
+    x: Array-like of numbers.
+    ranks: Allowed ranks.
+    layout: The expected layout, for messages (e.g. '[n_frames]').
+    allow_nan: Let NaN through (Inf is always refused).
+    keep_float32: Keep float32 input float32 (other input becomes float64).
+
+  Returns:
+    The array, float64 (or float32, see keep_float32).
+
+  Raises:
+    TypeError: If x is not array-like numbers.
+    ValueError: For another rank, no values, or NaN/Inf values.
+  """
   try:
-    array = np.asarray(x, np.float64)
+    array = np.asarray(x)
+    if not (keep_float32 and array.dtype == np.float32):
+      array = array.astype(np.float64)
   except (TypeError, ValueError):
     raise TypeError(f'{name} must be an array of numbers {layout}, got '
                     f'{type(x).__name__}.') from None
@@ -144,10 +163,11 @@ def check_finite_array(name: str, x: Any, ranks: Tuple[int, ...],
   if array.size == 0:
     raise ValueError(f'{name} is empty (shape {list(array.shape)}); it needs '
                      'at least one value.')
-  if not np.all(np.isfinite(array)):
-    bad = int(np.sum(~np.isfinite(array)))
-    raise ValueError(f'{name} has {bad} NaN or Inf value(s); pass finite '
-                     'values.')
+  bad = np.isinf(array) if allow_nan else ~np.isfinite(array)
+  if np.any(bad):
+    kind = 'Inf' if allow_nan else 'NaN or Inf'
+    raise ValueError(f'{name} has {int(np.sum(bad))} {kind} value(s); pass '
+                     'finite values.')
   return array
 
 

@@ -60,37 +60,9 @@ _CREPE_SAMPLE_RATE = 16000
 # ----------------------------------------------------------------------------
 def _float_array(name: str, x: Any, ranks: Tuple[int, ...], layout: str,
                  allow_nan: bool = False) -> np.ndarray:
-  """`x` as a float32/float64 array (ints become float64), checked.
-
-  Args:
-    name: The argument's name, for messages.
-    x: Array-like of numbers.
-    ranks: Allowed ranks.
-    layout: The expected layout, for messages.
-    allow_nan: Let NaN through (Inf is always refused).
-
-  Returns:
-    The array; float32 input stays float32.
-  """
-  try:
-    array = np.asarray(x)
-    if array.dtype not in (np.float32, np.float64):
-      array = array.astype(np.float64)
-  except (TypeError, ValueError):
-    raise TypeError(f'{name} must be an array of numbers {layout}, got '
-                    f'{type(x).__name__}.') from None
-  if array.ndim not in ranks:
-    raise ValueError(f'{name} must have shape {layout}, got shape '
-                     f'{list(array.shape)} (rank {array.ndim}).')
-  if array.size == 0:
-    raise ValueError(f'{name} is empty (shape {list(array.shape)}); it needs '
-                     'at least one value.')
-  bad = np.isinf(array) if allow_nan else ~np.isfinite(array)
-  if np.any(bad):
-    kind = 'Inf' if allow_nan else 'NaN or Inf'
-    raise ValueError(f'{name} has {int(np.sum(bad))} {kind} value(s); pass '
-                     'finite values.')
-  return array
+  """validation.check_finite_array that keeps float32 input float32."""
+  return validation.check_finite_array(name, x, ranks, layout,
+                                       allow_nan=allow_nan, keep_float32=True)
 
 
 def _bool_mask(name: str, mask: Any, shape: Tuple[int, ...]) -> np.ndarray:

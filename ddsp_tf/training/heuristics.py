@@ -397,6 +397,13 @@ def segment_notes(binarize_f: ControlsFn, pick_f0_f: ControlsFn,
 # ----------------------------------------------------------------------------
 # Pick one value for a note (PICK_F0_F and PICK_AMPS_F candidates).
 # ----------------------------------------------------------------------------
+def _f0_span(controls: Controls, start: int, stop: int) -> np.ndarray:
+  """controls['f0_hz'] over frames [start, stop), checked."""
+  f0_hz = _frame_vector("controls['f0_hz']", _lookup(controls, ('f0_hz',)))
+  start, stop = _check_span(start, stop, f0_hz.size)
+  return f0_hz[start:stop]
+
+
 @gin.register(module=_GIN_MODULE)
 def mean_f0(controls: Controls, start: int, stop: int) -> np.ndarray:
   """Mean of controls['f0_hz'] over frames [start, stop).
@@ -414,9 +421,7 @@ def mean_f0(controls: Controls, start: int, stop: int) -> np.ndarray:
     KeyError: If controls has no 'f0_hz'.
     ValueError: For an empty or out-of-range span, or NaN/Inf f0.
   """
-  f0_hz = _frame_vector("controls['f0_hz']", _lookup(controls, ('f0_hz',)))
-  start, stop = _check_span(start, stop, f0_hz.size)
-  return np.mean(f0_hz[start:stop])
+  return np.mean(_f0_span(controls, start, stop))
 
 
 @gin.register(module=_GIN_MODULE)
@@ -424,8 +429,7 @@ def median_f0(controls: Controls, start: int, stop: int) -> np.ndarray:
   """Median of controls['f0_hz'] over frames [start, stop).
 
   Args:
-    controls: One example's controls with 'f0_hz' [n_frames, 1] or
-      [n_frames].
+    controls: As for mean_f0.
     start: First frame of the note.
     stop: Frame after the last one of the note.
 
@@ -433,12 +437,9 @@ def median_f0(controls: Controls, start: int, stop: int) -> np.ndarray:
     A numpy scalar in Hz.
 
   Raises:
-    KeyError: If controls has no 'f0_hz'.
-    ValueError: For an empty or out-of-range span, or NaN/Inf f0.
+    KeyError, ValueError: As mean_f0.
   """
-  f0_hz = _frame_vector("controls['f0_hz']", _lookup(controls, ('f0_hz',)))
-  start, stop = _check_span(start, stop, f0_hz.size)
-  return np.median(f0_hz[start:stop])
+  return np.median(_f0_span(controls, start, stop))
 
 
 @gin.register(module=_GIN_MODULE)
