@@ -47,6 +47,8 @@ _EXTRAS_REQUIRE = {
     # lets Beam write TFRecord shards; Beam needs pandas when it runs inside a
     # Jupyter kernel (the notebooks).
     'data': ['apache-beam[tfrecord]>=2.77,<3', 'pandas>=2'],
+    # AI Platform hyperparameter-tuning reports (training.cloud).
+    'cloud': ['cloudml-hypertune>=0.1.0.dev6'],
     # NoteSequences from training.heuristics.segment_notes (MIDI).
     'midi': ['note-seq>=0.0.5,<0.1'],
     # The other CREPE capacities.

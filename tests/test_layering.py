@@ -40,6 +40,10 @@ ORIGINAL_PATHS = {
     'ddsp_tf.training.models.model': ['Model'],
     'ddsp_tf.training.models.autoencoder': ['Autoencoder'],
     'ddsp_tf.training.gin': [],
+    'ddsp_tf.training.cloud': ['download_from_gstorage', 'make_file_paths_local',
+                               'report_metric_to_hypertune'],
+    'ddsp_tf.training.docker.task': ['get_worker_behavior_info',
+                                     'parse_list_params', 'main'],
     'ddsp_tf.training.heuristics': [
         'DDSP_DEFAULT_FRAME_RATE', 'get_active_frame_indices',
         'segment_notes_batch', 'segment_notes', 'window_array', 'mean_f0',

@@ -5,6 +5,7 @@ configurables are registered. The original's console-script modules
 (`ddsp_run`, `ddsp_export`, `data_preparation`) are imported on demand.
 """
 
+from ddsp_tf.training import cloud
 from ddsp_tf.training import data
 from ddsp_tf.training import decoders
 from ddsp_tf.training import encoders

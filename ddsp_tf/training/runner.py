@@ -10,6 +10,7 @@ directly.
 import dataclasses
 import logging
 import os
+import tempfile
 import time
 from typing import List, Optional, Sequence
 
@@ -18,6 +19,7 @@ import tensorflow as tf
 
 from ddsp_tf import files
 from ddsp_tf import validation
+from ddsp_tf.training import cloud
 from ddsp_tf.training import eval_util
 from ddsp_tf.training import gin as gin_configs
 from ddsp_tf.training import models
@@ -64,7 +66,8 @@ def parse_gin(restore_dir: str, gin_search_paths: Sequence[str] = (),
   Args:
     restore_dir: Run directory whose operative config is reused, if any.
     gin_search_paths: Folders searched for gin files after the package's.
-    gin_files: Config files, by path or by name in the search path.
+    gin_files: Config files, by path or by name in the search path;
+      gs:// files are first downloaded to a temporary folder.
     gin_params: Single bindings.
     tpu: Use the TPU optimisation defaults.
 
@@ -84,6 +87,16 @@ def parse_gin(restore_dir: str, gin_search_paths: Sequence[str] = (),
     search_path.append(folder)
   where = (f'gin search path: the working directory {os.getcwd()!r}, then '
            f'{search_path}')
+  if any(path.startswith('gs://') for path in gin_files):
+    download_dir = tempfile.mkdtemp(prefix='ddsp_tf_gin_')
+    try:
+      gin_files = [
+          os.path.join(download_dir, local) if path.startswith('gs://')
+          else local for path, local in zip(
+              gin_files, cloud.make_file_paths_local(list(gin_files),
+                                                     download_dir))]
+    except OSError as error:
+      raise StartupError(str(error)) from None
 
   gin.clear_config()
   _set_gin_search_path(search_path)

@@ -1,0 +1,1 @@
+"""magenta/ddsp's `ddsp.training.docker`: the container entry point, `task`."""
