@@ -131,14 +131,13 @@ class TFRecordProvider(DataProvider):
   def features_dict(self) -> Dict[str, tf.io.FixedLenFeature]:
     """The feature spec parsed from each record."""
     frames = tf.io.FixedLenFeature([self._n_frames], dtype=tf.float32)
-    return {
+    spec = {
         'audio': tf.io.FixedLenFeature([self._audio_length], tf.float32),
         'audio_16k': tf.io.FixedLenFeature([self._audio_16k_length],
                                            tf.float32),
-        'f0_hz': frames,
-        'f0_confidence': frames,
-        'loudness_db': frames,
     }
+    spec.update({key: frames for key in formats.FRAME_FEATURE_KEYS})
+    return spec
 
   def get_dataset(self, shuffle: bool = True) -> tf.data.Dataset:
     """Parsed examples from every file that matches the pattern.
