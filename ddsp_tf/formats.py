@@ -56,3 +56,32 @@ REVERB_IR_FILE = 'reverb_ir.wav'
 TFLITE_FILE = 'tflite/model.tflite'
 # The SavedModel signatures every export has.
 EXPORT_SIGNATURES: Tuple[str, ...] = ('serving_default', 'audio_to_audio')
+
+
+# ----------------------------------------------------------------------------
+# The DDSP-VST plugin's model files (magenta/ddsp-vst: src/util/Constants.h,
+# src/audio/tflite/ModelLibrary.cpp).
+# ----------------------------------------------------------------------------
+# The plugin computes features from 16 kHz audio: 1024-sample frames every
+# 320 samples (50 frames per second), and renders 320 samples per frame.
+VST_SAMPLE_RATE = 16000
+VST_FRAME_SIZE = 1024
+VST_HOP_SIZE = 320
+# The latency the plugin reports to the host: one 64 ms pitch frame.
+VST_LATENCY_MS = 64.0
+# The predict-controls model's tensors, by name, with the sizes the released
+# plugin accepts (60 harmonics, 65 noise bands, a 512-unit GRU). The plugin
+# matches names, not positions, and checks counts and sizes only.
+VST_INPUT_TENSORS: Tuple[Tuple[str, int], ...] = (
+    ('call_f0_scaled:0', 1), ('call_pw_scaled:0', 1), ('call_state:0', 512))
+VST_OUTPUT_TENSORS: Tuple[Tuple[str, int], ...] = (
+    ('StatefulPartitionedCall:0', 1),    # amplitude
+    ('StatefulPartitionedCall:1', 60),   # harmonic distribution
+    ('StatefulPartitionedCall:2', 65),   # noise magnitudes
+    ('StatefulPartitionedCall:3', 512))  # GRU state
+# The zip archive appended to the .tflite holds this JSON file; the plugin
+# reads these keys (missing ones read as 0 or "").
+VST_METADATA_FILE = 'metadata.json'
+VST_METADATA_KEYS: Tuple[str, ...] = (
+    'mean_min_pitch_note_hz', 'mean_max_pitch_note_hz',
+    'mean_min_power_note', 'mean_max_power_note', 'version', 'export_time')

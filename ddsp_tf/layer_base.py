@@ -134,3 +134,28 @@ class RebuiltByCall:
       self(*_zeros_like_record(config['call_inputs']))
     else:
       super().build_from_config(config)
+
+
+def gin_configurable(cls: type, module: Optional[str] = None) -> type:
+  """gin.configurable for a Keras 3 class, as magenta/ddsp's models are.
+
+  Calling the class then fills the arguments not passed with the parsed gin
+  bindings (`gin.parse_config_file(...)`, then `Autoencoder()`), while
+  explicit arguments (and Keras' from_config) win. Plain
+  `gin.configurable` breaks Keras 3: its `__init__` wrapper has no named
+  arguments, and Keras reads them with inspect.getfullargspec when creating
+  the object. The wrapper is given the original signature.
+
+  Args:
+    cls: A Keras layer or model class (modified in place and returned).
+    module: The gin module name, e.g. 'ddsp_tf.training.models'.
+
+  Returns:
+    cls, configurable.
+  """
+  import inspect  # pylint: disable=g-import-not-at-top
+  import gin  # pylint: disable=g-import-not-at-top
+  signature = inspect.signature(cls.__init__)
+  cls = gin.configurable(cls, module=module)
+  cls.__init__.__signature__ = signature
+  return cls

@@ -113,14 +113,26 @@ _BUILD_SCRIPT = textwrap.dedent('''
     for name in sys.argv[1:]:
       runner.parse_gin(restore_dir='', gin_files=[name])
       model = models.get_model()
-      try:  # The feature rate the config reads (solo_instrument_cpu: 50).
-        frame_rate = gin.query_parameter('F0LoudnessPreprocessor.frame_rate')
-      except ValueError:
-        frame_rate = 250
-      n_frames = 4 * frame_rate
+      # The feature rate the config reads (solo_instrument_cpu and the VST
+      # models: 50; the VST models frame 'center': one frame more).
+      centered = 'vst' in name
+      frame_rate = 250
+      for binding in ('F0LoudnessPreprocessor.frame_rate',
+                      'OnlineF0PowerPreprocessor.frame_rate'):
+        try:
+          frame_rate = gin.query_parameter(binding)
+        except ValueError:
+          pass
+      frame_rate = gin.query_parameter('%frame_rate') if centered else (
+          frame_rate)
+      sample_rate = gin.query_parameter('%sample_rate') if centered else 16000
+      n_frames = 4 * frame_rate + centered
       rng = np.random.default_rng(0)
       features = {
-          'audio': 0.1 * rng.standard_normal([1, 64000]).astype(np.float32),
+          'audio': 0.1 * rng.standard_normal(
+              [1, 4 * sample_rate]).astype(np.float32),
+          'audio_16k': 0.1 * rng.standard_normal([1, 64000]).astype(
+              np.float32),
           'f0_hz': np.full([1, n_frames], 220.0, np.float32),
           'f0_confidence': np.ones([1, n_frames], np.float32),
           'loudness_db': np.full([1, n_frames], -30.0, np.float32),
@@ -156,7 +168,9 @@ def test_every_model_config_builds_its_model_from_another_directory(
   assert sorted(results) == MODEL_CONFIGS
   for name, built in results.items():
     assert built['model'] == 'Autoencoder', name
-    assert built['audio_shape'] == [1, 64000], name
+    rate = {'models/vst/vst_32k.gin': 32000,
+            'models/vst/vst_48k.gin': 48000}.get(name, 16000)
+    assert built['audio_shape'] == [1, 4 * rate], name
     assert built['finite'], name
     assert built['losses'] == ['spectral_loss', 'total_loss'], name
 
@@ -174,8 +188,16 @@ def test_every_model_config_builds_its_model_from_another_directory(
                for shape in shapes(name, 'decoder'))
 
   assert has_output_layer('models/ae.gin', 1 + 100 + 65)
-  for name in set(MODEL_CONFIGS) - {'models/ae.gin'}:
+  high_rate = {'models/vst/vst_32k.gin', 'models/vst/vst_48k.gin'}
+  for name in high_rate:
+    assert has_output_layer(name, 1 + 100 + 98), name
+  for name in set(MODEL_CONFIGS) - {'models/ae.gin'} - high_rate:
     assert has_output_layer(name, 1 + 60 + 65), name
+  # The VST models: (power, f0) -> a 512-unit GRU between one-layer stacks
+  # of 256, and a filtered-noise reverb (32 bands, 500 frames of weights).
+  for name in {'models/vst/vst.gin'} | high_rate:
+    assert any(shape[-1] == 3 * 512 for shape in shapes(name, 'decoder'))
+    assert [500, 32] in shapes(name, 'processor_group'), name
   # The tiny model: a 256-unit GRU and no stacks before it.
   assert len(shapes('papers/iclr2020/tiny_instrument.gin', 'decoder')) < len(
       shapes('papers/iclr2020/solo_instrument.gin', 'decoder'))

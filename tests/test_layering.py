@@ -28,7 +28,6 @@ ORIGINAL_PATHS = {
     'ddsp_tf.training.postprocessing': [
         'detect_notes', 'fit_quantile_transform', 'QuantileTransformer',
         'compute_dataset_statistics', 'smooth'],
-    'ddsp_tf.training.inference': [],
     'ddsp_tf.training.ddsp_run': ['main', 'console_entry_point', 'parse_gin',
                                   'GIN_PATH'],
     'ddsp_tf.training.ddsp_export': ['main', 'console_entry_point'],
@@ -39,6 +38,12 @@ ORIGINAL_PATHS = {
     'ddsp_tf.training.models': ['Model', 'Autoencoder', 'get_model'],
     'ddsp_tf.training.models.model': ['Model'],
     'ddsp_tf.training.models.autoencoder': ['Autoencoder'],
+    'ddsp_tf.training.inference': [
+        'parse_operative_config', 'AutoencoderInference', 'VSTBaseModule',
+        'VSTExtractFeatures', 'VSTPredictControls',
+        'VSTStatelessPredictControls', 'VSTSynthesize',
+        'VSTSynthesizeHarmonic', 'VSTSynthesizeNoise'],
+    'ddsp_tf.training.preprocessing': ['OnlineF0PowerPreprocessor'],
     'ddsp_tf.training.gin': [],
     'ddsp_tf.training.cloud': ['download_from_gstorage', 'make_file_paths_local',
                                'report_metric_to_hypertune'],
@@ -54,11 +59,6 @@ ORIGINAL_PATHS = {
 # What API.md lists at those paths that is still to be written (issues 18,
 # 20 and 21). A name that appears must leave this list.
 MISSING_NAMES = {
-    'ddsp_tf.training.inference': [
-        'parse_operative_config', 'AutoencoderInference', 'VSTBaseModule',
-        'VSTExtractFeatures', 'VSTPredictControls',
-        'VSTStatelessPredictControls', 'VSTSynthesize',
-        'VSTSynthesizeHarmonic', 'VSTSynthesizeNoise'],
     'ddsp_tf.training.models': ['InverseSynthesis', 'MidiAutoencoder',
                                 'ZMidiAutoencoder'],
 }

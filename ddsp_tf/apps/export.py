@@ -71,6 +71,7 @@ from ddsp_tf import version
 from ddsp_tf.training import inference
 from ddsp_tf.training import models
 from ddsp_tf.training import train_util
+from ddsp_tf.training import vst_inference
 
 logger = logging.getLogger(__name__)
 
@@ -318,3 +319,307 @@ def export_model(save_dir: Text, export_dir: Text,
   logger.info('Exported step %d to %s in %.1f s.', metadata['training_step'],
               export_dir, time.time() - start)
   return export_dir
+
+
+# ----------------------------------------------------------------------------
+# magenta/ddsp's ddsp_export: --model_path and --inference_model.
+# ----------------------------------------------------------------------------
+# --inference_model choices: the class each builds ('streaming_f0_pw' is
+# ddsp_tf's own export: magenta/ddsp lists it but has no class for it).
+INFERENCE_MODELS = {
+    'autoencoder': inference.AutoencoderInference,
+    'streaming_f0_pw': None,
+    'vst_extract_features': inference.VSTExtractFeatures,
+    'vst_predict_controls': inference.VSTPredictControls,
+    'vst_stateless_predict_controls': inference.VSTStatelessPredictControls,
+    'vst_synthesize': inference.VSTSynthesize,
+    'vst_synthesize_harmonic': inference.VSTSynthesizeHarmonic,
+    'vst_synthesize_noise': inference.VSTSynthesizeNoise,
+}
+PLUGIN_MODEL = 'vst_stateless_predict_controls'
+TFJS_UNSUPPORTED = (
+    'TF.js export is not supported: the tensorflowjs converter pins '
+    'TensorFlow and JAX versions that cannot be installed beside TF 2.21. '
+    'Export the SavedModel (--notfjs) and run tensorflowjs_converter '
+    '--input_format=tf_saved_model --signature_name=call on it in a '
+    'separate environment.')
+
+
+def default_save_dir(model_path: Text, name: Text = '') -> Text:
+  """Where ddsp_export writes when --save_dir is not given.
+
+  A SavedModel directory is converted in place; a checkpoint prefix writes
+  <its directory>/<name or 'export'>; a run directory writes
+  <model_path>/<name or 'export'>.
+  """
+  export_name = name or 'export'
+  if tf.io.gfile.exists(os.path.join(model_path, formats.SAVED_MODEL_FILE)):
+    return model_path
+  if not tf.io.gfile.isdir(model_path):
+    return os.path.join(os.path.dirname(model_path), export_name)
+  return os.path.join(model_path, export_name)
+
+
+def _restored_reverb(prefix: Text) -> Optional[effects.Reverb]:
+  """The trained Reverb of the run whose gin config is parsed, restored."""
+  model = models.get_model()
+  node = inference.streaming.first_node(model.processor_group, effects.Reverb)
+  if node is None or not node[2].trainable:
+    return None
+  reverb = node[2]
+  reverb(tf.zeros([1, 16]))
+  status = tf.train.Checkpoint(model=tf.train.Checkpoint(
+      processor_group=model.processor_group)).read(prefix).expect_partial()
+  try:
+    status.assert_existing_objects_matched()
+  except AssertionError as error:
+    raise ValueError(f'The checkpoint {prefix!r} does not hold the trained '
+                     f'reverb of the run\'s config: {error}') from None
+  return reverb
+
+
+def write_impulse_responses(reverb: effects.Reverb, sample_rate: int,
+                            save_dir: Text,
+                            target_sample_rate: Optional[int] = None
+                            ) -> Sequence[Text]:
+  """Writes reverb_ir_<rate>_hz.wav at the model's rate (and another).
+
+  Unlike magenta/ddsp, whose second file holds the same samples labelled
+  with the other rate, the second file is resampled (polyphase, scipy).
+
+  Returns:
+    The paths written.
+  """
+  from scipy import signal  # pylint: disable=g-import-not-at-top
+  ir = np.array(reverb.get_controls(tf.zeros([1, 1]))['ir'][0], np.float32)
+  paths = []
+  rates = [sample_rate]
+  if target_sample_rate and int(target_sample_rate) != sample_rate:
+    rates.append(int(target_sample_rate))
+  for rate in rates:
+    samples = ir
+    if rate != sample_rate:
+      divisor = np.gcd(rate, sample_rate)
+      samples = signal.resample_poly(ir, rate // divisor,
+                                     sample_rate // divisor).astype(np.float32)
+    path = os.path.join(save_dir, f'reverb_ir_{rate}_hz.wav')
+    files.write_audio_atomically(path, samples, rate)
+    paths.append(path)
+  return paths
+
+
+def _query(binding: Text, default: Any) -> Any:
+  try:
+    return gin.query_parameter(binding)
+  except ValueError:
+    return default
+
+
+def plugin_metadata(run: Any, dataset_path: Optional[Text] = None
+                    ) -> Dict[Text, Any]:
+  """The metadata magenta/ddsp's export computes for the DDSP-VST plugin.
+
+  Statistics come from the training data: dataset_path (TFRecord shards,
+  read with the run's TFRecordProvider settings) or, without it, the run's
+  train.data_provider binding.
+
+  Args:
+    run: A VST inference module of the run (sizes and rates).
+    dataset_path: A file pattern of TFRecord shards, or None.
+
+  Returns:
+    The keys mean_min/max_pitch_note(_hz), mean_min/max_power_note,
+    version, export_time, num_harmonics, num_noise_amps, frame_rate,
+    frame_size, sample_rate; plain floats (strict JSON).
+
+  Raises:
+    ValueError: If no dataset is found, or its statistics cannot be
+      computed (e.g. features not framed 'center' at the model's rate).
+  """
+  from ddsp_tf.training import data  # pylint: disable=g-import-not-at-top
+  from ddsp_tf.training import postprocessing  # pylint: disable=g-import-not-at-top
+  frame_rate = run.sample_rate // run.hop_size
+  if dataset_path:
+    provider = data.TFRecordProvider(
+        files.expand_path(dataset_path),
+        example_secs=_query('TFRecordProvider.example_secs', 4),
+        sample_rate=run.sample_rate,
+        frame_rate=_query('TFRecordProvider.frame_rate', frame_rate),
+        centered=_query('TFRecordProvider.centered', True))
+  else:
+    binding = _query('train.data_provider', None)
+    if binding is None:
+      raise ValueError(
+          'The plugin metadata needs the training data: pass --dataset_path '
+          '(the TFRecord file pattern) or --nometadata; the run binds no '
+          'train.data_provider.')
+    provider = binding.scoped_configurable_fn()
+  statistics = postprocessing.compute_dataset_statistics(
+      provider, power_frame_size=run.frame_size, power_frame_rate=frame_rate)
+  midi_to_hz = lambda note: float(440.0 * 2.0**((note - 69.0) / 12.0))
+  return {
+      'mean_min_pitch_note': float(statistics['mean_min_pitch_note']),
+      'mean_max_pitch_note': float(statistics['mean_max_pitch_note']),
+      'mean_min_pitch_note_hz': midi_to_hz(statistics['mean_min_pitch_note']),
+      'mean_max_pitch_note_hz': midi_to_hz(statistics['mean_max_pitch_note']),
+      'mean_min_power_note': float(statistics['mean_min_power_note']),
+      'mean_max_power_note': float(statistics['mean_max_power_note']),
+      'version': version.__version__,
+      'export_time': datetime.datetime.now().isoformat(),
+      'num_harmonics': run.n_harmonics,
+      'num_noise_amps': run.n_noise,
+      'frame_rate': frame_rate,
+      'frame_size': run.frame_size,
+      'sample_rate': run.sample_rate,
+  }
+
+
+def _saved_model_to_tflite(saved_model_dir: Text, plugin: bool) -> bytes:
+  """Converts the 'call' signature (builtin ops; Flex ops only if needed)."""
+  converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
+  converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+  try:
+    return converter.convert()
+  except Exception as error:  # pylint: disable=broad-except
+    if plugin:
+      raise ValueError(f'The plugin model does not convert to TFLite '
+                       f'builtin ops: {error}') from None
+    logger.warning('Builtin ops are not enough (%s); adding TF (Flex) ops: '
+                   'the .tflite then needs the Flex delegate.', error)
+  converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
+  converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS,
+                                         tf.lite.OpsSet.SELECT_TF_OPS]
+  return converter.convert()
+
+
+def _move_into(tmp_dir: Text, save_dir: Text) -> None:
+  """Moves each entry of tmp_dir into save_dir, replacing what is there."""
+  os.makedirs(save_dir, exist_ok=True)
+  for entry in sorted(os.listdir(tmp_dir)):
+    source, target = (os.path.join(tmp_dir, entry),
+                      os.path.join(save_dir, entry))
+    if os.path.isdir(source):
+      files.replace_directory(source, target)
+    else:
+      os.replace(source, target)
+
+
+def export_inference_model(model_path: Text, save_dir: Text = '',
+                           name: Text = '',
+                           inference_model: Text = 'streaming_f0_pw',
+                           tflite: bool = True, tfjs: bool = False,
+                           metadata: bool = True,
+                           dataset_path: Optional[Text] = None,
+                           metadata_file: Optional[Text] = None,
+                           reverb: bool = True,
+                           reverb_sample_rate: Optional[int] = 44100,
+                           gin_params: Sequence[Text] = (),
+                           debug: bool = False) -> Text:
+  """magenta/ddsp's ddsp_export: a run -> SavedModel, metadata, TFLite.
+
+  For inference_model 'vst_stateless_predict_controls' (the DDSP-VST
+  plugin's model) save_dir gets the SavedModel, metadata.json,
+  reverb_ir_<rate>_hz.wav and tflite/<name or 'model'>.tflite: exactly the
+  plugin's tensors (formats.VST_INPUT_TENSORS / VST_OUTPUT_TENSORS),
+  builtin ops of TFLite 2.9, with metadata.json zipped onto its end. Copy
+  that file into the plugin's model folder. 'streaming_f0_pw' writes
+  ddsp_tf's own export (export_model) instead.
+
+  Args:
+    model_path: A run directory, a checkpoint prefix in one, or a SavedModel
+      directory written by an earlier export (then only converted).
+    save_dir: Output directory; '' uses default_save_dir.
+    name: File name of the .tflite (and the default export folder).
+    inference_model: A key of INFERENCE_MODELS.
+    tflite: Also write tflite/<name>.tflite.
+    tfjs: Refused: TF.js conversion is not supported (ValueError).
+    metadata: Compute the dataset statistics and write metadata.json (and
+      append it to the plugin's .tflite).
+    dataset_path: TFRecord file pattern for the statistics; None uses the
+      run's train.data_provider.
+    metadata_file: A JSON file to append to the .tflite instead.
+    reverb: Write the trained reverb's impulse response(s).
+    reverb_sample_rate: Also write the impulse response at this rate.
+    gin_params: Extra gin bindings applied after the run's config.
+    debug: Build and check everything but write nothing.
+
+  Returns:
+    save_dir (absolute).
+
+  Raises:
+    ValueError: For an unknown inference_model, tfjs, a run that does not
+      fit the inference model, or a model the plugin could not load.
+    FileNotFoundError: If model_path has no run or checkpoint.
+  """
+  if inference_model not in INFERENCE_MODELS:
+    raise ValueError(f'inference_model must be one of '
+                     f'{sorted(INFERENCE_MODELS)}, got {inference_model!r}.')
+  if tfjs:
+    raise ValueError(TFJS_UNSUPPORTED)
+  model_path = files.expand_path(model_path)
+  if not tf.io.gfile.exists(model_path) and not tf.io.gfile.exists(
+      model_path + '.index'):
+    raise FileNotFoundError(f'model_path {model_path!r} does not exist: give '
+                            'a run directory, a checkpoint prefix or a '
+                            'SavedModel directory.')
+  save_dir = files.expand_path(save_dir or default_save_dir(model_path, name))
+  is_saved_model = tf.io.gfile.exists(
+      os.path.join(model_path, formats.SAVED_MODEL_FILE))
+  if inference_model == 'streaming_f0_pw':
+    if is_saved_model:
+      raise ValueError(f'{model_path!r} is a SavedModel; ddsp_tf\'s own '
+                       'export (streaming_f0_pw) needs the training run.')
+    run_dir = (model_path if tf.io.gfile.isdir(model_path) else
+               os.path.dirname(model_path))
+    return export_model(run_dir, save_dir, checkpoint=model_path,
+                        overwrite=True, gin_params=gin_params, tflite=tflite)
+  plugin = inference_model == PLUGIN_MODEL
+  parent = os.path.dirname(save_dir.rstrip('/')) or '.'
+  os.makedirs(parent, exist_ok=True)
+  tmp_dir = tempfile.mkdtemp(prefix=os.path.basename(save_dir) + '.tmp-',
+                             dir=parent)
+  try:
+    saved_model_dir, meta = model_path, None
+    if not is_saved_model:
+      gin.clear_config()
+      module = INFERENCE_MODELS[inference_model](model_path,
+                                                 gin_params=gin_params)
+      saved_model_dir = tmp_dir
+      module.save_model(tmp_dir)
+      logger.info('Wrote the %s SavedModel.', inference_model)
+      if reverb:
+        trained_reverb = _restored_reverb(
+            train_util.get_latest_checkpoint(model_path))
+        if trained_reverb is None:
+          logger.info('The run has no trained reverb; no impulse response.')
+        else:
+          write_impulse_responses(trained_reverb, module.sample_rate, tmp_dir,
+                                  reverb_sample_rate)
+      if metadata and hasattr(module, 'frame_size'):
+        meta = plugin_metadata(module, dataset_path)
+        files.write_text_atomically(
+            os.path.join(tmp_dir, formats.METADATA_FILE),
+            json.dumps(meta, indent=2, allow_nan=False))
+    if metadata_file:
+      meta = read_dataset_statistics(files.expand_path(metadata_file))
+    if tflite:
+      tflite_model = _saved_model_to_tflite(saved_model_dir, plugin)
+      if plugin:
+        vst_inference.check_plugin_model(
+            tflite_model, n_harmonics=getattr(module, 'n_harmonics', None)
+            if not is_saved_model else None,
+            n_noise=getattr(module, 'n_noise', None)
+            if not is_saved_model else None)
+        vst_inference.check_tflite_2_9_ops(tflite_model)
+      if meta is not None:
+        tflite_model = vst_inference.append_metadata(tflite_model, meta)
+      path = os.path.join(tmp_dir, 'tflite', f'{name or "model"}.tflite')
+      os.makedirs(os.path.dirname(path), exist_ok=True)
+      with open(path, 'wb') as tflite_file:
+        tflite_file.write(tflite_model)
+      logger.info('Wrote %s (%d bytes).', path, len(tflite_model))
+    if not debug:
+      _move_into(tmp_dir, save_dir)
+  finally:
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+  return save_dir

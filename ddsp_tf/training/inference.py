@@ -12,27 +12,50 @@ length-polymorphic tf.Module with the export contract's two signatures:
   needs numpy and cannot live in a graph) and A-weighted loudness, framed
   like the dataset, and returns the same plus those features.
 
-`StreamingModule` is the same model as a frame-wise stream for TFLite (one
-frame of f0 and loudness in, one hop of dry audio out, state carried
-between calls), and `convert_to_tflite` / `tflite_metadata` turn it into a
-.tflite flatbuffer and its description. `ddsp_tf.apps.export` writes these
-into an export directory (magenta/ddsp keeps its inference wrappers here,
-in ddsp.training.inference, too).
+The frame-wise streaming model for TFLite (`StreamingModule`,
+`convert_to_tflite`, `tflite_metadata`) lives in training/streaming.py and
+the DDSP-VST modules (`VSTExtractFeatures`, `VSTStatelessPredictControls`,
+...) and `parse_operative_config` in training/vst_inference.py; both are
+re-exported here, at magenta/ddsp's path for its inference wrappers.
+`ddsp_tf.apps.export` writes them into an export directory.
 """
 
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, Sequence, Text
 
-import numpy as np
+import logging
+
+import gin
 import tensorflow as tf
 
 from ddsp_tf import core
 from ddsp_tf import crepe
 from ddsp_tf import effects
 from ddsp_tf import formats
-from ddsp_tf import processors
 from ddsp_tf import spectral_ops
 from ddsp_tf import synths
 from ddsp_tf.training import models
+from ddsp_tf.training import streaming
+from ddsp_tf.training import train_util
+# Re-exported: magenta/ddsp keeps these in ddsp.training.inference.
+from ddsp_tf.training.streaming import convert_to_tflite
+from ddsp_tf.training.streaming import StreamingModule
+from ddsp_tf.training.streaming import tflite_metadata
+from ddsp_tf.training.vst_inference import parse_operative_config
+from ddsp_tf.training.vst_inference import VSTBaseModule
+from ddsp_tf.training.vst_inference import VSTExtractFeatures
+from ddsp_tf.training.vst_inference import VSTPredictControls
+from ddsp_tf.training.vst_inference import VSTStatelessPredictControls
+from ddsp_tf.training.vst_inference import VSTSynthesize
+from ddsp_tf.training.vst_inference import VSTSynthesizeHarmonic
+from ddsp_tf.training.vst_inference import VSTSynthesizeNoise
+
+__all__ = [
+    'AutoencoderInference', 'ExportModule', 'StreamingModule',
+    'VSTBaseModule', 'VSTExtractFeatures', 'VSTPredictControls',
+    'VSTStatelessPredictControls', 'VSTSynthesize', 'VSTSynthesizeHarmonic',
+    'VSTSynthesizeNoise', 'convert_to_tflite', 'parse_operative_config',
+    'tflite_metadata',
+]
 
 TensorDict = Dict[Text, tf.Tensor]
 _FEATURE_SPEC = tf.TensorSpec([None, None], tf.float32)
@@ -40,15 +63,6 @@ _FEATURE_SPEC = tf.TensorSpec([None, None], tf.float32)
 # ----------------------------------------------------------------------------
 # The module that is saved.
 # ----------------------------------------------------------------------------
-def _first_node(processor_group, layer_type) -> Optional[Any]:
-  """(name, input_keys, module) of the group's first node of a type."""
-  for name, input_keys, _ in processor_group.dag:
-    module = processor_group.dag_modules[name]
-    if isinstance(module, layer_type):
-      return name, input_keys, module
-  return None
-
-
 def _fft_resample(audio: tf.Tensor, n_out: tf.Tensor) -> tf.Tensor:
   """Band-limited resampling of [batch, n_in] audio to n_out samples by FFT.
 
@@ -128,9 +142,9 @@ class ExportModule(tf.Module):
       raise ValueError(f'frame_rate {self.frame_rate} must divide '
                        f'{spectral_ops.CREPE_SAMPLE_RATE} (the CREPE rate).')
     training_frames = preprocessor.time_steps
-    self.harmonic = _first_node(group, synths.Harmonic)
-    self.noise = _first_node(group, synths.FilteredNoise)
-    self.reverb = _first_node(group, effects.Reverb)
+    self.harmonic = streaming.first_node(group, synths.Harmonic)
+    self.noise = streaming.first_node(group, synths.FilteredNoise)
+    self.reverb = streaming.first_node(group, effects.Reverb)
     for node in (self.harmonic, self.noise):
       if node is None:
         continue
@@ -210,299 +224,136 @@ class ExportModule(tf.Module):
 
 
 # ----------------------------------------------------------------------------
-# The frame-wise streaming model for TFLite.
+# magenta/ddsp's fixed-length inference model.
 # ----------------------------------------------------------------------------
-def _stateless_copy(decoder: Any) -> Any:
-  """A stateless=True twin of an RnnFcDecoder with the same weights.
-
-  Raises:
-    ValueError: If the decoder is not an RnnFcDecoder-like layer.
-  """
-  if not hasattr(decoder, 'stateless') or not hasattr(decoder, 'rnn'):
-    raise ValueError('The TFLite streaming model needs an RnnFcDecoder-like '
-                     f'decoder (stateless option), got {decoder!r}.')
-  config = decoder.get_config()
-  config.update(stateless=True, name=decoder.name + '_stateless')
-  twin = type(decoder).from_config(config)
-  n_keys = len(decoder.feature_keys)
-  twin(*[tf.zeros([1, 1, 1])] * n_keys, tf.zeros([1, twin.rnn.state_size]))
-  twin.set_weights(decoder.get_weights())
-  # One frame per call: one unrolled RNN step, no while loop in the graph.
-  twin.rnn.rnn.unroll = True
-  return twin
+_NO_REVERB_DAG = """ProcessorGroup.dag = [
+    (@synths.Harmonic(), ['amps', 'harmonic_distribution', 'f0_hz']),
+    (@synths.FilteredNoise(), ['noise_magnitudes']),
+    (@processors.Add(), ['filtered_noise/signal', 'harmonic/signal']),
+]"""
 
 
-def _toeplitz_indices(n_rows: int, ir_size: int) -> np.ndarray:
-  """Gather indices that lay an impulse response out as a convolution matrix.
-
-  Row j holds the response delayed by j samples; index ir_size points at a
-  zero appended to the response.
-
-  Returns:
-    [n_rows, n_rows + ir_size - 1] int32.
-  """
-  lags = np.arange(n_rows + ir_size - 1)[None, :] - np.arange(n_rows)[:, None]
-  return np.where((lags >= 0) & (lags < ir_size), lags,
-                  ir_size).astype(np.int32)
+def _query_value(binding: Text) -> Any:
+  """A gin binding's value, with a %macro resolved to the macro's value."""
+  value = gin.query_parameter(binding)
+  if (isinstance(value, gin.config.ConfigurableReference) and
+      value.config_key[1] == 'gin.macro'):
+    return gin.query_parameter('%' + value.config_key[0])
+  return value
 
 
-class StreamingModule(tf.Module):
-  """A trained model as a frame-wise stream: one frame in, one hop out.
+class AutoencoderInference(tf.Module):
+  """A trained run's Autoencoder at a new fixed length, for inference.
 
-  Each call takes the features of ONE new frame t and the carried state and
-  returns hop_size samples of dry audio (harmonic + filtered noise, without
-  the reverb) and the new state. The hop returned at frame t is the hop that
-  the batch model renders between frames t - 1 and t: amplitudes crossfade
-  between the two frames as the synth's amp_resample_method does ('window':
-  Hann, 'linear') and f0 rises linearly, so the stream lags the features by
-  one hop (the latency of interpolating between frames). Carried state:
-
-    rnn_state          [state_size]    the decoder RNN's state
-    phase              [1]             fundamental phase in cycles, [0, 1)
-    prev_f0_hz         [1]             f0 of the previous frame
-    prev_harmonic_amps [n_harmonics]   harmonic amplitudes of the previous
-                                       frame
-    noise_tail         [n_tail]        filtered noise not yet played (only
-                                       with a FilteredNoise synth)
-
-  Everything starts at zero; each output of the same name is the next
-  call's input. Differences from the batch model: a harmonic is silenced in
-  a hop when it reaches Nyquist at either of the hop's two frames (the batch
-  model looks one frame further ahead); each frame's noise block is placed
-  as in the batch model when the noise filter's half length
-  (ir_size // 2) is at most hop_size, else ir_size // 2 - hop_size samples
-  later; the noise itself is random; the phase is float32, wrapped every
-  hop, and wanders from the batch model's float64 phase by about 1e-5
-  cycles per second of audio (rounding of each hop's increment; inaudible,
-  but it bounds sample-wise agreement). The decoder is a stateless copy
-  of the trained RnnFcDecoder, whose variables this module lists explicitly
-  (a tf.Module does not track Keras 3 variables, see DESIGN.md).
+  Parses the run's operative config, rebinds the synths' n_samples and the
+  preprocessor's time_steps to length_seconds (a whole number of frames),
+  optionally drops the reverb, builds the model and restores it (strictly).
+  Call it with {'f0_hz': [n_frames], 'loudness_db' (or 'power_db'):
+  [n_frames]} (batched or not) to get the model's outputs; save_model
+  writes a SavedModel whose serving signature takes those two features.
+  Unlike magenta/ddsp's it is a tf.Module holding the Keras model
+  (`.model`), not an Autoencoder subclass.
   """
 
-  def __init__(self, module: ExportModule):
-    """Builds the streaming function from a prepared ExportModule.
+  def __init__(self, ckpt: Text, length_seconds: float = 4,
+               remove_reverb: bool = True, verbose: bool = True,
+               gin_params: Sequence[Text] = (), **kwargs):
+    """Restores the run at the new length.
 
     Args:
-      module: The ExportModule of the model (any-length preprocessor and
-        synths, nodes found).
+      ckpt: The run directory or a checkpoint prefix in it.
+      length_seconds: Seconds the model renders per call.
+      remove_reverb: Render without the run's reverb.
+      verbose: Log the lengths.
+      gin_params: Extra gin bindings applied after the run's operative
+        config (ddsp_tf's addition).
+      **kwargs: Not supported (TypeError); bind model arguments in gin.
 
     Raises:
-      ValueError: For a model the stream cannot render: no RnnFcDecoder, no
-        Harmonic synth, nodes other than one Harmonic, at most one
-        FilteredNoise, Add and Reverb, or a Harmonic amp_resample_method
-        other than 'window' and 'linear'.
+      ValueError: For a length shorter than one frame, a run whose config
+        has no Harmonic synth or fixed-length preprocessor, or a checkpoint
+        that does not fit the model.
+      FileNotFoundError: If there is no operative config or checkpoint.
     """
+    if kwargs:
+      raise TypeError(f'AutoencoderInference takes no model arguments, got '
+                      f'{sorted(kwargs)}; bind them in gin instead.')
     super().__init__()
-    model = module.model
-    if module.harmonic is None:
-      raise ValueError('The TFLite streaming model needs a Harmonic synth in '
-                       'the processor group.')
-    allowed = (synths.Harmonic, synths.FilteredNoise, processors.Add,
-               effects.Reverb)
-    group = model.processor_group
-    kinds = [type(group.dag_modules[name]) for name, _, _ in group.dag]
-    if (not all(issubclass(kind, allowed) for kind in kinds) or
-        len(kinds) != len({base for kind in kinds for base in allowed
-                           if issubclass(kind, base)})):
+    self.length_seconds = length_seconds
+    self.remove_reverb = remove_reverb
+    self.configure_gin(ckpt, gin_params)
+    if verbose:
+      logging.info('AutoencoderInference: %d samples, %d frames of %d.',
+                   self.n_samples, self.n_frames, self.hop_size)
+    self.model = models.get_model()
+    self.build_network()
+    prefix = train_util.get_latest_checkpoint(ckpt)
+    status = tf.train.Checkpoint(model=self.model).read(prefix)
+    try:
+      status.expect_partial().assert_existing_objects_matched()
+    except AssertionError as error:
+      raise ValueError(f'The checkpoint {prefix!r} does not fit the model of '
+                       f'the run\'s config: {error}') from None
+    self.model_variables = [variable.value
+                            for variable in self.model.variables]
+
+  def configure_gin(self, ckpt: Text,
+                    gin_params: Sequence[Text] = ()) -> None:
+    """Parses the run's config (and gin_params) and rebinds the lengths."""
+    parse_operative_config(ckpt)
+    with gin.unlock_config():
+      gin.parse_config(list(gin_params))
+    reference = gin.query_parameter('Autoencoder.preprocessor')
+    self.preprocessor_type = reference.config_key[-1].split('.')[-1]
+    try:
+      self.sample_rate = int(_query_value('Harmonic.sample_rate'))
+      n_samples_train = int(_query_value('Harmonic.n_samples'))
+      time_steps_train = int(_query_value(
+          f'{self.preprocessor_type}.time_steps'))
+    except ValueError as error:
       raise ValueError(
-          'The TFLite streaming model renders a processor group of one '
-          'Harmonic, at most one FilteredNoise, Add and Reverb; got nodes '
-          f'{[kind.__name__ for kind in kinds]}.')
-    harmonic = module.harmonic[2]
-    if harmonic.amp_resample_method not in ('window', 'linear'):
-      raise ValueError(
-          'The TFLite streaming model crossfades amplitudes across a hop; '
-          "Harmonic.amp_resample_method must be 'window' or 'linear', got "
-          f'{harmonic.amp_resample_method!r}.')
-    self.preprocessor = model.preprocessor
-    self.decoder = _stateless_copy(model.decoder)
-    # The tf.Variables under the Keras ones: tf.Module tracks only those, and
-    # the TFLite converter freezes only tracked variables.
-    self.decoder_variables = [variable.value
-                              for variable in self.decoder.variables]
-    self.harmonic, self.noise = module.harmonic, module.noise
-    self.sample_rate, self.hop_size = module.sample_rate, module.hop_size
-    self.state_size = self.decoder.rnn.state_size
-    rise = (0.5 - 0.5 * np.cos(np.pi * np.arange(self.hop_size) /
-                               self.hop_size)
-            if harmonic.amp_resample_method == 'window' else
-            np.arange(self.hop_size) / self.hop_size)
-    self.rise = tf.constant(rise[:, np.newaxis], tf.float32)  # [hop, 1]
-    # Cycles run over samples 0..j of a hop by a unit f0 held (row 0) and
-    # by a unit rise j / hop_size (row 1): the f0 of a hop is a line, so its
-    # running sum has a closed form.
-    steps = np.arange(1, self.hop_size + 1)
-    self.cycle_ramps = tf.constant(
-        [steps / self.sample_rate,
-         steps * (steps - 1) / (2.0 * self.hop_size * self.sample_rate)],
-        tf.float32)
-    controls = self._controls(tf.constant([200.0]), tf.constant([-40.0]),
-                              tf.zeros([self.state_size]))
-    self.n_harmonics = int(controls['harmonic_amps'].shape[-1])
-    self.noise_ir_size = self.noise_tail_size = 0
-    if self.noise is not None:
-      n_bands = int(controls['noise_magnitudes'].shape[-1])
-      # The noise filter is linear in the magnitudes: row b is the impulse
-      # response of band b alone, as the batch synth computes it.
-      self.noise_basis = tf.constant(core.frequency_impulse_response(
-          tf.eye(n_bands)[tf.newaxis], self.noise[2].window_size)[0])
-      self.noise_ir_size = int(self.noise_basis.shape[-1])
-      self.noise_offset = max(self.hop_size - self.noise_ir_size // 2, 0)
-      self.noise_tail_size = self.noise_offset + self.noise_ir_size - 1
-      self.noise_indices = tf.constant(
-          _toeplitz_indices(self.hop_size, self.noise_ir_size))
-    self.stream = tf.function(self._stream,
-                              input_signature=self.input_signature())
+          'AutoencoderInference needs a run with a Harmonic synth and a '
+          f'preprocessor with time_steps ({self.preprocessor_type}): '
+          f'{error}') from None
+    self.hop_size = n_samples_train // time_steps_train
+    self.n_frames = int(self.length_seconds * self.sample_rate /
+                        self.hop_size)
+    if self.n_frames < 1:
+      raise ValueError(f'length_seconds={self.length_seconds!r} is shorter '
+                       f'than one frame ({self.hop_size} samples).')
+    self.n_samples = self.n_frames * self.hop_size
+    config = [f'Harmonic.n_samples = {self.n_samples}',
+              f'FilteredNoise.n_samples = {self.n_samples}',
+              f'{self.preprocessor_type}.time_steps = {self.n_frames}']
+    if self.remove_reverb:
+      config.append(_NO_REVERB_DAG)
+    with gin.unlock_config():
+      gin.parse_config(config)
 
-  def input_signature(self) -> List[tf.TensorSpec]:
-    """The TensorSpecs of the stream's inputs, in call order."""
-    specs = [('f0_hz', 1), ('loudness_db', 1),
-             ('rnn_state', self.state_size), ('phase', 1), ('prev_f0_hz', 1),
-             ('prev_harmonic_amps', self.n_harmonics)]
-    if self.noise is not None:
-      specs.append(('noise_tail', self.noise_tail_size))
-    return [tf.TensorSpec([size], tf.float32, name=name)
-            for name, size in specs]
+  @property
+  def _db_key(self) -> Text:
+    return 'power_db' if 'Power' in self.preprocessor_type else 'loudness_db'
 
-  def _controls(self, f0_hz: tf.Tensor, loudness_db: tf.Tensor,
-                rnn_state: tf.Tensor) -> TensorDict:
-    """One frame's synth controls and the new RNN state.
+  def build_network(self) -> None:
+    """Runs zeros through the model once (creates its weights)."""
+    self(({self._db_key: tf.zeros([self.n_frames]) - 60.0,
+           'f0_hz': tf.zeros([self.n_frames])}))
 
-    Returns:
-      f0_hz [1], harmonic_amps [n_harmonics] (amplitude times the
-      normalized distribution), noise_magnitudes [n_bands] (with noise) and
-      rnn_state [state_size].
-    """
-    features = {'f0_hz': f0_hz[tf.newaxis, :],
-                'loudness_db': loudness_db[tf.newaxis, :]}
-    features.update(self.preprocessor(features, training=False))
-    features['state'] = rnn_state[tf.newaxis, :]
-    features.update(self.decoder(features, training=False))
+  def __call__(self, inputs: Dict[Text, Any]) -> Dict[Text, Any]:
+    """The model's outputs for features of n_frames frames."""
+    inputs = dict(inputs)
+    if hasattr(self.model.preprocessor, 'compute_loudness'):
+      self.model.preprocessor.compute_loudness = False
+    return self.model(inputs, training=False)
 
-    def synth_controls(node):
-      _, input_keys, synth = node
-      inputs = [core.nested_lookup(key, features) for key in input_keys]
-      return synth.get_controls(*inputs)
+  def save_model(self, save_dir: Text) -> None:
+    """Writes a SavedModel: serving_default(f0_hz, db) -> audio and controls."""
+    spec = tf.TensorSpec([None, self.n_frames], tf.float32)
 
-    harmonic = synth_controls(self.harmonic)
-    amps = harmonic['amplitudes'] * harmonic['harmonic_distribution']
-    controls = {'f0_hz': harmonic['f0_hz'][0, 0], 'harmonic_amps': amps[0, 0],
-                'rnn_state': features['state'][0]}
-    if self.noise is not None:
-      controls['noise_magnitudes'] = synth_controls(self.noise)[
-          'magnitudes'][0, 0]
-    return controls
+    @tf.function(input_signature=[spec, spec])
+    def serve(f0_hz, db):
+      outputs = self({'f0_hz': f0_hz, self._db_key: db})
+      return {'audio': outputs['audio_synth']}
 
-  def _harmonic_hop(self, f0_hz: tf.Tensor, prev_f0_hz: tf.Tensor,
-                    amps: tf.Tensor, prev_amps: tf.Tensor,
-                    phase: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
-    """The hop from the previous frame to this one: (audio, new phase).
-
-    Args:
-      f0_hz, prev_f0_hz: [1] Hz.
-      amps, prev_amps: [n_harmonics] harmonic amplitudes.
-      phase: [1] fundamental phase in cycles before the hop.
-
-    Returns:
-      (audio [hop_size], phase [1] in cycles, in [0, 1), after the hop).
-    """
-    harmonic_numbers = tf.range(1, self.n_harmonics + 1, dtype=tf.float32)
-    reach = tf.maximum(f0_hz, prev_f0_hz) * harmonic_numbers
-    audible = tf.cast(reach < self.sample_rate / 2.0, tf.float32)
-    amps, prev_amps = amps * audible, prev_amps * audible
-    envelopes = prev_amps + (amps - prev_amps) * self.rise  # [hop, H]
-    # f0 rises linearly over the hop, so its running sum has a closed form,
-    # free of the bias of a float32 cumsum.
-    cycles = (phase + prev_f0_hz * self.cycle_ramps[0] +
-              (f0_hz - prev_f0_hz) * self.cycle_ramps[1])
-    cycles -= tf.floor(cycles)
-    sines = tf.sin(cycles[:, tf.newaxis] * (2.0 * np.pi * harmonic_numbers))
-    audio = tf.reduce_sum(envelopes * sines, axis=-1)
-    return audio, cycles[-1:]
-
-  def noise_hop(self, noise: tf.Tensor, magnitudes: tf.Tensor,
-                noise_tail: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
-    """Filters one hop of noise and overlap-adds it: (audio, new tail).
-
-    The block is filtered by the frame's linear-phase FIR filter (as
-    synths.FilteredNoise does) and added at its batch-model position.
-
-    Args:
-      noise: [hop_size] white noise.
-      magnitudes: [n_bands] filter gains of the frame.
-      noise_tail: [noise_tail_size] the not yet played filtered noise.
-
-    Returns:
-      (audio [hop_size], new noise_tail [noise_tail_size]).
-    """
-    impulse_response = tf.linalg.matvec(self.noise_basis, magnitudes,
-                                        transpose_a=True)
-    matrix = tf.gather(tf.concat([impulse_response, [0.0]], axis=0),
-                       self.noise_indices)  # [hop, hop + ir_size - 1]
-    filtered = tf.linalg.matvec(matrix, noise, transpose_a=True)
-    total = tf.pad(filtered, [[self.noise_offset, 0]]) + tf.pad(
-        noise_tail, [[0, self.hop_size]])
-    return total[:self.hop_size], total[self.hop_size:]
-
-  def _stream(self, f0_hz: tf.Tensor, loudness_db: tf.Tensor,
-              rnn_state: tf.Tensor, phase: tf.Tensor, prev_f0_hz: tf.Tensor,
-              prev_harmonic_amps: tf.Tensor,
-              noise_tail: Optional[tf.Tensor] = None) -> TensorDict:
-    """One frame -> one hop of dry audio and the new state (see the class)."""
-    controls = self._controls(f0_hz, loudness_db, rnn_state)
-    audio, phase = self._harmonic_hop(
-        controls['f0_hz'], prev_f0_hz, controls['harmonic_amps'],
-        prev_harmonic_amps, phase)
-    outputs = {'rnn_state': controls['rnn_state'], 'phase': phase,
-               'prev_f0_hz': controls['f0_hz'],
-               'prev_harmonic_amps': controls['harmonic_amps']}
-    if self.noise is not None:
-      noise = tf.random.uniform([self.hop_size], minval=-1.0, maxval=1.0)
-      noise_audio, outputs['noise_tail'] = self.noise_hop(
-          noise, controls['noise_magnitudes'], noise_tail)
-      audio += noise_audio
-    outputs['audio'] = audio
-    return outputs
-
-
-def convert_to_tflite(streaming: StreamingModule) -> bytes:
-  """The streaming model as a TFLite flatbuffer (TFLITE_BUILTINS only).
-
-  Args:
-    streaming: The StreamingModule to convert.
-
-  Returns:
-    The .tflite file's bytes; its 'serving_default' signature takes and
-    returns the tensors of StreamingModule.stream, by name.
-  """
-  converter = tf.lite.TFLiteConverter.from_concrete_functions(
-      [streaming.stream.get_concrete_function()], streaming)
-  converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-  return converter.convert()
-
-
-def tflite_metadata(streaming: StreamingModule) -> Dict[Text, Any]:
-  """The metadata.json entry 'tflite' describing the streaming model."""
-
-  def describe(specs):
-    return [{'name': name, 'shape': spec.shape.as_list()}
-            for name, spec in specs]
-
-  inputs = [(spec.name, spec) for spec in streaming.input_signature()]
-  outputs = sorted(
-      streaming.stream.get_concrete_function().structured_outputs.items())
-  return {
-      'file': formats.TFLITE_FILE,
-      'signature': 'serving_default',
-      'inputs': describe(inputs),
-      'outputs': describe(outputs),
-      'carried_state': [name for name, _ in inputs[2:]],
-      'hop_size': streaming.hop_size,
-      'state_size': streaming.state_size,
-      'n_harmonics': streaming.n_harmonics,
-      'noise_tail_size': streaming.noise_tail_size,
-      'phase_unit': 'cycles',
-      'latency_samples': streaming.hop_size,
-      'has_reverb': False,
-      'ops': 'TFLITE_BUILTINS',
-  }
+    self.serve = serve
+    tf.saved_model.save(self, save_dir, signatures={'serving_default': serve})

@@ -296,3 +296,159 @@ class F0PowerPreprocessor(_FramePreprocessor):
     config = super().get_config()
     config['frame_size'] = self.frame_size
     return config
+
+
+_PADDINGS = ('center', 'same', 'valid')
+
+
+@keras.saving.register_keras_serializable(package='ddsp_tf')
+@gin.register
+class OnlineF0PowerPreprocessor(nn.DictLayer):
+  """f0 and frame power computed from 16 kHz audio, frame by frame.
+
+  The preprocessor of the DDSP-VST models (models/vst/*.gin): features are
+  framed from the audio itself (no resampling to a fixed number of frames),
+  so the network sees exactly what the plugin computes block by block.
+  Power is spectral_ops.compute_power of frame_size-sample frames every
+  16000 / frame_rate samples; f0 comes from an embedded CREPE when
+  compute_f0, else from the f0_hz and f0_confidence inputs (the dataset's,
+  which must be framed with the same padding). Features are computed at
+  16 kHz, CREPE's rate: pass audio_16k when the model's audio is at another
+  rate.
+
+  Input shape:
+    audio [batch, n_samples] at 16 kHz (or audio_16k), optional f0_hz and
+    f0_confidence [batch, n_frames(, 1)], optional pw_db.
+
+  Output shape:
+    f0_hz, pw_db, f0_scaled, pw_scaled, f0_confidence: [batch, n_frames, 1],
+    n_frames = spectral_ops.get_framed_lengths(n_samples, frame_size,
+    16000 // frame_rate, padding)[0].
+  """
+
+  def __init__(self, frame_rate: int = 250, frame_size: int = 1024,
+               padding: Text = 'center', compute_power: bool = True,
+               compute_f0: bool = True,
+               crepe_saved_model_path: Optional[Text] = 'full',
+               viterbi: bool = False, **kwargs):
+    """Sets the framing and what is computed.
+
+    Args:
+      frame_rate: Frames per second; must divide 16000.
+      frame_size: Samples per power frame (CREPE always reads 1024-sample
+        frames, at the same hop).
+      padding: 'center', 'same' or 'valid' framing of both features.
+      compute_power: Compute pw_db from the audio (else take the pw_db
+        input).
+      compute_f0: Compute f0 with CREPE (else take the f0_hz and
+        f0_confidence inputs).
+      crepe_saved_model_path: A CREPE capacity ('tiny' ... 'full') or the
+        path of a CREPE weight file; None builds no CREPE (then compute_f0
+        must be False).
+      viterbi: Viterbi decoding of CREPE's activations (numpy: eager only).
+      **kwargs: DictLayer arguments.
+
+    Raises:
+      ValueError: For a frame_rate that does not divide 16000, a bad
+        padding or size, or compute_f0 without a CREPE model.
+    """
+    super().__init__(**kwargs)
+    self.sample_rate = spectral_ops.CREPE_SAMPLE_RATE
+    self.frame_rate = validation.check_int('frame_rate', frame_rate)
+    if self.sample_rate % self.frame_rate:
+      raise ValueError(
+          'OnlineF0PowerPreprocessor computes features at 16 kHz, so '
+          f'frame_rate must divide 16000; got frame_rate={frame_rate!r}.')
+    self.frame_size = validation.check_int('frame_size', frame_size)
+    self.hop_size = self.sample_rate // self.frame_rate
+    validation.check_choice('padding', padding, _PADDINGS)
+    self.padding = padding
+    self.compute_power = bool(compute_power)
+    self.compute_f0 = bool(compute_f0)
+    self.crepe_saved_model_path = crepe_saved_model_path
+    self.viterbi = bool(viterbi)
+    if self.compute_f0 and not crepe_saved_model_path:
+      raise ValueError(
+          'OnlineF0PowerPreprocessor has compute_f0=True but no CREPE model '
+          f'(crepe_saved_model_path={crepe_saved_model_path!r}); name a '
+          "capacity such as 'full' or set compute_f0=False.")
+    self.crepe_model = None
+    if crepe_saved_model_path:
+      self.crepe_model = spectral_ops.PretrainedCREPE(
+          model_size_or_path=crepe_saved_model_path, hop_size=self.hop_size)
+
+  def call(self, audio: tf.Tensor, f0_hz: Optional[tf.Tensor] = None,
+           f0_confidence: Optional[tf.Tensor] = None,
+           audio_16k: Optional[tf.Tensor] = None,
+           pw_db: Optional[tf.Tensor] = None
+           ) -> ['f0_hz', 'pw_db', 'f0_scaled', 'pw_scaled', 'f0_confidence']:
+    """Computes (or takes) the features and scales them.
+
+    Args:
+      audio: [batch, n_samples] at 16 kHz (ignored when audio_16k is given).
+      f0_hz: [batch, n_frames(, 1)] Hz, needed unless compute_f0.
+      f0_confidence: [batch, n_frames(, 1)], needed unless compute_f0.
+      audio_16k: [batch, n_samples_16k], the audio resampled to 16 kHz.
+      pw_db: [batch, n_frames(, 1)] dB, needed unless compute_power.
+
+    Returns:
+      f0_hz, pw_db, f0_scaled, pw_scaled and f0_confidence, each
+      [batch, n_frames, 1].
+
+    Raises:
+      ValueError: If a feature that is not computed is missing, or a
+        feature's frame count differs from the audio's framing.
+    """
+    if audio_16k is not None:
+      audio = audio_16k
+    audio = _check_audio(audio)
+    if self.compute_power:
+      pw_db = spectral_ops.compute_power(
+          audio, sample_rate=self.sample_rate, frame_rate=self.frame_rate,
+          frame_size=self.frame_size, padding=self.padding)
+    elif pw_db is None:
+      raise ValueError(f'{self.name} has compute_power=False and needs a '
+                       "'pw_db' input; pass pw_db or set compute_power=True.")
+    if self.compute_f0:
+      f0_hz, f0_confidence = self.crepe_model.predict_f0_and_confidence(
+          audio, viterbi=self.viterbi, padding=self.padding)
+      f0_hz = tf.stop_gradient(f0_hz)
+      f0_confidence = tf.stop_gradient(f0_confidence)
+    elif f0_hz is None or f0_confidence is None:
+      raise ValueError(
+          f'{self.name} has compute_f0=False and needs f0_hz and '
+          'f0_confidence inputs (the dataset\'s); pass them or set '
+          'compute_f0=True.')
+    features = {'f0_hz': at_least_3d(f0_hz), 'pw_db': at_least_3d(pw_db),
+                'f0_confidence': at_least_3d(f0_confidence)}
+    n_samples = validation.static_dim(audio, 1)
+    if n_samples is not None:
+      n_frames, _ = spectral_ops.get_framed_lengths(
+          n_samples, self.frame_size, self.hop_size, self.padding)
+      for key, feature in features.items():
+        frames = validation.static_dim(feature, 1)
+        if frames is not None and frames != n_frames:
+          raise ValueError(
+              f'{self.name}: {key} has {frames} frames, but '
+              f'{n_samples} samples at 16 kHz framed {self.padding!r} at '
+              f'frame_rate={self.frame_rate} give {n_frames}. Prepare the '
+              'data at this frame rate with the same padding (--center for '
+              "'center').")
+    return (features['f0_hz'], features['pw_db'],
+            scale_f0_hz(features['f0_hz']), scale_db(features['pw_db']),
+            features['f0_confidence'])
+
+  @staticmethod
+  def invert_scaling(f0_scaled: tf.Tensor,
+                     pw_scaled: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+    """(f0_hz, pw_db) from the scaled features."""
+    return inv_scale_f0_hz(f0_scaled), inv_scale_db(pw_scaled)
+
+  def get_config(self) -> Dict[Text, Any]:
+    config = super().get_config()
+    config.update(frame_rate=self.frame_rate, frame_size=self.frame_size,
+                  padding=self.padding, compute_power=self.compute_power,
+                  compute_f0=self.compute_f0,
+                  crepe_saved_model_path=self.crepe_saved_model_path,
+                  viterbi=self.viterbi)
+    return config

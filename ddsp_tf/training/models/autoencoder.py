@@ -2,11 +2,11 @@
 
 from typing import Any, Dict, Optional, Sequence, Text
 
-import gin
 import keras
 import tensorflow as tf
 
 from ddsp_tf import dags
+from ddsp_tf import layer_base
 from ddsp_tf import losses as ddsp_losses
 from ddsp_tf.training.models import model as model_lib
 
@@ -15,7 +15,6 @@ _COMPONENTS = ('preprocessor', 'encoder', 'decoder', 'processor_group')
 
 
 @keras.saving.register_keras_serializable(package='ddsp_tf')
-@gin.register(module='ddsp_tf.training.models')
 class Autoencoder(model_lib.Model):
   """Resynthesizes audio from its features through a DDSP synthesizer.
 
@@ -162,3 +161,8 @@ class Autoencoder(model_lib.Model):
     config['losses'] = [keras.saving.deserialize_keras_object(loss)
                         for loss in config['losses']]
     return cls(**config)
+
+
+# Configurable like magenta/ddsp's: Autoencoder() picks up gin bindings.
+Autoencoder = layer_base.gin_configurable(
+    Autoencoder, module='ddsp_tf.training.models')

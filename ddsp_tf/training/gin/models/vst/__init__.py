@@ -1,0 +1,1 @@
+"""gin configs of the DDSP-VST models: package data, found by name."""
