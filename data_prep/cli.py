@@ -162,13 +162,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     The exit status.
   """
   parser = make_parser()
-  flags, beam_args = parser.parse_known_args(argv)
-  logging.basicConfig(level=flags.log_level,
+  args, beam_args = parser.parse_known_args(
+      flags.rewrite_bool_args(parser, argv))
+  logging.basicConfig(level=args.log_level,
                       format='%(asctime)s %(levelname)s %(name)s: %(message)s')
-  logging.getLogger('data_prep').setLevel(flags.log_level)
+  logging.getLogger('data_prep').setLevel(args.log_level)
   logging.getLogger('apache_beam').setLevel(
-      max(logging.WARNING, logging.getLevelName(flags.log_level)))
-  beam_args += [option for option in flags.pipeline_options.split(',')
+      max(logging.WARNING, logging.getLevelName(args.log_level)))
+  beam_args += [option for option in args.pipeline_options.split(',')
                 if option]
   unknown = unknown_beam_flags(beam_args)
   if unknown:
@@ -179,8 +180,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # Beam's worker processes log at INFO; keep only this tool's lines.
     beam_args += ['--default_sdk_harness_log_level=WARNING',
                   '--sdk_harness_log_level_overrides='
-                  f'{{"data_prep": "{flags.log_level}"}}']
-  patterns = [pattern for flag in flags.input_audio_filepatterns
+                  f'{{"data_prep": "{args.log_level}"}}']
+  patterns = [pattern for flag in args.input_audio_filepatterns
               for pattern in flag.split(',') if pattern.strip()]
 
   # Imported here so that --help and flag errors do not wait for TensorFlow.
@@ -188,16 +189,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   start = time.monotonic()
   try:
     stats = pipeline.prepare_tfrecord(
-        patterns, flags.output_tfrecord_path, num_shards=flags.num_shards,
-        sample_rate=flags.sample_rate, frame_rate=flags.frame_rate,
-        example_secs=flags.example_secs, hop_secs=flags.hop_secs,
-        eval_split_fraction=flags.eval_split_fraction,
-        chunk_secs=flags.chunk_secs, center=flags.center,
-        viterbi=flags.viterbi, model_capacity=flags.model_capacity,
-        short_clips=flags.short_clips,
-        confidence_threshold=flags.confidence_threshold,
-        pipeline_options=beam_args, stats_path=flags.stats_path,
-        rejects_path=flags.rejects_path)
+        patterns, args.output_tfrecord_path, num_shards=args.num_shards,
+        sample_rate=args.sample_rate, frame_rate=args.frame_rate,
+        example_secs=args.example_secs, hop_secs=args.hop_secs,
+        eval_split_fraction=args.eval_split_fraction,
+        chunk_secs=args.chunk_secs, center=args.center,
+        viterbi=args.viterbi, model_capacity=args.model_capacity,
+        short_clips=args.short_clips,
+        confidence_threshold=args.confidence_threshold,
+        pipeline_options=beam_args, stats_path=args.stats_path,
+        rejects_path=args.rejects_path)
   except pipeline.NoUsableAudioError as error:
     print(f'ddsp_tf_prepare_tfrecord: error: {error}', file=sys.stderr)
     return 1

@@ -8,7 +8,7 @@ scripts (`ddsp_tf.cli`) use them too.
 import argparse
 import os
 import sys
-from typing import Callable, Tuple, Type
+from typing import Callable, List, Optional, Sequence, Tuple, Type
 
 
 class CliError(Exception):
@@ -22,9 +22,33 @@ def check_output_dir(path: str) -> None:
     raise CliError(f'The folder of {path} does not exist; create it first.')
 
 
+_BOOL_FLAGS = {}  # id(parser) -> names of its add_bool_flag flags.
+_TRUE = ('true', 't', '1', 'yes', 'y')
+_FALSE = ('false', 'f', '0', 'no', 'n')
+
+
+def parse_bool(text: str) -> bool:
+  """An absl-style boolean flag value: true/false, 1/0, yes/no (any case).
+
+  Raises:
+    argparse.ArgumentTypeError: For anything else.
+  """
+  value = str(text).strip().lower()
+  if value in _TRUE:
+    return True
+  if value in _FALSE:
+    return False
+  raise argparse.ArgumentTypeError(
+      f'expected a boolean (true/false, 1/0, yes/no), got {text!r}')
+
+
 def add_bool_flag(parser: argparse.ArgumentParser, name: str, default: bool,
                   help_text: str) -> None:
   """Adds --name and --noname, as absl does.
+
+  Like absl, --name also takes a value, --name=true / --name=False (as in
+  magenta/ddsp's Colabs, e.g. --center=True), when the parser's arguments
+  are read with `parse_args` below.
 
   Args:
     parser: The parser to extend.
@@ -34,10 +58,53 @@ def add_bool_flag(parser: argparse.ArgumentParser, name: str, default: bool,
   """
   group = parser.add_mutually_exclusive_group()
   group.add_argument(f'--{name}', dest=name, action='store_true',
-                     help=f'{help_text} Default: {default}.')
+                     help=f'{help_text} Also --{name}=true/false. Default: '
+                     f'{default}.')
   group.add_argument(f'--no{name}', dest=name, action='store_false',
                      help=f'Turn --{name} off.')
   parser.set_defaults(**{name: default})
+  _BOOL_FLAGS.setdefault(id(parser), set()).add(name)
+
+
+def parse_args(parser: argparse.ArgumentParser,
+               argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+  """parser.parse_args, with --flag=VALUE for the add_bool_flag flags.
+
+  Args:
+    parser: A parser extended by add_bool_flag.
+    argv: Arguments without the program name; None reads sys.argv.
+
+  Returns:
+    The parsed namespace. Exits with status 2 (parser.error) for a value
+    that is not a boolean.
+  """
+  return parser.parse_args(rewrite_bool_args(parser, argv))
+
+
+def rewrite_bool_args(parser: argparse.ArgumentParser,
+                      argv: Optional[Sequence[str]] = None) -> List[str]:
+  """argv with each --flag=VALUE of a bool flag as --flag or --noflag.
+
+  Args:
+    parser: A parser extended by add_bool_flag.
+    argv: Arguments without the program name; None reads sys.argv.
+
+  Returns:
+    The arguments for parser.parse_args / parse_known_args. Exits with
+    status 2 (parser.error) for a value that is not a boolean.
+  """
+  argv = list(sys.argv[1:] if argv is None else argv)
+  names = _BOOL_FLAGS.get(id(parser), set())
+  rewritten = []
+  for arg in argv:
+    flag, equals, value = arg.partition('=')
+    if equals and flag.startswith('--') and flag[2:] in names:
+      try:
+        arg = flag if parse_bool(value) else f'--no{flag[2:]}'
+      except argparse.ArgumentTypeError as error:
+        parser.error(f'argument {flag}: {error}')
+    rewritten.append(arg)
+  return rewritten
 
 
 def exit_status(prog: str, run: Callable[[], None],

@@ -192,7 +192,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     The exit status: 0 on success, 1 for an error (2 for bad usage exits
     from argparse).
   """
-  args = build_parser().parse_args(argv)
+  args = flags.parse_args(build_parser(), argv)
   logging.basicConfig(level=logging.INFO, format='%(message)s')
   return flags.exit_status(PROG, lambda: run(args), (flags.CliError,),
                            (ValueError, TypeError, OSError))

@@ -114,6 +114,9 @@ def _backward(x_projection: tf.Tensor, recurrent_kernel: tf.Tensor,
     previous_grad = (state_grad * update +
                      tf.matmul(recurrent_grad, recurrent_kernel,
                                transpose_b=True))
+    # The loop keeps the initial state's static shape (a known batch, say)
+    # even when the incoming gradients' batch is unknown.
+    previous_grad.set_shape(initial_state.shape)
     return (t - 1, previous_grad, projection_grads.write(t, projection_grad),
             recurrent_grads.write(t, recurrent_grad))
 

@@ -311,12 +311,15 @@ class VSTPredictControls(VSTBaseModule):
 
   call(f0_scaled [1], pw_scaled [1]) returns (amplitudes [1], harmonic
   distribution [n_harmonics], noise magnitudes [n_noise]), scaled as the
-  synths use them; the RNN starts from zeros every call.
+  synths use them; the RNN starts from zeros every call. (It runs the
+  decoder's one-step stateless copy from a zero state: the same numbers,
+  and it converts to TFLite builtin ops.)
   """
 
   def prepare(self) -> None:
-    self.decoder_variables = [variable.value
-                              for variable in self.decoder.variables]
+    self.stateless_decoder = streaming.stateless_decoder_copy(self.decoder)
+    self.decoder_variables = [variable.value for variable in
+                              self.stateless_decoder.variables]
 
   def input_specs(self) -> Sequence[tf.TensorSpec]:
     return [tf.TensorSpec([1], tf.float32, name='f0_scaled'),
@@ -326,7 +329,9 @@ class VSTPredictControls(VSTBaseModule):
   def call(self, f0_scaled: tf.Tensor,
            pw_scaled: tf.Tensor) -> Tuple[tf.Tensor, ...]:
     """(f0_scaled, pw_scaled) -> (amps, harmonic_distribution, noise)."""
-    return self._controls(f0_scaled, pw_scaled, None, self.decoder)
+    return self._controls(f0_scaled, pw_scaled,
+                          tf.zeros([self.state_size]),
+                          self.stateless_decoder)[:3]
 
 
 class VSTStatelessPredictControls(VSTBaseModule):
