@@ -98,6 +98,7 @@ setuptools.setup(
             'ddsp_tf.cli.timbre_transfer:console_entry_point',
             'ddsp_tf_extract_ir = ddsp_tf.cli.extract_ir:console_entry_point',
             'ddsp_tf_demo = ddsp_tf.cli.demo:console_entry_point',
+            'ddsp_tf_vst_play = ddsp_tf.cli.vst_play:console_entry_point',
         ],
     },
     extras_require=_EXTRAS_REQUIRE,

@@ -14,9 +14,13 @@ import pytest
 import tensorflow as tf
 
 from ddsp_tf import spectral_ops
+from ddsp_tf import core
+from ddsp_tf import losses
 from ddsp_tf.apps import export
+from ddsp_tf.apps import vst_player
 from ddsp_tf.cli import export as export_cli
 from ddsp_tf.cli import run as run_cli
+from ddsp_tf.cli import vst_play as vst_play_cli
 from ddsp_tf.training import gin as ddsp_gin
 from ddsp_tf.training import inference
 from ddsp_tf.training import models
@@ -75,7 +79,9 @@ def vst_run(tmp_path_factory):
       '--gin_param=batch_size=2', '--gin_param=train_util.train.num_steps=2',
       '--gin_param=train_util.train.steps_per_save=2',
       '--gin_param=train_util.train.steps_per_summary=2',
-      '--gin_param=trainers.Trainer.checkpoints_to_keep=3'])
+      '--gin_param=trainers.Trainer.checkpoints_to_keep=3',
+      # Audible noise (exp_sigmoid(0) = 0.4), so the players' noise counts.
+      '--gin_param=FilteredNoise.initial_bias=0.0'])
   assert status == 0
   export_dir = str(root / 'export')
   status = export_cli.main([
@@ -374,3 +380,132 @@ def test_a_non_vst_run_says_which_config_to_train(tmp_path):
   assert outputs['audio_synth'].shape == (1, 16000)
   assert 'reverb' not in outputs
   gin.clear_config()
+
+
+def test_plugin_synth_renders_known_sines_and_noise():
+  synth = vst_player.PluginSynth(n_harmonics=60, n_noise=65)
+  distribution = np.zeros(60)
+  distribution[[0, 2, 40]] = [2.0, 1.0, 1.0]  # 41 * 250 Hz is above 8 kHz.
+  hops = [synth.harmonic(0.6, distribution, 250.0) for _ in range(3)]
+  # f0 rose from 0 Hz over the first 160 samples (79.5 samples' worth of
+  # 250 Hz cycles), then held: the phase at sample n is 250 Hz * (n - 79.5).
+  n = np.arange(320, 960)  # After the first hop's fade-in.
+  phase = 2 * np.pi * 250 * (n - 79.5) / 16000
+  expected = 0.6 * (2 / 3 * np.sin(phase) + 1 / 3 * np.sin(3 * phase))
+  np.testing.assert_allclose(np.concatenate(hops)[320:], expected, atol=1e-9)
+  # The first hop rises linearly over 160 samples, then holds.
+  first = np.abs(hops[0][:160]).max(), np.abs(hops[0][160:]).max()
+  assert first[0] < first[1]
+  # Flat unit magnitudes: the windowed response is a delayed unit impulse,
+  # so the noise passes with its variance, 1/3 for uniform [-1, 1].
+  noise = np.concatenate([synth.noise(np.ones(65)) for _ in range(200)])
+  assert np.var(noise) == pytest.approx(1 / 3, rel=0.05)
+  # Zero magnitudes: silence.
+  assert np.all(synth.noise(np.zeros(65)) == 0.0)
+
+
+def modulated_tone(seconds=3.0):
+  t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+  f0 = 220 * 2 ** (0.3 * np.sin(2 * np.pi * 0.5 * t))
+  phase = np.cumsum(2 * np.pi * f0 / SAMPLE_RATE)
+  amplitude = 0.3 * (0.6 + 0.4 * np.sin(2 * np.pi * 0.7 * t))
+  return (amplitude * (np.sin(phase) + 0.5 * np.sin(2 * phase))).astype(
+      np.float32)
+
+
+def test_the_player_matches_the_full_sequence_resynthesis(vst_run, tmp_path):
+  """Spectra within 5% of the distance between two full renders that differ
+  only in their noise seed."""
+  import soundfile as sf  # pylint: disable=g-import-not-at-top
+  audio = modulated_tone()
+  input_path, output_path = str(tmp_path / 'in.wav'), str(tmp_path / 'o.wav')
+  sf.write(input_path, audio, SAMPLE_RATE)
+  model_path = str(tmp_path / 'model.tflite')
+  with open(model_path, 'wb') as model_file:
+    model_file.write(vst_run['tflite'])
+  result = vst_player.play_file(input_path, model_path, output_path)
+  played, rate = sf.read(output_path)
+  assert rate == 16000 and len(played) == len(audio)
+  assert result['latency_samples'] == 352
+  # The same features through the Keras model over the whole sequence.
+  player = vst_player.VSTPlayer(model_path)
+  stream = np.concatenate([np.zeros(1024, np.float32), audio])
+  n_frames = len(audio) // 320
+  features = player.features(np.stack(
+      [stream[(i + 1) * 320:(i + 1) * 320 + 1024] for i in range(n_frames)]))
+  gin.clear_config()
+  inference.parse_operative_config(vst_run['run_dir'])
+  model = models.get_model()
+  sequence = lambda x: tf.constant(x, tf.float32)[tf.newaxis, :, tf.newaxis]
+  model.decoder({'f0_scaled': sequence(features['f0_scaled'][:1]),
+                 'pw_scaled': sequence(features['pw_scaled'][:1])})
+  model.restore(vst_run['run_dir']).assert_existing_objects_matched()
+  outputs = model.decoder({'f0_scaled': sequence(features['f0_scaled']),
+                           'pw_scaled': sequence(features['pw_scaled'])})
+  nodes = model.processor_group.dag_modules
+  harmonic = nodes['harmonic'].get_controls(
+      outputs['amps'], outputs['harmonic_distribution'],
+      sequence(features['f0_hz']))
+  noise = nodes['filtered_noise'].get_controls(outputs['noise_magnitudes'])
+  gin.clear_config()
+  n_samples = n_frames * 320
+
+  def render(seed):
+    tf.random.set_seed(seed)
+    harmonic_audio = core.harmonic_synthesis(
+        frequencies=harmonic['f0_hz'], amplitudes=harmonic['amplitudes'],
+        harmonic_distribution=harmonic['harmonic_distribution'],
+        n_samples=n_samples, sample_rate=SAMPLE_RATE,
+        amp_resample_method='linear')
+    noise_audio = core.frequency_filter(
+        tf.random.uniform([1, n_samples], -1.0, 1.0), noise['magnitudes'],
+        window_size=0)
+    return (harmonic_audio + noise_audio).numpy()[0]
+
+  spectral = losses.SpectralLoss(loss_type='L1', mag_weight=0.0,
+                                 logmag_weight=1.0)
+
+  def distance(a, b):
+    n = min(len(a), len(b))
+    return float(spectral(tf.constant(a[np.newaxis, :n], tf.float32),
+                          tf.constant(b[np.newaxis, :n], tf.float32)))
+
+  first, second = render(1), render(2)
+  noise_floor = distance(first, second)
+  # Played hop i holds frame i's controls from 160 samples in, and the
+  # 512-sample blocks buffer 320 more.
+  lag = 480
+  played_distance = distance(first[:n_samples - lag], played[lag:])
+  assert played_distance < 1.05 * noise_floor, (played_distance,
+                                                noise_floor)
+
+
+def test_vst_play_cli(vst_run, tmp_path, capsys):
+  import soundfile as sf  # pylint: disable=g-import-not-at-top
+  input_path = str(tmp_path / 'in.wav')
+  sf.write(input_path, modulated_tone(44100 / 16000), 44100)  # 1 second.
+  model_path = str(tmp_path / 'violin.tflite')
+  with open(model_path, 'wb') as model_file:
+    model_file.write(vst_run['tflite'])
+  output_path = str(tmp_path / 'out.wav')
+  assert vst_play_cli.main([input_path, '--model', model_path, '--output',
+                            output_path]) == 0
+  played, rate = sf.read(output_path)
+  assert rate == 16000
+  assert len(played) == 16000
+  assert np.all(np.isfinite(played)) and np.abs(played).max() > 0
+  assert 'real time' in capsys.readouterr().out
+  # Bad input: a model without the plugin's tensors, a missing file.
+  gin.clear_config()
+  module = inference.VSTPredictControls(vst_run['run_dir'])
+  gin.clear_config()
+  wrong = str(tmp_path / 'wrong.tflite')
+  with open(wrong, 'wb') as model_file:
+    model_file.write(vst_inference.convert_to_tflite(
+        module, str(tmp_path / 'saved')))
+  assert vst_play_cli.main([input_path, '--model', wrong, '--output',
+                            output_path]) == 1
+  assert "missing input 'call_state:0'" in capsys.readouterr().err
+  assert vst_play_cli.main([str(tmp_path / 'none.wav'), '--model',
+                            model_path, '--output', output_path]) == 1
+  assert 'does not exist' in capsys.readouterr().err
