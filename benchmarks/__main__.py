@@ -15,9 +15,10 @@ from benchmarks import paper_demos  # pylint: disable=wrong-import-position
 from benchmarks import quality  # pylint: disable=wrong-import-position
 from benchmarks import timing  # pylint: disable=wrong-import-position
 from benchmarks import training  # pylint: disable=wrong-import-position
+from benchmarks import vst  # pylint: disable=wrong-import-position
 
 SUITES = ('core', 'data_prep', 'training', 'quality', 'inference',
-          'paper_demos')
+          'paper_demos', 'vst')
 
 
 def _machine() -> str:
@@ -47,7 +48,9 @@ def main() -> None:
       'full, as real-time factors (about 5 minutes); paper_demos: the '
       'measured pitch and loudness control, extrapolation, learned room and '
       'room transfer of a model trained on test-made audio (about 5 '
-      'minutes); all: every suite.')
+      'minutes); vst: the DDSP-VST plugin model\'s TFLite time per 20 ms '
+      'hop on one thread and the streaming player\'s real-time factor '
+      '(about 1 minute); all: every suite.')
   parser.add_argument('--rss_hours', type=float, default=1.0,
                       help='data_prep suite: length of the peak-RSS input.')
   parser.add_argument('--quality_steps', type=int, default=600,
@@ -70,6 +73,8 @@ def main() -> None:
     inference.run()
   if args.suite in ('paper_demos', 'all'):
     paper_demos.run()
+  if args.suite in ('vst', 'all'):
+    vst.run()
 
 
 def _format_factor(factor: float) -> str:

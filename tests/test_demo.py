@@ -198,3 +198,37 @@ def test_help_explains_every_flag(capsys):
   with pytest.raises(SystemExit) as exit_info:
     demo_cli.main(['--steps=0'])
   assert exit_info.value.code == 2
+
+
+@pytest.mark.slow
+def test_vst_demo_writes_the_plugin_model(inputs, tmp_path):
+  """--vst: the VST recipe end to end; its .tflite is the plugin's."""
+  import zipfile  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  output_dir = tmp_path / 'vst'
+  assert demo_cli.main(inputs['args'] + [f'--output_dir={output_dir}',
+                                         '--vst']) == 0
+  with open(output_dir / demo.SUMMARY_FILE, encoding='utf-8') as summary:
+    summary = json.load(summary)
+  assert summary['vst'] and summary['steps'] == STEPS
+  assert (summary['sample_rate'], summary['frame_rate']) == (16000, 50)
+  model_path = output_dir / demo.VST_MODEL_FILE
+  assert summary['plugin_model'] == str(model_path)
+  model = model_path.read_bytes()
+  interpreter = tf.lite.Interpreter(model_content=model)
+  assert sorted(d['name'] for d in interpreter.get_input_details()) == [
+      'call_f0_scaled:0', 'call_pw_scaled:0', 'call_state:0']
+  with zipfile.ZipFile(model_path) as archive:
+    metadata = json.loads(archive.read('metadata.json'))
+  # One 4-second example of the glide (220 Hz * 2**(t / 4.5)); the
+  # statistics leave out its last 20 frames (0.4 s): 220 to about 383 Hz.
+  assert 210 < metadata['mean_min_pitch_note_hz'] < 240
+  assert 360 < metadata['mean_max_pitch_note_hz'] < 400
+  # Outputs at 16 kHz with the inputs' durations.
+  played, rate = sf.read(output_dir / 'resynthesis.wav')
+  assert rate == 16000
+  assert len(played) == pytest.approx(TRAIN_SECS * 16000, abs=1)
+  transfer, rate = sf.read(output_dir / 'timbre_transfer.wav')
+  assert len(transfer) == pytest.approx(TRANSFER_SECS * 16000, abs=1)
+  assert np.all(np.isfinite(played)) and np.all(np.isfinite(transfer))
+  assert summary['loudness_l1_db'] >= 0.0

@@ -46,15 +46,24 @@ from ddsp_tf import formats
 from ddsp_tf import version
 from ddsp_tf.apps import export
 from ddsp_tf.apps import timbre_transfer as transfer_app
+from ddsp_tf.apps import vst_player
 from ddsp_tf.training import metrics
 from ddsp_tf.training import plotting
 from ddsp_tf.training import runner
 from ddsp_tf.training import train_util
+from ddsp_tf.training import vst_inference
 # The demo drives ddsp_tf_run: the same flags, gin handling and training.
 
 logger = logging.getLogger(__name__)
 
 MODEL_GIN = 'models/solo_instrument_cpu.gin'
+# --vst: the DDSP-VST model, trained on features framed 'center' at 50
+# frames per second (magenta/ddsp's Train VST recipe); its plugin file goes
+# beside the other outputs.
+VST_MODEL_GIN = 'models/vst/vst.gin'
+VST_DATA_PARAMS = ('TFRecordProvider.centered=True',
+                   'TFRecordProvider.frame_rate=50')
+VST_MODEL_FILE = 'ddsp_tf_demo_vst.tflite'
 DATASET_GIN = 'datasets/tfrecord.gin'
 DEFAULT_STEPS = 500
 DEFAULT_BATCH_SIZE = 8
@@ -111,6 +120,8 @@ class DemoSettings:
     crepe_model: CREPE capacity for every pitch analysis.
     gin_params: Extra gin bindings for training, after the demo's own.
     overwrite: Delete the demo's files in output_dir and start over.
+    vst: Train models/vst/vst.gin, export the DDSP-VST plugin's .tflite
+      (VST_MODEL_FILE) and render through it as the plugin does.
   """
   input_audio_filepatterns: Tuple[str, ...] = ()
   transfer_audio: Optional[str] = None
@@ -120,6 +131,7 @@ class DemoSettings:
   crepe_model: str = DEFAULT_CREPE_MODEL
   gin_params: Tuple[str, ...] = ()
   overwrite: bool = False
+  vst: bool = False
 
 
 # ----------------------------------------------------------------------------
@@ -197,11 +209,12 @@ def _fingerprint(settings: DemoSettings, audio_files: Sequence[str]
   return {'input_files': [_file_identity(path) for path in audio_files],
           'steps': settings.steps, 'batch_size': settings.batch_size,
           'crepe_model': settings.crepe_model,
-          'gin_params': list(settings.gin_params)}
+          'gin_params': list(settings.gin_params), 'vst': settings.vst}
 
 
 def _owned_entries() -> Tuple[str, ...]:
-  return WORK_DIRS + AUDIO_FILES + (PLOT_FILE, SUMMARY_FILE, STATE_FILE)
+  return WORK_DIRS + AUDIO_FILES + (PLOT_FILE, SUMMARY_FILE, STATE_FILE,
+                                    VST_MODEL_FILE)
 
 
 def _read_state(output_dir: str) -> Optional[Dict[str, Any]]:
@@ -276,9 +289,11 @@ def prepare_output_dir(output_dir: str, fingerprint: Dict[str, Any],
 def _run_settings(settings: DemoSettings, demo_params: Sequence[str] = (),
                   **fields: Any) -> runner.RunSettings:
   """The training run's settings: the demo's bindings, then the user's."""
-  params = [f'batch_size={settings.batch_size}', *demo_params,
+  vst_params = VST_DATA_PARAMS if settings.vst else ()
+  params = [f'batch_size={settings.batch_size}', *vst_params, *demo_params,
             *settings.gin_params]
-  return runner.RunSettings(gin_files=(MODEL_GIN, DATASET_GIN),
+  model_gin = VST_MODEL_GIN if settings.vst else MODEL_GIN
+  return runner.RunSettings(gin_files=(model_gin, DATASET_GIN),
                             gin_params=tuple(params), **fields)
 
 
@@ -304,7 +319,7 @@ def dataset_frame_rate(settings: DemoSettings) -> int:
 
 
 def prepare(audio_files: Sequence[str], data_dir: str, crepe_model: str,
-            frame_rate: int) -> None:
+            frame_rate: int, center: bool = False) -> None:
   """Runs the Beam data preparation into data_dir."""
   # pylint: disable=import-outside-toplevel
   try:
@@ -316,7 +331,7 @@ def prepare(audio_files: Sequence[str], data_dir: str, crepe_model: str,
   try:
     pipeline.prepare_tfrecord(
         list(audio_files), os.path.join(data_dir, 'train.tfrecord'),
-        frame_rate=frame_rate, model_capacity=crepe_model,
+        frame_rate=frame_rate, model_capacity=crepe_model, center=center,
         pipeline_options=['--runner=DirectRunner'])
   except pipeline.NoUsableAudioError as error:
     raise DemoError(str(error)) from None
@@ -395,6 +410,65 @@ def resynthesize(model: transfer_app.ExportedModel, audio: np.ndarray,
           'features_gen': features_gen, 'f0_l1_semitones': f0_l1,
           'loudness_l1_db': float(np.mean(loudness_l1)),
           'voiced_fraction': float(np.mean(voiced))}
+
+
+def play_vst(model_path: str, audio: np.ndarray, sample_rate: int,
+             crepe_model: str, pitch_shift: float = 0.0
+             ) -> Dict[str, Any]:
+  """Plays audio through the plugin model as the plugin does, and measures.
+
+  The output is shifted back by the player's latency; both signals are
+  analysed at 16 kHz and 50 frames per second ('same' framing).
+
+  Returns:
+    The dict of `resynthesize` (plus 'adjusted': the f0 given to the model).
+  """
+  player = vst_player.VSTPlayer(model_path, crepe_model=crepe_model,
+                                pitch_shift=pitch_shift)
+  audio_16k = vst_player.to_model_rate(audio, sample_rate)
+  played = player.render(audio_16k)
+
+  def analyse(signal: np.ndarray) -> Dict[str, np.ndarray]:
+    return transfer_app.compute_features(
+        signal, vst_player.SAMPLE_RATE, model_sample_rate=vst_player.SAMPLE_RATE,
+        frame_rate=formats.VST_SAMPLE_RATE // formats.VST_HOP_SIZE,
+        model_capacity=crepe_model, padding='same')
+
+  features, features_gen = analyse(audio_16k), analyse(played)
+  shifted = features['f0_hz'] * 2.0**(pitch_shift / 12.0)
+  f0_l1 = metrics.f0_dist_conf_thresh(shifted, features_gen['f0_hz'],
+                                      features['f0_confidence'])
+  loudness_l1 = metrics.l1_distance(features_gen['loudness_db'],
+                                    features['loudness_db'])
+  voiced = features['f0_confidence'] >= metrics.MIN_F0_CONFIDENCE
+  return {'features': features, 'audio': played,
+          'features_gen': features_gen, 'f0_l1_semitones': f0_l1,
+          'loudness_l1_db': float(np.mean(loudness_l1)),
+          'voiced_fraction': float(np.mean(voiced)),
+          'adjusted': {'f0_hz': shifted,
+                       'auto_octave_shift': pitch_shift / 12.0}}
+
+
+def vst_octave_shift(model_path: str, audio: np.ndarray, sample_rate: int,
+                     crepe_model: str) -> float:
+  """Semitones (whole octaves) that move audio's pitch into the model's.
+
+  The model's register is the middle of its metadata's mean min and max
+  note pitch; the audio's, the mean MIDI pitch of its confident frames.
+  """
+  with open(model_path, 'rb') as model_file:
+    metadata = vst_inference.read_metadata(model_file.read())
+  features = transfer_app.compute_features(
+      vst_player.to_model_rate(audio, sample_rate), vst_player.SAMPLE_RATE,
+      model_sample_rate=vst_player.SAMPLE_RATE, frame_rate=50,
+      model_capacity=crepe_model, padding='same')
+  voiced = features['f0_confidence'] >= metrics.MIN_F0_CONFIDENCE
+  if not np.any(voiced):
+    return 0.0
+  audio_midi = np.mean(vst_player.hz_to_midi(features['f0_hz'][voiced]))
+  model_midi = 0.5 * (metadata['mean_min_pitch_note'] +
+                      metadata['mean_max_pitch_note'])
+  return 12.0 * round((model_midi - audio_midi) / 12.0)
 
 
 def _spectrogram_panel(ax, audio: np.ndarray, sample_rate: int,
@@ -557,17 +631,40 @@ def run_demo(settings: DemoSettings, log: Log = print) -> Dict[str, Any]:
 
   stats_path = os.path.join(paths['data'], formats.STATS_FILE)
   stage('prepare', lambda: prepare(audio_files, paths['data'],
-                                   settings.crepe_model, frame_rate))
+                                   settings.crepe_model, frame_rate,
+                                   center=settings.vst))
   stage('train', lambda: train(settings, paths['data'], paths['train']))
-  stage('export', lambda: export.export_model(
-      paths['train'], paths['export'], crepe_model=settings.crepe_model,
-      dataset_statistics=stats_path, overwrite=True))
-  model = transfer_app.load_model(paths['export'])
-  resynthesis = stage('resynthesis', lambda: resynthesize(
-      model, train_audio, train_rate, settings.crepe_model))
-  transfer = stage('transfer', lambda: transfer_app.timbre_transfer(
-      transfer_audio, transfer_rate, model, crepe_model=settings.crepe_model))
-  transfer = {'audio': transfer[0], **transfer[1]}
+  if settings.vst:
+    vst_path = os.path.join(paths['export'], 'tflite',
+                            VST_MODEL_FILE)
+    stage('export', lambda: export.export_inference_model(
+        paths['train'], save_dir=paths['export'],
+        name=VST_MODEL_FILE[:-len('.tflite')],
+        inference_model=export.PLUGIN_MODEL,
+        dataset_path=os.path.join(paths['data'], 'train.tfrecord*')))
+    resynthesis = stage('resynthesis', lambda: play_vst(
+        vst_path, train_audio, train_rate, settings.crepe_model))
+    shift = vst_octave_shift(vst_path, transfer_audio, transfer_rate,
+                             settings.crepe_model)
+    transfer = stage('transfer', lambda: play_vst(
+        vst_path, transfer_audio, transfer_rate, settings.crepe_model,
+        pitch_shift=shift))
+    sample_rate, model_frame_rate = vst_player.SAMPLE_RATE, 50
+    steps = export.checkpoint_step(
+        train_util.get_latest_checkpoint(paths['train']))
+  else:
+    stage('export', lambda: export.export_model(
+        paths['train'], paths['export'], crepe_model=settings.crepe_model,
+        dataset_statistics=stats_path, overwrite=True))
+    model = transfer_app.load_model(paths['export'])
+    resynthesis = stage('resynthesis', lambda: resynthesize(
+        model, train_audio, train_rate, settings.crepe_model))
+    transfer = stage('transfer', lambda: transfer_app.timbre_transfer(
+        transfer_audio, transfer_rate, model,
+        crepe_model=settings.crepe_model))
+    transfer = {'audio': transfer[0], **transfer[1]}
+    sample_rate, model_frame_rate = model.sample_rate, model.frame_rate
+    steps = int(model.metadata['training_step'])
 
   f0_l1 = resynthesis['f0_l1_semitones']
   loudness_l1 = resynthesis['loudness_l1_db']
@@ -578,12 +675,13 @@ def run_demo(settings: DemoSettings, log: Log = print) -> Dict[str, Any]:
       'resynthesis_input': audio_files[0],
       'resynthesis_secs': train_audio.shape[0] / train_rate,
       'transfer_input': transfer_path,
-      'steps': int(model.metadata['training_step']),
+      'steps': steps,
+      'vst': settings.vst,
       'batch_size': settings.batch_size,
       'crepe_model': settings.crepe_model,
       'gin_params': list(settings.gin_params),
-      'sample_rate': model.sample_rate,
-      'frame_rate': model.frame_rate,
+      'sample_rate': sample_rate,
+      'frame_rate': model_frame_rate,
       'reused_stages': reused,
       'load_average_at_start': load_average,
       'f0_l1_semitones': f0_l1,
@@ -598,14 +696,20 @@ def run_demo(settings: DemoSettings, log: Log = print) -> Dict[str, Any]:
       'outputs': [paths[name] for name in AUDIO_FILES + (PLOT_FILE,
                                                           SUMMARY_FILE)],
   }
+  if settings.vst:
+    summary['plugin_model'] = paths[VST_MODEL_FILE]
+    summary['outputs'].append(paths[VST_MODEL_FILE])
 
   def write_outputs() -> None:
     for name, audio in zip(AUDIO_FILES, (
         resynthesis['features']['audio'], resynthesis['audio'],
         transfer['features']['audio'], transfer['audio'])):
-      files.write_audio_atomically(paths[name], audio, model.sample_rate)
+      files.write_audio_atomically(paths[name], audio, sample_rate)
     files.write_bytes_atomically(paths[PLOT_FILE], plot_spectrograms(
-        resynthesis, transfer, model.sample_rate, model.frame_rate))
+        resynthesis, transfer, sample_rate, model_frame_rate))
+    if settings.vst:
+      with open(vst_path, 'rb') as model_file:
+        files.write_bytes_atomically(paths[VST_MODEL_FILE], model_file.read())
 
   stage('outputs', write_outputs)
   summary['stage_secs'] = stage_secs

@@ -115,7 +115,7 @@ def read_dataset_statistics(path: Text) -> Dict[Text, Any]:
   return statistics
 
 
-def _checkpoint_step(prefix: Text) -> int:
+def checkpoint_step(prefix: Text) -> int:
   """The training step of a checkpoint: N of ckpt-N, else its save counter."""
   match = re.search(r'-(\d+)$', prefix)
   if match:
@@ -282,7 +282,7 @@ def export_model(save_dir: Text, export_dir: Text,
       'crepe_model': crepe_model,
       'feature_padding': module.padding,
       'model': type(model).__name__,
-      'training_step': _checkpoint_step(prefix),
+      'training_step': checkpoint_step(prefix),
       'dataset_statistics': statistics,
   }
   streaming = None

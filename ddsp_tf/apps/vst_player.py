@@ -216,6 +216,50 @@ class VSTPlayer:
     return {'amplitude': float(out[0][0]), 'harmonic_distribution': out[1],
             'noise_magnitudes': out[2]}
 
+  def _hops(self, block: np.ndarray) -> np.ndarray:
+    """Takes new input; returns the hops it completes, [n_hops * 320]."""
+    self.pending = np.concatenate([self.pending, block])
+    n_hops = len(self.pending) // HOP_SIZE
+    if not n_hops:
+      return np.zeros(0, np.float64)
+    stream = np.concatenate([self.buffer, self.pending[:n_hops * HOP_SIZE]])
+    # Frame i ends where hop i of the pending input ends.
+    frames = np.stack([stream[(i + 1) * HOP_SIZE:
+                              (i + 1) * HOP_SIZE + FRAME_SIZE]
+                       for i in range(n_hops)])
+    features = self.features(frames)
+    hops = []
+    for i in range(n_hops):
+      controls = self.controls(features['f0_scaled'][i],
+                               features['pw_scaled'][i])
+      hops.append(self.synth.harmonic(
+          controls['amplitude'], controls['harmonic_distribution'],
+          features['f0_hz'][i]) + self.synth.noise(
+              controls['noise_magnitudes']))
+    self.buffer = stream[-FRAME_SIZE:]
+    self.pending = self.pending[n_hops * HOP_SIZE:]
+    return np.concatenate(hops)
+
+  def render(self, audio: np.ndarray, compensate_latency: bool = True
+             ) -> np.ndarray:
+    """Plays a whole 16 kHz signal from a reset player, offline.
+
+    Args:
+      audio: [n] mono float audio at 16 kHz.
+      compensate_latency: Shift the output back by latency_samples so it
+        lines up with the input.
+
+    Returns:
+      [n] float32 output.
+    """
+    audio = np.asarray(audio, np.float32)
+    self.reset()
+    shift = self.latency_samples if compensate_latency else 0
+    padded = np.concatenate([audio, np.zeros(shift + HOP_SIZE, np.float32)])
+    out = self._hops(padded)[shift:shift + len(audio)]
+    self.reset()
+    return np.pad(out, (0, len(audio) - len(out))).astype(np.float32)
+
   def process(self, block: np.ndarray) -> np.ndarray:
     """Plays a block of mono 16 kHz input; returns as many samples.
 
@@ -235,32 +279,26 @@ class VSTPlayer:
                        f'{block.shape}.')
     if not np.all(np.isfinite(block)):
       raise ValueError('The input block holds NaN or infinite samples.')
-    self.pending = np.concatenate([self.pending, block])
-    n_hops = len(self.pending) // HOP_SIZE
-    if n_hops:
-      stream = np.concatenate([self.buffer, self.pending[:n_hops * HOP_SIZE]])
-      # Frame i ends where hop i of the pending input ends.
-      frames = np.stack([stream[(i + 1) * HOP_SIZE:
-                                (i + 1) * HOP_SIZE + FRAME_SIZE]
-                         for i in range(n_hops)])
-      features = self.features(frames)
-      hops = []
-      for i in range(n_hops):
-        controls = self.controls(features['f0_scaled'][i],
-                                 features['pw_scaled'][i])
-        hops.append(self.synth.harmonic(
-            controls['amplitude'], controls['harmonic_distribution'],
-            features['f0_hz'][i]) + self.synth.noise(
-                controls['noise_magnitudes']))
-      self.output = np.concatenate([self.output] + hops)
-      self.buffer = stream[-FRAME_SIZE:]
-      self.pending = self.pending[n_hops * HOP_SIZE:]
+    self.output = np.concatenate([self.output, self._hops(block)])
     # Output lags by whatever input has not completed a hop yet.
     n_out = min(len(block), len(self.output))
     out = np.zeros(len(block), np.float32)
     out[len(block) - n_out:] = self.output[:n_out]
     self.output = self.output[n_out:]
     return out
+
+
+def to_model_rate(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+  """[n] or [n, channels] audio -> mono float at 16 kHz (polyphase)."""
+  from scipy import signal  # pylint: disable=g-import-not-at-top
+  audio = np.asarray(audio, np.float64)
+  if audio.ndim == 2:
+    audio = audio.mean(axis=1)
+  if sample_rate != SAMPLE_RATE:
+    divisor = np.gcd(int(sample_rate), SAMPLE_RATE)
+    audio = signal.resample_poly(audio, SAMPLE_RATE // divisor,
+                                 int(sample_rate) // divisor)
+  return audio.astype(np.float32)
 
 
 def play_file(input_path: Text, model_path: Text, output_path: Text,
@@ -289,17 +327,11 @@ def play_file(input_path: Text, model_path: Text, output_path: Text,
     files.AudioFileError: For an unreadable or empty input.
     ValueError: For a bad block_size or model.
   """
-  from scipy import signal  # pylint: disable=g-import-not-at-top
   if int(block_size) <= 0:
     raise ValueError(f'block_size must be positive, got {block_size!r}.')
   player = VSTPlayer(model_path, crepe_model=crepe_model,
                      pitch_shift=pitch_shift, seed=seed)
-  audio, rate = files.read_audio(input_path)
-  audio = audio.mean(axis=1)
-  if rate != SAMPLE_RATE:
-    divisor = np.gcd(rate, SAMPLE_RATE)
-    audio = signal.resample_poly(audio, SAMPLE_RATE // divisor,
-                                 rate // divisor)
+  audio = to_model_rate(*files.read_audio(input_path))
   start = time.perf_counter()
   blocks = [player.process(audio[i:i + block_size])
             for i in range(0, len(audio), block_size)]

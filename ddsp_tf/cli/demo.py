@@ -98,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
   add('--gin_param', action='append', default=[],
       help='Extra gin binding for training, after the demo\'s own, e.g. '
       '"learning_rate=3e-3" (repeatable).')
+  add('--vst', action='store_true',
+      help='Train the DDSP-VST model (models/vst/vst.gin, data framed '
+      'centred at 50 frames/s), export the plugin\'s model as '
+      f'OUTPUT_DIR/{demo.VST_MODEL_FILE} (copy it into the plugin\'s model '
+      'folder, ~/Documents/Magenta/DDSP/Models), and render the '
+      'resynthesis and transfer through it hop by hop as the plugin does '
+      '(ddsp_tf_vst_play).')
   add('--overwrite', action='store_true',
       help='Delete the demo\'s files and folders in OUTPUT_DIR (nothing '
       'else) and start over. Without it, a rerun with the same settings '
@@ -137,7 +144,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
       transfer_audio=args.transfer_audio, output_dir=args.output_dir,
       steps=args.steps, batch_size=args.batch_size,
       crepe_model=args.crepe_model, gin_params=tuple(args.gin_param),
-      overwrite=args.overwrite)
+      overwrite=args.overwrite, vst=args.vst)
   return flags.exit_status(PROG, lambda: _run(settings), (demo.DemoError,),
                            (ValueError, OSError))
 
