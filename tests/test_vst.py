@@ -509,3 +509,38 @@ def test_vst_play_cli(vst_run, tmp_path, capsys):
   assert vst_play_cli.main([str(tmp_path / 'none.wav'), '--model',
                             model_path, '--output', output_path]) == 1
   assert 'does not exist' in capsys.readouterr().err
+
+
+def test_48k_models_export_but_are_not_for_the_released_plugin(tmp_path):
+  """vst_48k.gin: 100 harmonics and 98 noise bands, exported and checked
+  against those sizes; the plugin's own sizes (and the player) refuse it."""
+  from ddsp_tf.training import train_util  # pylint: disable=g-import-not-at-top
+  gin.clear_config()
+  gin.add_config_file_search_path(ddsp_gin.config_dir())
+  gin.parse_config_file('models/vst/vst_48k.gin')
+  model = models.get_model()
+  model.decoder({'f0_scaled': tf.zeros([1, 1, 1]),
+                 'pw_scaled': tf.zeros([1, 1, 1])})
+  run_dir = str(tmp_path / 'run')
+  train_util.write_gin_config(None, run_dir, 0)
+  tf.train.Checkpoint(model=model).save(os.path.join(run_dir, 'ckpt'))
+  gin.clear_config()
+  export_dir = export.export_inference_model(
+      run_dir, inference_model='vst_stateless_predict_controls',
+      metadata_file=None, metadata=False, reverb=False)
+  with open(os.path.join(export_dir, 'tflite', 'model.tflite'), 'rb') as f:
+    tflite_model = f.read()
+  outputs = vst_inference.check_plugin_model(
+      tflite_model, n_harmonics=100, n_noise=98)['outputs']
+  assert outputs['StatefulPartitionedCall:1']['shape'].tolist() == [100]
+  assert outputs['StatefulPartitionedCall:2']['shape'].tolist() == [98]
+  with pytest.raises(ValueError, match=r"'StatefulPartitionedCall:1' is "
+                     r'float32\[100\], the plugin needs float32\[60\]'):
+    vst_inference.check_plugin_model(tflite_model)
+  model_path = str(tmp_path / 'm48k.tflite')
+  with open(model_path, 'wb') as model_file:
+    model_file.write(vst_inference.append_metadata(
+        tflite_model, {'sample_rate': 48000}))
+  with pytest.raises(ValueError, match='48000 Hz model'):
+    vst_player.VSTPlayer(model_path)
+  gin.clear_config()

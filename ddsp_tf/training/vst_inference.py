@@ -568,7 +568,7 @@ def check_plugin_model(tflite_model: bytes,
         continue
       shape, dtype = details[name]['shape'], details[name]['dtype']
       if int(np.prod(shape)) != size or dtype != np.float32:
-        problems.append(f'{name!r} is {dtype.__name__}{list(shape)}, the '
+        problems.append(f'{name!r} is {dtype.__name__}{shape.tolist()}, the '
                         f'plugin needs float32[{size}]')
     extra = sorted(set(details) - set(expected))
     if extra:
