@@ -72,13 +72,20 @@ def test_loudness_metrics_zero_for_identical_audio_and_level_difference():
   audio = np.stack([_sine(440.0), _sine(440.0)])
   loudness_metrics = metrics.LoudnessMetrics(SAMPLE_RATE, FRAME_RATE)
   loudness_metrics.update_state({'audio': audio}, audio)
-  assert loudness_metrics.metrics['loudness_db'] == pytest.approx(0.0)
+  assert loudness_metrics.means['loudness_db'] == pytest.approx(0.0)
   loudness_metrics.flush(step=0)
   # Half the amplitude is 6.02 dB quieter in every frame.
   loudness_metrics.update_state({'audio': audio}, audio / 2.0)
   result = loudness_metrics.flush(step=1)
   assert result['loudness_db'] == pytest.approx(20 * np.log10(2), abs=0.05)
-  assert loudness_metrics.metrics['loudness_db'] is None  # Reset.
+  assert loudness_metrics.means['loudness_db'] is None  # Reset.
+  # The original's API: Keras-like Mean objects, 0.0 when empty.
+  mean = loudness_metrics.metrics['loudness_db']
+  assert mean.result() == 0.0 and mean.count == 0
+  loudness_metrics.update_state({'audio': audio}, audio / 2.0)
+  assert float(mean.result()) == pytest.approx(20 * np.log10(2), abs=0.05)
+  mean.reset_states()
+  assert mean.count == 0
 
 
 def test_f0_crepe_metrics_on_known_pitch():
@@ -94,7 +101,7 @@ def test_f0_crepe_metrics_on_known_pitch():
   # confident ground truth and is left out.
   audio_gen = np.stack([_sine(_cents_up(truth_hz, 30)), _sine(100.0)])
   crepe_metrics.update_state(batch, audio_gen)
-  result = crepe_metrics.metrics
+  result = crepe_metrics.means
   assert result['f0_dist'] == pytest.approx(0.3, abs=0.15)
   assert result['outlier_ratio'] == 0.0
   assert result['raw_pitch_accuracy'] > 0.9
@@ -102,7 +109,7 @@ def test_f0_crepe_metrics_on_known_pitch():
   # A fifth too low: 7 semitones off and no frame within 50 cents.
   crepe_metrics.flush(step=0)
   crepe_metrics.update_state(batch, np.stack([_sine(truth_hz / 1.5)] * 2))
-  result = crepe_metrics.metrics
+  result = crepe_metrics.means
   assert result['f0_dist'] == pytest.approx(7.02, abs=0.3)
   assert result['raw_pitch_accuracy'] < 0.1
   assert result['outlier_ratio'] == 0.0
@@ -110,15 +117,15 @@ def test_f0_crepe_metrics_on_known_pitch():
   # Two octaves too low is an outlier, so it adds no distance.
   crepe_metrics.flush(step=1)
   crepe_metrics.update_state(batch, np.stack([_sine(truth_hz / 4)] * 2))
-  assert crepe_metrics.metrics['outlier_ratio'] == 1.0
-  assert crepe_metrics.metrics['f0_dist'] is None
+  assert crepe_metrics.means['outlier_ratio'] == 1.0
+  assert crepe_metrics.means['f0_dist'] is None
 
 
 def test_f0_metrics_resample_the_ground_truth():
   f0_metrics = metrics.F0Metrics(SAMPLE_RATE, FRAME_RATE)
   batch = {'f0_hz': np.full([1, 100], 220.0, np.float32)}
   f0_metrics.update_state(batch, np.full([1, 50, 1], 440.0, np.float32))
-  assert f0_metrics.metrics == {'f0_dist': pytest.approx(12.0, rel=1e-5),
+  assert f0_metrics.means == {'f0_dist': pytest.approx(12.0, rel=1e-5),
                                 'raw_pitch_accuracy': 0.0,
                                 'raw_chroma_accuracy': 1.0}
 

@@ -16,7 +16,7 @@ Differences from magenta/ddsp on purpose:
   original always used 'center', half a window off 'same'-framed data).
 """
 
-from typing import Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -152,8 +152,40 @@ def pitch_accuracy(f0_hz, f0_hz_est, tolerance_cents: float = 50.0,
 # ----------------------------------------------------------------------------
 # Accumulating metrics.
 # ----------------------------------------------------------------------------
+class Mean:
+  """A running mean with the methods of tf.keras.metrics.Mean that
+  magenta/ddsp's metrics objects expose (`metrics[name].result()`).
+
+  Numpy only (no TF variables): evaluation runs eagerly on numpy arrays.
+  """
+
+  def __init__(self, name: str):
+    self.name = name
+    self.reset_state()
+
+  def update_state(self, values: Any) -> None:
+    """Adds every element of values (a number or an array)."""
+    values = np.asarray(values, np.float64)
+    self.total += float(values.sum())
+    self.count += int(values.size)
+
+  def result(self) -> np.float32:
+    """The mean so far; 0.0 before any value (as Keras' Mean)."""
+    return np.float32(self.total / self.count if self.count else 0.0)
+
+  def reset_state(self) -> None:
+    """Forgets every value."""
+    self.total, self.count = 0.0, 0
+
+  reset_states = reset_state  # The Keras 2 name.
+
+
 class BaseMetrics:
-  """Running means of named metrics, written to TensorBoard on flush."""
+  """Running means of named metrics, written to TensorBoard on flush.
+
+  `metrics` maps each name to a `Mean` (`.result()`, as in magenta/ddsp);
+  `means` gives them as floats, None for a metric without values.
+  """
 
   def __init__(self, sample_rate: int, frame_rate: int, name: str,
                metric_names: Sequence[str]):
@@ -168,20 +200,17 @@ class BaseMetrics:
     self.sample_rate = validation.check_int('sample_rate', sample_rate)
     self.frame_rate = validation.check_int('frame_rate', frame_rate)
     self.name = name
-    self._sums = {metric: 0.0 for metric in metric_names}
-    self._counts = {metric: 0 for metric in metric_names}
+    self.metrics = {metric: Mean(metric) for metric in metric_names}
 
   def _add(self, metric: str, value: Optional[float]) -> None:
     if value is not None:
-      self._sums[metric] += float(value)
-      self._counts[metric] += 1
+      self.metrics[metric].update_state(float(value))
 
   @property
-  def metrics(self) -> Dict[str, Optional[float]]:
+  def means(self) -> Dict[str, Optional[float]]:
     """Current means; None for a metric without values yet."""
-    return {metric: (self._sums[metric] / self._counts[metric]
-                     if self._counts[metric] else None)
-            for metric in self._sums}
+    return {name: (float(mean.result()) if mean.count else None)
+            for name, mean in self.metrics.items()}
 
   def flush(self, step: int) -> Dict[str, Optional[float]]:
     """Writes the means as scalars, logs them and resets.
@@ -192,12 +221,12 @@ class BaseMetrics:
     Returns:
       The means before the reset.
     """
-    results = self.metrics
+    results = self.means
     for metric, value in results.items():
       if value is not None:
         tf.summary.scalar(f'metrics/{self.name}/{metric}', value, step=step)
-    for metric in self._sums:
-      self._sums[metric], self._counts[metric] = 0.0, 0
+    for mean in self.metrics.values():
+      mean.reset_state()
     return results
 
   def _hop_size(self) -> int:
