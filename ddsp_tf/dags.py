@@ -128,6 +128,26 @@ class DAGLayer(layer_base.Layer):
     """The DAG's modules, in node order."""
     return [self.dag_modules[name] for name, _, _ in self.dag]
 
+  @property
+  def module_names(self) -> List[Text]:
+    """The names of the DAG's modules, in node order, each once."""
+    return list(dict.fromkeys(name for name, _, _ in self.dag))
+
+  def __getattr__(self, name: Text) -> Any:
+    """A DAG module by name (`processor_group.harmonic`), as magenta/ddsp's
+    DAGLayer, which sets its modules as attributes.
+
+    Only reached when ordinary attribute lookup fails.
+
+    Raises:
+      AttributeError: If no module has that name either.
+    """
+    modules = self.__dict__.get('dag_modules')
+    if modules is not None and name in modules:
+      return modules[name]
+    raise AttributeError(f'{type(self).__name__!r} object has no attribute '
+                         f'{name!r}')
+
   @staticmethod
   def format_dag(dag: DAG) -> Text:
     """A readable listing of a DAG, one node per line."""

@@ -419,3 +419,27 @@ def test_serialize_deserialize_round_trip():
   assert isinstance(restored.modules[0], Encoder)
   assert restored.modules[0].units == 4
   assert isinstance(restored.modules[1], keras.layers.Identity)
+
+
+def test_modules_by_name_as_attributes_and_loss_names():
+  """magenta/ddsp's DAGLayer sets its modules as attributes, and LossGroup
+  lists loss_names."""
+  from ddsp_tf import losses  # pylint: disable=g-import-not-at-top
+  from ddsp_tf import synths  # pylint: disable=g-import-not-at-top
+  harmonic = synths.Harmonic(n_samples=1600, name='harmonic')
+  group = processors.ProcessorGroup(dag=[
+      (harmonic, ['amps', 'harmonic_distribution', 'f0_hz'])])
+  assert group.harmonic is harmonic
+  assert group.module_names == ['harmonic']
+  with pytest.raises(AttributeError, match='no attribute .reverb.'):
+    group.reverb  # pylint: disable=pointless-statement
+  spectral = losses.SpectralLoss(name='spectral_loss')
+  other = losses.SpectralLoss(name='coarse', fft_sizes=(512,))
+  group = losses.LossGroup(dag=[(spectral, ['audio', 'audio_synth']),
+                                (other, ['audio', 'audio_synth'])])
+  assert group.loss_names == ['spectral_loss', 'coarse']
+  assert group.spectral_loss is spectral
+  outputs = group({'audio': tf.ones([1, 4000]),
+                   'audio_synth': tf.ones([1, 4000])})
+  assert sorted(outputs) == ['coarse', 'spectral_loss']
+  assert float(outputs['spectral_loss']) == pytest.approx(0.0, abs=1e-6)

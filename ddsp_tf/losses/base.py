@@ -7,7 +7,7 @@ amplitude and frequency variants `amp_loss` and `freq_loss`.
 """
 
 import re
-from typing import Any, Dict, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import gin
 import keras
@@ -153,6 +153,12 @@ class LossGroup(dags.DAGLayer):
     LossGroup never calls add_loss.)
     """
     return [module for module in self.modules if dags.is_loss(module)]
+
+  @property
+  def loss_names(self) -> List[Text]:
+    """The names of the DAG's loss modules, in node order."""
+    return [name for name in self.module_names
+            if dags.is_loss(self.dag_modules[name])]
 
   def call(self, outputs: TensorDict, **kwargs) -> TensorDict:
     """Runs every loss on the outputs and merges their dicts.
