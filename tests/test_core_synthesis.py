@@ -769,12 +769,34 @@ def test_fft_convolve_raises_on_bad_padding(padding):
 
 
 @pytest.mark.parametrize('n_audio,n_frames',
-                         [(10, 6), (10, 11), (1000, 501), (1000, 3)])
+                         [(10, 6), (10, 11), (1000, 501)])
 def test_fft_convolve_raises_when_frames_cannot_split_audio(n_audio, n_frames):
   with pytest.raises(ValueError, match=f'{n_audio} audio samples into '
                      f'n_frames={n_frames}'):
     core.fft_convolve(np.zeros((1, n_audio), np.float32),
                       np.zeros((1, n_frames, 4), np.float32))
+
+
+def test_fft_convolve_frames_that_do_not_divide_the_audio():
+  """As the original: blocks of ceil(n_samples / n_frames), the last one
+  zero-padded; numpy reference by block-wise np.convolve."""
+  rng = np.random.default_rng(3)
+  audio = rng.standard_normal((2, 1000)).astype(np.float32)
+  responses = rng.standard_normal((2, 3, 5)).astype(np.float32)
+  block = 334
+  padded = np.pad(audio, [(0, 0), (0, 3 * block - 1000)])
+  expected = np.zeros((2, 3 * block + 4))
+  for b in range(2):
+    for k in range(3):
+      expected[b, k * block:k * block + block + 4] += np.convolve(
+          padded[b, k * block:(k + 1) * block], responses[b, k])
+  # The centred filter's delay, 5 // 2 samples, is removed.
+  same = core.fft_convolve(audio, responses, padding='same')
+  np.testing.assert_allclose(same, expected[:, 2:1002], atol=1e-4)
+  # A 1-D impulse response is one filter for every entry.
+  np.testing.assert_allclose(
+      core.fft_convolve(audio, responses[0, 0], padding='same'),
+      [np.convolve(x, responses[0, 0])[2:1002] for x in audio], atol=1e-4)
 
 
 def _smallest_power_of_two_at_least(n):
@@ -1385,3 +1407,36 @@ def test_fft_convolve_raises_on_wrong_rank():
   with pytest.raises(ValueError, match=r'audio.*\[100\]'):
     core.fft_convolve(np.zeros((100,), np.float32),
                       np.zeros((1, 8), np.float32))
+
+
+def test_batch_one_controls_broadcast_and_one_frame_wavetables():
+  """The original's conventions: batch-1 harmonic shifts and distributions
+  broadcast against a larger batch (numpy sines as truth), and a wavetable
+  of one frame is one table."""
+  n_samples, rate = 8000, 16000
+  shifts = np.array([[[0.0, 0.01]]], np.float32)  # [1, 1, 2]
+  distribution = np.array([[[0.7, 0.3]]], np.float32)
+  frequencies = np.full([2, 1, 1], 220.0, np.float32)
+  amplitudes = np.full([2, 1, 1], 0.5, np.float32)
+  audio = core.harmonic_synthesis(frequencies, amplitudes, shifts,
+                                  distribution, n_samples=n_samples,
+                                  sample_rate=rate)
+  n = np.arange(1, n_samples + 1)
+  expected = 0.5 * (0.7 * np.sin(2 * np.pi * 220.0 * n / rate) +
+                    0.3 * np.sin(2 * np.pi * 440.0 * 1.01 * n / rate))
+  np.testing.assert_allclose(audio, [expected, expected], atol=1e-3)
+  table = np.sin(np.linspace(0, 2 * np.pi, 512, endpoint=False))[np.newaxis]
+  phase = (np.arange(1000) / 100.0 % 1.0)[np.newaxis, :, np.newaxis]
+  np.testing.assert_allclose(
+      core.linear_lookup(phase, table[:, np.newaxis, :]),
+      np.sin(2 * np.pi * phase[..., 0]), atol=1e-3)
+
+
+def test_unit_midi_maps_keep_float64():
+  unit = np.linspace(-1.0, 2.0, 1000)
+  midi = core.unit_to_midi(unit, midi_min=20.0, midi_max=90.0)
+  assert midi.dtype == tf.float64
+  np.testing.assert_allclose(midi, 20.0 + 70.0 * unit, rtol=1e-12)
+  np.testing.assert_allclose(core.midi_to_unit(np.asarray(midi), 20.0, 90.0),
+                             unit, rtol=1e-12, atol=1e-12)
+  assert core.unit_to_midi(0.5).dtype == tf.float32

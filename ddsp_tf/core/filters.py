@@ -89,9 +89,11 @@ def fft_convolve(audio: tf.Tensor, impulse_response: tf.Tensor,
                  delay_compensation: int = -1) -> tf.Tensor:
   """Convolves audio with a fixed or time-varying impulse response by FFT.
 
-  A 2-D impulse response is one filter for the whole signal (LTI). A 3-D one
-  holds one filter per frame (LTV): the audio is cut into n_frames equal,
-  non-overlapping blocks (n_frames must divide n_samples), each block is
+  A 1-D or 2-D impulse response is one filter for the whole signal (LTI). A
+  3-D one holds one filter per frame (LTV): the audio is cut into n_frames
+  non-overlapping blocks of ceil(n_samples / n_frames) samples (the last
+  one zero-padded, as the original does; with unknown lengths n_frames must
+  divide n_samples), each block is
   convolved with its frame's filter, and the results overlap-add, tails
   included. n_samples and n_frames may be unknown inside a tf.function (the
   division is then checked when the graph runs); ir_size must be static.
@@ -115,8 +117,11 @@ def fft_convolve(audio: tf.Tensor, impulse_response: tf.Tensor,
   validation.check_choice('padding', padding, _CONVOLUTION_PADDINGS)
   audio, impulse_response = tf_float32(audio), tf_float32(impulse_response)
   validation.check_rank('audio', audio, (2,), '[batch, n_samples]')
-  validation.check_rank('impulse_response', impulse_response, (2, 3),
-                        '[batch, ir_size] or [batch, n_frames, ir_size]')
+  validation.check_rank('impulse_response', impulse_response, (1, 2, 3),
+                        '[ir_size], [batch, ir_size] or '
+                        '[batch, n_frames, ir_size]')
+  if impulse_response.shape.rank == 1:
+    impulse_response = impulse_response[tf.newaxis, :]
   if impulse_response.shape.rank == 2:
     impulse_response = impulse_response[:, tf.newaxis, :]
   batch_audio, batch_ir = audio.shape[0], impulse_response.shape[0]
@@ -132,12 +137,17 @@ def fft_convolve(audio: tf.Tensor, impulse_response: tf.Tensor,
                      f'{impulse_response.shape.as_list()}.')
   n_samples, n_frames = _n_frames(audio), _n_frames(impulse_response)
   if _is_static(n_samples, n_frames):
-    if n_samples % n_frames:
+    # Blocks of ceil(n_samples / n_frames), the audio zero-padded at the end
+    # to fill the last one (as the original), when that gives n_frames.
+    frame_size = -(-n_samples // n_frames)
+    if -(-n_samples // frame_size) != n_frames:
       raise ValueError(
           f'Cannot split {n_samples} audio samples into n_frames={n_frames} '
-          'equal blocks. Use a number of impulse response frames that '
-          'divides the audio length.')
-    frame_size = n_samples // n_frames
+          f'blocks of ceil(n_samples / n_frames) = {frame_size} samples (that '
+          f'gives {-(-n_samples // frame_size)} blocks). Use fewer impulse '
+          'response frames, or a number that divides the audio length.')
+    if frame_size * n_frames != n_samples:
+      audio = tf.pad(audio, [[0, 0], [0, frame_size * n_frames - n_samples]])
     fft_size = get_fft_size(frame_size, ir_size, power_of_2=True)
   else:
     check = tf.debugging.assert_equal(
@@ -237,7 +247,8 @@ def sinc_impulse_response(cutoff_frequency: tf.Tensor, window_size: int = 512,
     high_pass: Return the complementary high-pass filter.
 
   Returns:
-    [..., ir_size] impulse responses centred at ir_size // 2.
+    [..., ir_size] impulse responses centred at ir_size // 2; [1, 1,
+    ir_size] for a scalar cutoff (the original's shape).
   """
   if window_size < 1:
     raise ValueError(
@@ -255,6 +266,8 @@ def sinc_impulse_response(cutoff_frequency: tf.Tensor, window_size: int = 512,
                        f'({"Hz" if sample_rate else "fraction of Nyquist"}), '
                        f'got {values.ravel()[:8].tolist()}.')
   cutoff = cutoff / nyquist
+  if cutoff.shape.rank == 0:
+    cutoff = tf.reshape(cutoff, [1, 1])
   if cutoff.shape.rank and cutoff.shape[-1] == 1 and cutoff.shape.rank > 1:
     cutoff = cutoff[..., 0]
   ir_size = (window_size // 2) * 2 + 1

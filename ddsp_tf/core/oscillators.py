@@ -8,7 +8,7 @@ harmonic_oscillator_bank are gin-configurable under the module 'ddsp_tf.core',
 as before the split.
 """
 
-from typing import Optional, Text, Tuple
+from typing import List, Optional, Text, Tuple
 
 import gin
 import numpy as np
@@ -357,6 +357,25 @@ def harmonic_oscillator_bank(frequency: tf.Tensor,
   return audio, _final_phase(cycles)
 
 
+def _broadcast_batch(*tensors: Optional[tf.Tensor]
+                     ) -> List[Optional[tf.Tensor]]:
+  """Tiles batch-1 controls to the others' batch size, as the original's
+  arithmetic broadcasts them (e.g. harmonic_shifts [1, T, H] with
+  frequencies [B, T, 1]).
+
+  Tensors whose batch sizes disagree otherwise are returned unchanged (the
+  shape checks report them).
+  """
+  batches = {int(t.shape[0]) for t in tensors
+             if t is not None and t.shape.rank and t.shape[0] is not None}
+  batches.discard(1)
+  if len(batches) != 1:
+    return list(tensors)
+  batch = batches.pop()
+  return [t if t is None or t.shape[0] != 1 else
+          tf.tile(t, [batch] + [1] * (t.shape.rank - 1)) for t in tensors]
+
+
 def _check_frame_controls(frequencies: tf.Tensor, amplitudes: tf.Tensor,
                           **per_harmonic: Optional[tf.Tensor]) -> None:
   """Validates frame-rate f0 [B, T, 1], amplitude [B, T, 1] and [B, T, H]s."""
@@ -496,6 +515,9 @@ def harmonic_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
                      tf_float32(harmonic_shifts))
   harmonic_distribution = (None if harmonic_distribution is None else
                            tf_float32(harmonic_distribution))
+  frequencies, amplitudes, harmonic_shifts, harmonic_distribution = (
+      _broadcast_batch(frequencies, amplitudes, harmonic_shifts,
+                       harmonic_distribution))
   _check_frame_controls(frequencies, amplitudes,
                         harmonic_shifts=harmonic_shifts,
                         harmonic_distribution=harmonic_distribution)

@@ -98,18 +98,37 @@ def hz_to_midi(frequencies: Number) -> tf.Tensor:
   return tf.where(frequencies <= 0.0, 0.0, notes)
 
 
+def _float_tensor(x: Number) -> tf.Tensor:
+  """x as a tensor, keeping a float64 (or other float) dtype; else float32.
+
+  The linear maps below compute in their input's precision, as the
+  original's do (float64 numpy input gives float64 results).
+  """
+  x = tf.convert_to_tensor(x)
+  return x if x.dtype.is_floating else tf.cast(x, tf.float32)
+
+
 def unit_to_midi(unit: Number, midi_min: Number = 20.0, midi_max: Number = 90.0,
                  clip: bool = False) -> tf.Tensor:
-  """Maps [0, 1] linearly onto [midi_min, midi_max]; optionally clips first."""
-  unit = tf_float32(unit)
+  """Maps [0, 1] linearly onto [midi_min, midi_max]; optionally clips first.
+
+  Computed in the input's float precision (float32 for other types).
+  """
+  unit = _float_tensor(unit)
+  low, high = (tf.cast(value, unit.dtype) for value in (midi_min, midi_max))
   unit = tf.clip_by_value(unit, 0.0, 1.0) if clip else unit
-  return midi_min + (midi_max - midi_min) * unit
+  return low + (high - low) * unit
 
 
 def midi_to_unit(midi: Number, midi_min: Number = 20.0, midi_max: Number = 90.0,
                  clip: bool = False) -> tf.Tensor:
-  """Maps [midi_min, midi_max] linearly onto [0, 1]; optionally clips after."""
-  unit = (tf_float32(midi) - midi_min) / (midi_max - midi_min)
+  """Maps [midi_min, midi_max] linearly onto [0, 1]; optionally clips after.
+
+  Computed in the input's float precision (float32 for other types).
+  """
+  midi = _float_tensor(midi)
+  low, high = (tf.cast(value, midi.dtype) for value in (midi_min, midi_max))
+  unit = (midi - low) / (high - low)
   return tf.clip_by_value(unit, 0.0, 1.0) if clip else unit
 
 

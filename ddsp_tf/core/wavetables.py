@@ -63,8 +63,9 @@ def linear_lookup(phase: tf.Tensor, wavetables: tf.Tensor) -> tf.Tensor:
     phase: Position in the period, in [0, 1], [batch, n_samples, 1] or
       [batch, n_samples].
     wavetables: One period per sample, [batch, n_samples, n_wavetable], or a
-      single table per batch entry, [batch, n_wavetable]. The table wraps:
-      phase 1 reads the first sample again.
+      single table per batch entry, [batch, n_wavetable] or
+      [batch, 1, n_wavetable]. The table wraps: phase 1 reads the first
+      sample again.
 
   Returns:
     [batch, n_samples].
@@ -76,6 +77,8 @@ def linear_lookup(phase: tf.Tensor, wavetables: tf.Tensor) -> tf.Tensor:
       '[batch, n_wavetable] or [batch, n_samples, n_wavetable]')
   if phase.shape.rank == 3:
     phase = phase[..., 0]
+  if wavetables.shape.rank == 3 and wavetables.shape[1] == 1:
+    wavetables = wavetables[:, 0]  # One frame: the same table throughout.
   validation.check_same_static_dims(('phase', 'wavetables'), phase, wavetables,
                                     range(wavetables.shape.rank - 1))
   wrapped = tf.concat([wavetables, wavetables[..., :1]], axis=-1)
