@@ -387,3 +387,30 @@ def test_gin_names_resolve_with_the_module_prefix():
     assert len(stack.fcs) == 1
   finally:
     gin.clear_config()
+
+
+def test_polyphase_resample_groups_frames_into_channels():
+  """Down: out[b, t, j * C + c] = x[b, t * stride + j, c]; up inverts it;
+  sizes stride does not divide are padded with zeros or trimmed."""
+  from ddsp_tf.training import nn as nn_lib  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  x = rng.standard_normal((2, 7, 3)).astype(np.float32)
+  down = np.asarray(nn_lib.polyphase_resample(x, 2, 'down', 'pad'))
+  padded = np.concatenate([x, np.zeros((2, 1, 3), np.float32)], axis=1)
+  assert down.shape == (2, 4, 6)
+  for t in range(4):
+    for j in range(2):
+      np.testing.assert_array_equal(down[:, t, j * 3:(j + 1) * 3],
+                                    padded[:, 2 * t + j])
+  trimmed = np.asarray(nn_lib.polyphase_resample(x, 2, 'down', 'trim'))
+  np.testing.assert_array_equal(trimmed, down[:, :3])
+  up = np.asarray(nn_lib.polyphase_resample(down, 2, 'up'))
+  np.testing.assert_array_equal(up, padded)
+  layer = nn_lib.PolyphaseResample(stride=4, resample_type='up',
+                                   trim_or_pad='trim')
+  assert layer(np.zeros((1, 5, 9), np.float32)).shape == (1, 20, 2)
+  assert nn_lib.PolyphaseResample.from_config(layer.get_config()).stride == 4
+  with pytest.raises(ValueError, match='resample_type'):
+    nn_lib.polyphase_resample(x, 2, 'sideways')
+  with pytest.raises(ValueError, match='stride'):
+    nn_lib.polyphase_resample(x, 0)

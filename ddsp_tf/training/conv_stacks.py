@@ -2,7 +2,8 @@
 
 `DilatedConvStack` stacks residual dilated convolutions over time
 (WaveNet-like), with optional resampling; with conditional=True every norm
-is a `ConditionalNorm` on a conditioning tensor z.
+is a `ConditionalNorm` on a conditioning tensor z. `polyphase_resample`
+(and the `PolyphaseResample` layer) trades time steps for channels.
 
 The public names are re-exported by, and documented as part of,
 `ddsp_tf.training.nn`; gin names stay `ddsp_tf.training.nn.*`.
@@ -24,6 +25,96 @@ from ddsp_tf.training.normalization import inv_ensure_4d
 from ddsp_tf.training.normalization import normalize_op
 
 RESAMPLE_TYPES = ('downsample', 'upsample')
+POLYPHASE_TYPES = ('down', 'up')
+TRIM_OR_PAD = ('trim', 'pad')
+
+
+# ----------------------------------------------------------------------------
+# Polyphase resampling.
+# ----------------------------------------------------------------------------
+def polyphase_resample(x: tf.Tensor, stride: int = 2,
+                       resample_type: Text = 'down',
+                       trim_or_pad: Text = 'pad') -> tf.Tensor:
+  """Moves time steps into channels ('down') or channels into time ('up').
+
+  'down' groups each stride consecutive frames into one frame of stride
+  times the channels, [B, T, C] -> [B, T / stride, C * stride]; 'up'
+  undoes it, [B, T, C] -> [B, T * stride, C / stride]. Each phase of the
+  signal gets its own channels, as in a polyphase filter bank. A time
+  (down) or channel (up) size that stride does not divide is zero-padded
+  up or trimmed down to a multiple first.
+
+  Args:
+    x: [batch, time, channels], or [batch, time, 1, channels] (the
+      singleton axis is dropped).
+    stride: Frames per group, >= 1.
+    resample_type: 'down' or 'up'.
+    trim_or_pad: 'pad' or 'trim' a size stride does not divide.
+
+  Returns:
+    The resampled [batch, time', channels'] tensor.
+
+  Raises:
+    ValueError: For a bad stride, type, trim_or_pad, rank, or unknown
+      time or channel size.
+  """
+  stride = validation.check_int('stride', stride, minimum=1)
+  validation.check_choice('resample_type', resample_type, POLYPHASE_TYPES)
+  validation.check_choice('trim_or_pad', trim_or_pad, TRIM_OR_PAD)
+  x = tf.convert_to_tensor(x)
+  validation.check_rank('x', x, (3, 4), '[batch, time, channels]')
+  if x.shape.rank == 4:
+    x = x[:, :, 0, :]
+  axis = 1 if resample_type == 'down' else 2
+  size = x.shape[axis]
+  n_channels = x.shape[2]
+  if size is None or n_channels is None:
+    raise ValueError('polyphase_resample needs static time and channel '
+                     f'sizes, got shape {x.shape.as_list()}.')
+  remainder = size % stride
+  if remainder and trim_or_pad == 'pad':
+    paddings = [[0, 0], [0, 0], [0, 0]]
+    paddings[axis][1] = stride - remainder
+    x = tf.pad(x, paddings)
+  elif remainder:
+    x = x[:, :size - remainder] if axis == 1 else x[:, :, :size - remainder]
+  n_time, n_channels = x.shape[1], x.shape[2]
+  if resample_type == 'down':
+    return tf.reshape(x, [-1, n_time // stride, n_channels * stride])
+  return tf.reshape(x, [-1, n_time * stride, n_channels // stride])
+
+
+@keras.saving.register_keras_serializable(package='ddsp_tf')
+@gin.register(module='ddsp_tf.training.nn')
+class PolyphaseResample(keras.layers.Layer):
+  """`polyphase_resample` as a layer.
+
+  Input shape:
+    [batch, time, channels].
+
+  Output shape:
+    [batch, time / stride, channels * stride] ('down') or
+    [batch, time * stride, channels / stride] ('up').
+  """
+
+  def __init__(self, stride: int = 2, resample_type: Text = 'down',
+               trim_or_pad: Text = 'pad', **kwargs):
+    """Sets the resampling (see polyphase_resample)."""
+    super().__init__(**kwargs)
+    self.stride = validation.check_int('stride', stride, minimum=1)
+    validation.check_choice('resample_type', resample_type, POLYPHASE_TYPES)
+    validation.check_choice('trim_or_pad', trim_or_pad, TRIM_OR_PAD)
+    self.resample_type, self.trim_or_pad = resample_type, trim_or_pad
+
+  def call(self, x: tf.Tensor) -> tf.Tensor:
+    return polyphase_resample(x, self.stride, self.resample_type,
+                              self.trim_or_pad)
+
+  def get_config(self) -> Dict[Text, Any]:
+    config = super().get_config()
+    config.update(stride=self.stride, resample_type=self.resample_type,
+                  trim_or_pad=self.trim_or_pad)
+    return config
 
 
 # ----------------------------------------------------------------------------

@@ -28,7 +28,8 @@ from ddsp_tf.training import fast_gru
 # Re-exported: these names are part of ddsp_tf.training.nn.
 # pylint: disable=unused-import,g-multiple-import,g-importing-member
 from ddsp_tf.training.conv_stacks import (
-    RESAMPLE_TYPES, ConditionalNorm, DilatedConvStack, _match_time)
+    RESAMPLE_TYPES, ConditionalNorm, DilatedConvStack, PolyphaseResample,
+    _match_time, polyphase_resample)
 from ddsp_tf.training.dict_layer import (
     _KERAS_CALL_ARGS, _POSITIONAL, CompositeLayer, DictLayer, OutputSplits,
     OutputSplitsLayer, TensorDict, _check_output_splits, _has_nested_key,
