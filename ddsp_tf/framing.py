@@ -29,7 +29,11 @@ _PADDINGS = ('valid', 'same', 'center')
 # Private helpers.
 # ----------------------------------------------------------------------------
 def _hop_size(sample_rate: float, frame_rate: float) -> int:
-  """Samples per frame, sample_rate / frame_rate, which must be a whole number.
+  """Samples per frame: sample_rate // frame_rate, as the original.
+
+  When frame_rate does not divide sample_rate (44.1 kHz at 250 frames per
+  second), the hop is rounded down (176), so there are slightly more
+  frames per second than frame_rate, as in magenta/ddsp.
 
   Args:
     sample_rate: Audio samples per second.
@@ -39,18 +43,19 @@ def _hop_size(sample_rate: float, frame_rate: float) -> int:
     The hop size in samples.
 
   Raises:
-    ValueError: If either rate is not positive, or frame_rate does not divide
-      sample_rate (the hop would not be a whole number of samples).
+    ValueError: If either rate is not positive, or frame_rate exceeds
+      sample_rate (a hop of less than one sample).
   """
   validation.check_positive('sample_rate', sample_rate)
   validation.check_positive('frame_rate', frame_rate)
   ratio = float(sample_rate) / float(frame_rate)
-  hop = int(round(ratio))
-  if hop < 1 or abs(ratio - hop) > 1e-9 * ratio:
+  hop = int(round(ratio)) if abs(ratio - round(ratio)) <= 1e-9 * ratio else (
+      int(ratio))
+  if hop < 1:
     raise ValueError(
-        f'frame_rate must divide sample_rate so that the hop is a whole number '
-        f'of samples, got sample_rate={sample_rate!r}, frame_rate='
-        f'{frame_rate!r} (sample_rate / frame_rate = {ratio:g}).')
+        f'frame_rate must not exceed sample_rate (a hop of at least one '
+        f'sample), got sample_rate={sample_rate!r}, frame_rate='
+        f'{frame_rate!r}.')
   return hop
 
 

@@ -769,8 +769,13 @@ def test_compute_f0_rejects_bad_audio():
 def test_compute_f0_rejects_bad_frame_rate():
   audio = harmonic_tone(440.0, 4000)
   with pytest.raises(ValueError, match='frame_rate') as error:
-    spectral_ops.compute_f0(audio, 300, model_capacity='tiny')
-  assert '300' in str(error.value)
+    spectral_ops.compute_f0(audio, 30000, model_capacity='tiny')
+  assert '30000' in str(error.value)
+  # A rate that does not divide 16 kHz rounds the hop down (53 samples for
+  # 300 frames/s), as the original.
+  f0_hz, _ = spectral_ops.compute_f0(audio, 300, model_capacity='tiny',
+                                     viterbi=False)
+  assert f0_hz.shape == (4000 // 53 + 1,)
   for bad in (0, -100):
     with pytest.raises(ValueError, match='frame_rate'):
       spectral_ops.compute_f0(audio, bad, model_capacity='tiny')
