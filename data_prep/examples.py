@@ -82,6 +82,11 @@ class ExampleSpec:
   short_clips: str = 'pad'
 
   def __post_init__(self):
+    # None turns a stage off, as in the original (frame_rate=None: audio
+    # only; example_secs=None: no windows; chunk_secs=None: whole files).
+    for name in ('frame_rate', 'example_secs', 'chunk_secs'):
+      if getattr(self, name) is None:
+        object.__setattr__(self, name, 0)
     validation.check_int('sample_rate', self.sample_rate)
     validation.check_int('frame_rate', self.frame_rate, minimum=0)
     if self.frame_rate:

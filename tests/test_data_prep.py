@@ -658,3 +658,14 @@ def test_killed_job_leaves_no_complete_looking_output(tmp_path):
   assert 'stats.json' not in leftovers
   with pytest.raises(FileNotFoundError):
     data.TFRecordProvider(output + '*', frame_rate=50).get_dataset()
+
+
+def test_none_turns_stages_off_as_in_the_original():
+  """frame_rate, example_secs and chunk_secs of None mean 0: audio only,
+  no windows, whole files (magenta/ddsp's prepare_tfrecord spelling)."""
+  from data_prep import examples as examples_lib  # pylint: disable=g-import-not-at-top
+  spec = examples_lib.ExampleSpec(frame_rate=None, example_secs=None,
+                                  chunk_secs=None)
+  assert (spec.frame_rate, spec.example_secs, spec.chunk_secs) == (0, 0, 0)
+  assert spec == examples_lib.ExampleSpec(frame_rate=0, example_secs=0,
+                                          chunk_secs=0)
