@@ -55,11 +55,14 @@ def ref_reverb(audio, ir, add_dry=True):
 
 
 def ref_fir_ir(magnitudes, window_size=0):
-  """Linear-phase IR: irfft (zero phase), centred at W // 2, Hann-tapered."""
+  """Linear-phase IR: irfft (zero phase), centred at W // 2, Hann-tapered;
+  an even window shorter than the irfft loses one tap (the original's)."""
   zero_phase = np.fft.irfft(np.asarray(magnitudes, np.float64))
   size = zero_phase.shape[-1]
   if window_size <= 0 or window_size > size:
     window_size = size
+  elif window_size < size and window_size % 2 == 0:
+    window_size -= 1
   offsets = np.arange(window_size) - window_size // 2
   window = 0.5 + 0.5 * np.cos(TWO_PI * offsets / window_size)
   return zero_phase[offsets % size] * window

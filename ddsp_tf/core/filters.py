@@ -208,7 +208,9 @@ def frequency_impulse_response(magnitudes: tf.Tensor,
   Args:
     magnitudes: Gains at n_bins frequencies evenly spaced from 0 Hz to
       Nyquist, [batch, n_bins] or [batch, n_frames, n_bins].
-    window_size: Filter length; 0 gives 2 * (n_bins - 1).
+    window_size: Filter length; 0 (or more than 2 * (n_bins - 1)) gives
+      2 * (n_bins - 1). An even window_size gives window_size - 1 taps, a
+      symmetric (linear-phase) filter, as the original.
 
   Returns:
     Impulse responses, [batch, (n_frames,) ir_size], centred at
@@ -222,6 +224,9 @@ def frequency_impulse_response(magnitudes: tf.Tensor,
                      f'{magnitudes.shape.as_list()}.')
   spectrum = tf.complex(magnitudes, tf.zeros_like(magnitudes))
   impulse_response = tf.signal.irfft(spectrum)
+  ir_size = impulse_response.shape[-1]
+  if ir_size is not None and 0 < window_size < ir_size and window_size % 2 == 0:
+    window_size -= 1
   return apply_window_to_impulse_response(impulse_response, window_size)
 
 
