@@ -414,3 +414,24 @@ def test_polyphase_resample_groups_frames_into_channels():
     nn_lib.polyphase_resample(x, 2, 'sideways')
   with pytest.raises(ValueError, match='stride'):
     nn_lib.polyphase_resample(x, 0)
+
+
+def test_dict_layer_input_errors_are_type_errors_as_in_the_original():
+  """A missing key is a KeyError and a TypeError (the original's); an input
+  given both positionally and in a dict is a TypeError."""
+  from ddsp_tf.training import nn as nn_lib  # pylint: disable=g-import-not-at-top
+
+  class Sum(nn_lib.DictLayer):
+
+    def call(self, x1, x2) -> ['y']:
+      return x1 + x2
+
+  layer = Sum()
+  x = tf.ones([2, 3])
+  with pytest.raises(TypeError, match="needs input 'x2'"):
+    layer({'x1': x})
+  with pytest.raises(KeyError):
+    layer({'x1': x})
+  with pytest.raises(TypeError, match=r"\['x1'\] twice"):
+    layer(x, {'x1': x, 'x2': x})
+  np.testing.assert_allclose(layer(x, {'x2': x})['y'], 2 * np.ones([2, 3]))

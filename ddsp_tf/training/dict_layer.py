@@ -128,6 +128,17 @@ class CompositeLayer(layer_base.RebuiltByCall, layer_base.Layer):
   """
 
 
+class MissingInputError(KeyError, TypeError):
+  """A required input key is missing from the dicts given to a DictLayer.
+
+  A KeyError (what the lookup failed on) and a TypeError (too few arguments
+  for `call`, what magenta/ddsp raised).
+  """
+
+  def __str__(self) -> str:
+    return str(self.args[0]) if self.args else ''
+
+
 @keras.saving.register_keras_serializable(package='ddsp_tf')
 class DictLayer(CompositeLayer):
   """A layer that reads inputs from dicts by key and returns a dict.
@@ -197,9 +208,10 @@ class DictLayer(CompositeLayer):
       One value per key of all_input_keys.
 
     Raises:
-      TypeError: If too many tensors are given, or too few with no dict to
-        look the rest up in.
-      KeyError: If a required key is missing from the dicts.
+      TypeError: If too many tensors are given, too few with no dict to
+        look the rest up in, or an input both as a tensor and in a dict.
+      MissingInputError: (a KeyError and a TypeError, as the original
+        raised) If a required key is missing from the dicts.
     """
     keys = self.all_input_keys
     n_required = len(self.input_keys)
@@ -210,6 +222,13 @@ class DictLayer(CompositeLayer):
           f'{keys}), or dicts holding the keys {list(self.input_keys)}; got '
           f'{len(tensors)} tensors{" and dicts" if features else ""}.')
     args = list(tensors)
+    if features is not None:
+      duplicates = [key for key in keys[:len(tensors)]
+                    if _has_nested_key(key, features)]
+      if duplicates:
+        raise TypeError(
+            f'{self.name} got the inputs {duplicates} twice: as positional '
+            'tensors and in the dicts. Pass each input once.')
     defaults = dict(zip(self.default_input_keys, self._default_values))
     for key in keys[len(tensors):]:
       if features is not None and (key not in defaults or
@@ -217,8 +236,8 @@ class DictLayer(CompositeLayer):
         try:
           args.append(core.nested_lookup(key, features))
         except KeyError as error:
-          raise KeyError(f'{self.name} needs input {key!r}: '
-                         f'{error.args[0]}') from None
+          raise MissingInputError(f'{self.name} needs input {key!r}: '
+                                  f'{error.args[0]}') from None
       else:
         args.append(defaults[key])
     return args

@@ -287,13 +287,17 @@ class F0CrepeMetrics(BaseMetrics):
     self.model_capacity = model_capacity
 
   def compute_f0(self, audio_gen, n_frames: int) -> np.ndarray:
-    """CREPE (Viterbi) f0 of generated audio, framed like the dataset."""
+    """CREPE (Viterbi) f0 of generated audio, framed like the dataset.
+
+    One compute_f0 call per example, as the original.
+    """
     audio_gen = np.asarray(audio_gen, np.float32)
+    audio_gen = audio_gen.reshape(-1, audio_gen.shape[-1])
     padding = infer_padding(n_frames, audio_gen.shape[-1], self._hop_size())
-    f0_hz, _ = spectral_ops.compute_f0(
-        audio_gen, self.frame_rate, viterbi=True, padding=padding,
-        sample_rate=self.sample_rate, model_capacity=self.model_capacity)
-    return f0_hz
+    return np.stack([np.asarray(spectral_ops.compute_f0(
+        audio, self.frame_rate, viterbi=True, padding=padding,
+        sample_rate=self.sample_rate, model_capacity=self.model_capacity)[0])
+                     for audio in audio_gen])
 
   def update_state(self, batch: Mapping[str, tf.Tensor], audio_gen) -> None:
     """Adds the examples that have confident ground-truth pitch.
