@@ -400,9 +400,17 @@ def resynthesize(model: transfer_app.ExportedModel, audio: np.ndarray,
   features = analyse(audio, sample_rate)
   audio_gen = model.resynthesize(features['f0_hz'],
                                  features['loudness_db'])['audio']
-  features_gen = analyse(audio_gen, model.sample_rate)
+  return _measured(features, audio_gen, analyse(audio_gen, model.sample_rate),
+                   features['f0_hz'])
+
+
+def _measured(features: Dict[str, np.ndarray], audio_gen: np.ndarray,
+              features_gen: Dict[str, np.ndarray],
+              expected_f0_hz: np.ndarray) -> Dict[str, Any]:
+  """The resynthesis dict: f0 L1 (semitones) of the output against
+  expected_f0_hz over the input's confident frames, loudness L1 (dB)."""
   f0_l1 = metrics.f0_dist_conf_thresh(
-      features['f0_hz'], features_gen['f0_hz'], features['f0_confidence'])
+      expected_f0_hz, features_gen['f0_hz'], features['f0_confidence'])
   loudness_l1 = metrics.l1_distance(features_gen['loudness_db'],
                                     features['loudness_db'])
   voiced = features['f0_confidence'] >= metrics.MIN_F0_CONFIDENCE
@@ -430,23 +438,17 @@ def play_vst(model_path: str, audio: np.ndarray, sample_rate: int,
 
   def analyse(signal: np.ndarray) -> Dict[str, np.ndarray]:
     return transfer_app.compute_features(
-        signal, vst_player.SAMPLE_RATE, model_sample_rate=vst_player.SAMPLE_RATE,
+        signal, vst_player.SAMPLE_RATE,
+        model_sample_rate=vst_player.SAMPLE_RATE,
         frame_rate=formats.VST_SAMPLE_RATE // formats.VST_HOP_SIZE,
         model_capacity=crepe_model, padding='same')
 
-  features, features_gen = analyse(audio_16k), analyse(played)
+  features = analyse(audio_16k)
   shifted = features['f0_hz'] * 2.0**(pitch_shift / 12.0)
-  f0_l1 = metrics.f0_dist_conf_thresh(shifted, features_gen['f0_hz'],
-                                      features['f0_confidence'])
-  loudness_l1 = metrics.l1_distance(features_gen['loudness_db'],
-                                    features['loudness_db'])
-  voiced = features['f0_confidence'] >= metrics.MIN_F0_CONFIDENCE
-  return {'features': features, 'audio': played,
-          'features_gen': features_gen, 'f0_l1_semitones': f0_l1,
-          'loudness_l1_db': float(np.mean(loudness_l1)),
-          'voiced_fraction': float(np.mean(voiced)),
-          'adjusted': {'f0_hz': shifted,
-                       'auto_octave_shift': pitch_shift / 12.0}}
+  result = _measured(features, played, analyse(played), shifted)
+  result['adjusted'] = {'f0_hz': shifted,
+                        'auto_octave_shift': pitch_shift / 12.0}
+  return result
 
 
 def vst_octave_shift(model_path: str, audio: np.ndarray, sample_rate: int,

@@ -438,11 +438,8 @@ class OnlineF0PowerPreprocessor(nn.DictLayer):
             scale_f0_hz(features['f0_hz']), scale_db(features['pw_db']),
             features['f0_confidence'])
 
-  @staticmethod
-  def invert_scaling(f0_scaled: tf.Tensor,
-                     pw_scaled: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
-    """(f0_hz, pw_db) from the scaled features."""
-    return inv_scale_f0_hz(f0_scaled), inv_scale_db(pw_scaled)
+  # (f0_hz, pw_db) from the scaled features.
+  invert_scaling = F0PowerPreprocessor.invert_scaling
 
   def get_config(self) -> Dict[Text, Any]:
     config = super().get_config()

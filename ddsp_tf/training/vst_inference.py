@@ -306,7 +306,16 @@ class VSTExtractFeatures(VSTBaseModule):
                  for key in ('f0_hz', 'f0_scaled', 'pw_db', 'pw_scaled'))
 
 
-class VSTPredictControls(VSTBaseModule):
+class _StatelessDecoderModule(VSTBaseModule):
+  """Runs the decoder's one-step stateless copy (unrolled: builtin TFLite)."""
+
+  def prepare(self) -> None:
+    self.stateless_decoder = streaming.stateless_decoder_copy(self.decoder)
+    self.decoder_variables = [variable.value for variable in
+                              self.stateless_decoder.variables]
+
+
+class VSTPredictControls(_StatelessDecoderModule):
   """One frame of scaled features -> synth controls (RNN state reset).
 
   call(f0_scaled [1], pw_scaled [1]) returns (amplitudes [1], harmonic
@@ -315,11 +324,6 @@ class VSTPredictControls(VSTBaseModule):
   decoder's one-step stateless copy from a zero state: the same numbers,
   and it converts to TFLite builtin ops.)
   """
-
-  def prepare(self) -> None:
-    self.stateless_decoder = streaming.stateless_decoder_copy(self.decoder)
-    self.decoder_variables = [variable.value for variable in
-                              self.stateless_decoder.variables]
 
   def input_specs(self) -> Sequence[tf.TensorSpec]:
     return [tf.TensorSpec([1], tf.float32, name='f0_scaled'),
@@ -334,7 +338,7 @@ class VSTPredictControls(VSTBaseModule):
                           self.stateless_decoder)[:3]
 
 
-class VSTStatelessPredictControls(VSTBaseModule):
+class VSTStatelessPredictControls(_StatelessDecoderModule):
   """The model the DDSP-VST plugin plays: controls with the RNN state.
 
   call(f0_scaled [1], pw_scaled [1], state [state_size]) returns
@@ -343,11 +347,6 @@ class VSTStatelessPredictControls(VSTBaseModule):
   first. The harmonic distribution sums to 1 over the harmonics below
   Nyquist and is 0 at and above it.
   """
-
-  def prepare(self) -> None:
-    self.stateless_decoder = streaming.stateless_decoder_copy(self.decoder)
-    self.decoder_variables = [variable.value for variable in
-                              self.stateless_decoder.variables]
 
   def input_specs(self) -> Sequence[tf.TensorSpec]:
     return [tf.TensorSpec([1], tf.float32, name='f0_scaled'),
