@@ -318,3 +318,43 @@ def test_tiny_model_overfits_one_second_of_harmonic_audio():
   curve = [float(train_step()) for _ in range(200)]
   final = np.mean(curve[-10:])
   assert final <= 0.2 * curve[0], (curve[0], final)
+
+
+def test_restore_is_strict_unless_partial(tmp_path):
+  """A checkpoint that lacks weights the model has is an error naming them;
+  partial=True restores what matches; a checkpoint without a model is an
+  error."""
+  def build(with_reverb=False):
+    dag = [(synths.Harmonic(n_samples=160, name='harmonic'),
+            ['amps', 'harmonic_distribution', 'f0_hz'])]
+    if with_reverb:
+      dag.append((effects.Reverb(trainable=True, reverb_length=16,
+                                 name='reverb'), ['harmonic/signal']))
+    model = models.Autoencoder(
+        preprocessor=preprocessing.F0LoudnessPreprocessor(
+            time_steps=10, frame_rate=1000, compute_loudness=False),
+        decoder=decoders.RnnFcDecoder(
+            rnn_channels=8, ch=8, layers_per_stack=1,
+            input_keys=('ld_scaled', 'f0_scaled'),
+            output_splits=(('amps', 1), ('harmonic_distribution', 4))),
+        processor_group=processors.ProcessorGroup(dag=dag))
+    model({'f0_hz': np.full([1, 10], 220.0, np.float32),
+           'loudness_db': np.full([1, 10], -30.0, np.float32),
+           'audio': np.zeros([1, 160], np.float32)})
+    return model
+
+  saved = build()
+  tf.train.Checkpoint(model=saved).write(str(tmp_path / 'ckpt-1'))
+  other = build()
+  other.restore(str(tmp_path / 'ckpt-1'))
+  for a, b in zip(saved.weights, other.weights):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+  # A model with a learned reverb the checkpoint does not hold.
+  different = build(with_reverb=True)
+  with pytest.raises(ValueError, match='does not hold every weight.*'
+                     'partial=True'):
+    different.restore(str(tmp_path / 'ckpt-1'))
+  different.restore(str(tmp_path / 'ckpt-1'), partial=True)
+  tf.train.Checkpoint(thing=tf.Variable(1.0)).write(str(tmp_path / 'ckpt-2'))
+  with pytest.raises(ValueError, match='holds no model'):
+    other.restore(str(tmp_path / 'ckpt-2'))

@@ -1,7 +1,7 @@
 """The base class of DDSP models: a Keras model that can report its losses."""
 
 import logging
-from typing import Dict, Optional, Sequence, Text, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Text, Tuple, Union
 
 import keras
 import tensorflow as tf
@@ -17,6 +17,15 @@ def sum_losses(losses_dict: TensorDict) -> tf.Tensor:
   if not losses_dict:
     return tf.constant(0.0, tf.float32)
   return tf.add_n([tf.cast(loss, tf.float32) for loss in losses_dict.values()])
+
+
+def _root_children(prefix: Text) -> List[Text]:
+  """Names of the root's children in a checkpoint's object graph."""
+  from tensorflow.core.protobuf import trackable_object_graph_pb2  # pylint: disable=g-import-not-at-top
+  reader = tf.train.load_checkpoint(prefix)
+  graph = trackable_object_graph_pb2.TrackableObjectGraph()
+  graph.ParseFromString(reader.get_tensor('_CHECKPOINTABLE_OBJECT_GRAPH'))
+  return [child.local_name for child in graph.nodes[0].children]
 
 
 class Model(layer_base.RebuiltByCall, layer_base.CheckpointTracked,
@@ -80,7 +89,8 @@ class Model(layer_base.RebuiltByCall, layer_base.CheckpointTracked,
         f'{type(self).__name__} must implement get_audio_from_outputs.')
 
   def restore(self, checkpoint_path: Text, verbose: bool = True,
-              restore_keys: Optional[Sequence[Text]] = None):
+              restore_keys: Optional[Sequence[Text]] = None,
+              partial: bool = False):
     """Restores the weights from a checkpoint of `tf.train.Checkpoint(model=...)`.
 
     Other objects in the checkpoint (the optimizer) are ignored. Weights the
@@ -92,6 +102,8 @@ class Model(layer_base.RebuiltByCall, layer_base.CheckpointTracked,
       verbose: Log what is restored.
       restore_keys: Names of the sub-modules (attributes, e.g. ['decoder'])
         to restore; None restores the whole model.
+      partial: Allow a checkpoint that holds only some of the model's
+        (created) weights; by default that is an error.
 
     Returns:
       The load status (see tf.train.Checkpoint.restore).
@@ -99,7 +111,9 @@ class Model(layer_base.RebuiltByCall, layer_base.CheckpointTracked,
     Raises:
       FileNotFoundError: If there is no readable checkpoint at
         checkpoint_path (incomplete checkpoints are skipped).
-      ValueError: If a restore key is not an attribute of the model.
+      ValueError: If a restore key is not an attribute of the model, the
+        checkpoint holds no model weights, or (unless partial) weights the
+        model has created are missing from it (the message lists them).
     """
     prefix = train_util.get_latest_checkpoint(checkpoint_path)
     if restore_keys is None:
@@ -111,7 +125,19 @@ class Model(layer_base.RebuiltByCall, layer_base.CheckpointTracked,
                          f'{type(self).__name__}.')
       model = tf.train.Checkpoint(
           **{key: getattr(self, key) for key in restore_keys})
-    status = tf.train.Checkpoint(model=model).restore(prefix).expect_partial()
+    if 'model' not in _root_children(prefix):
+      raise ValueError(f'The checkpoint {prefix!r} holds no model (it was '
+                       'not written as tf.train.Checkpoint(model=...)).')
+    status = tf.train.Checkpoint(model=model).read(prefix).expect_partial()
+    if not partial:
+      try:
+        status.assert_existing_objects_matched()
+      except AssertionError as error:
+        raise ValueError(
+            f'The checkpoint {prefix!r} does not hold every weight of this '
+            f'{type(self).__name__} (another config, or another library\'s '
+            'checkpoint?); pass partial=True to restore what matches. '
+            f'Unmatched: {str(error)[:1500]}') from None
     if verbose:
       what = 'the model' if restore_keys is None else list(restore_keys)
       logging.info('Restored %s from %s.', what, prefix)
