@@ -39,6 +39,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import gin
 import numpy as np
 
+from ddsp_tf import core
 from ddsp_tf import crepe
 from ddsp_tf import demo_data
 from ddsp_tf import files
@@ -467,7 +468,8 @@ def vst_octave_shift(model_path: str, audio: np.ndarray, sample_rate: int,
   voiced = features['f0_confidence'] >= metrics.MIN_F0_CONFIDENCE
   if not np.any(voiced):
     return 0.0
-  audio_midi = np.mean(vst_player.hz_to_midi(features['f0_hz'][voiced]))
+  audio_midi = np.mean(np.asarray(core.hz_to_midi(
+      features['f0_hz'][voiced])))
   model_midi = 0.5 * (metadata['mean_min_pitch_note'] +
                       metadata['mean_max_pitch_note'])
   return 12.0 * round((model_midi - audio_midi) / 12.0)

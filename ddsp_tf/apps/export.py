@@ -63,6 +63,7 @@ import numpy as np
 import soundfile as sf
 import tensorflow as tf
 
+from ddsp_tf import core
 from ddsp_tf import crepe
 from ddsp_tf import effects
 from ddsp_tf import files
@@ -456,7 +457,7 @@ def plugin_metadata(run: Any, dataset_path: Optional[Text] = None
     provider = binding.scoped_configurable_fn()
   statistics = postprocessing.compute_dataset_statistics(
       provider, power_frame_size=run.frame_size, power_frame_rate=frame_rate)
-  midi_to_hz = lambda note: float(440.0 * 2.0**((note - 69.0) / 12.0))
+  midi_to_hz = lambda note: float(core.midi_to_hz(note))
   return {
       'mean_min_pitch_note': float(statistics['mean_min_pitch_note']),
       'mean_max_pitch_note': float(statistics['mean_max_pitch_note']),

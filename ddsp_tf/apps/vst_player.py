@@ -36,6 +36,7 @@ from typing import Any, Dict, Optional, Text
 import numpy as np
 import tensorflow as tf
 
+from ddsp_tf import core
 from ddsp_tf import files
 from ddsp_tf import formats
 from ddsp_tf import spectral_ops
@@ -52,10 +53,6 @@ NOISE_FFT_SIZE = 512
 NOISE_OFFSET = 62
 LATENCY_SAMPLES = FRAME_SIZE // 2 - HOP_SIZE // 2
 DB_RANGE = 80.0  # Power floor, dB.
-
-
-def hz_to_midi(hz: np.ndarray) -> np.ndarray:
-  return 12.0 * np.log2(np.asarray(hz, np.float64) / 440.0) + 69.0
 
 
 class PluginSynth:
@@ -198,7 +195,7 @@ class VSTPlayer:
     f0_hz = f0_hz[:, 0] * 2.0**(self.pitch_shift / 12.0)
     f0_hz = np.clip(f0_hz, MIN_F0_HZ, MAX_F0_HZ)
     return {'f0_hz': f0_hz, 'pw_db': power_db,
-            'f0_scaled': hz_to_midi(f0_hz) / 127.0,
+            'f0_scaled': np.asarray(core.hz_to_midi(f0_hz)) / 127.0,
             'pw_scaled': power_db / DB_RANGE + 1.0}
 
   def controls(self, f0_scaled: float, pw_scaled: float) -> Dict[Text, Any]:
