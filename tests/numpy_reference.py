@@ -32,3 +32,24 @@ def sine_fit(audio, freq_hz: float, sample_rate: int = 16000):
   residual = audio - basis @ coef
   return (float(np.hypot(*coef)),
           float(np.sqrt(np.mean(residual**2) / np.mean(audio**2))))
+
+
+def hann_centered(size: int) -> np.ndarray:
+  """A Hann window of `size` taps, peak 1 at tap size // 2 (periodic form)."""
+  offsets = np.arange(size) - size // 2
+  return 0.5 + 0.5 * np.cos(2 * np.pi * offsets / size)
+
+
+def ref_frequency_ir(magnitudes, window_size: int = 0) -> np.ndarray:
+  """Linear-phase FIR of real magnitudes [..., n_bins]: the zero-phase irfft,
+  centred at W // 2 and Hann-tapered. A window shorter than the irfft and
+  even loses one tap (the original's rule: shorter filters are odd, hence
+  symmetric)."""
+  ir = np.fft.irfft(np.asarray(magnitudes, np.float64), axis=-1)
+  size = ir.shape[-1]
+  if window_size <= 0 or window_size > size:
+    window_size = size
+  elif window_size < size and window_size % 2 == 0:
+    window_size -= 1
+  ir = np.roll(ir, window_size // 2, axis=-1)[..., :window_size]
+  return ir * hann_centered(window_size)

@@ -19,7 +19,7 @@ import scipy.fft
 import scipy.signal
 import tensorflow as tf
 
-from numpy_reference import f32, f64
+from numpy_reference import f32, f64, hann_centered, ref_frequency_ir
 from ddsp_tf import core
 
 SR = 16000
@@ -119,26 +119,6 @@ def ref_full_convolution_ltv(audio, irs):
     out[i * hop:i * hop + len(block) + ir_size - 1] += np.convolve(block,
                                                                    irs[i])
   return out[:len(audio) + ir_size - 1]
-
-
-def hann_centered(size):
-  """Hann window of period `size` with its peak (1.0) at index size // 2."""
-  return 0.5 + 0.5 * np.cos(TWO_PI * (np.arange(size) - size // 2) / size)
-
-
-def ref_frequency_ir(magnitudes, window_size=0):
-  """Zero-phase irfft of real magnitudes, centred at W // 2, Hann-tapered.
-
-  A window shorter than the irfft and even loses one tap (the original's
-  rule: filters shorter than the FFT are odd, hence symmetric)."""
-  ir = np.fft.irfft(np.asarray(magnitudes, np.float64), axis=-1)
-  size = ir.shape[-1]
-  if window_size <= 0 or window_size > size:
-    window_size = size
-  elif window_size < size and window_size % 2 == 0:
-    window_size -= 1
-  ir = np.roll(ir, window_size // 2, axis=-1)[..., :window_size]
-  return ir * hann_centered(window_size)
 
 
 def ref_fractional_delay(audio, delay):

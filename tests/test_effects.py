@@ -25,7 +25,7 @@ import pytest
 import scipy.signal
 import tensorflow as tf
 
-from numpy_reference import f32, f64, sigmoid
+from numpy_reference import f32, f64, ref_frequency_ir, sigmoid
 from ddsp_tf import core
 from ddsp_tf import effects
 
@@ -54,26 +54,12 @@ def ref_reverb(audio, ir, add_dry=True):
   return wet + audio if add_dry else wet
 
 
-def ref_fir_ir(magnitudes, window_size=0):
-  """Linear-phase IR: irfft (zero phase), centred at W // 2, Hann-tapered;
-  an even window shorter than the irfft loses one tap (the original's)."""
-  zero_phase = np.fft.irfft(np.asarray(magnitudes, np.float64))
-  size = zero_phase.shape[-1]
-  if window_size <= 0 or window_size > size:
-    window_size = size
-  elif window_size < size and window_size % 2 == 0:
-    window_size -= 1
-  offsets = np.arange(window_size) - window_size // 2
-  window = 0.5 + 0.5 * np.cos(TWO_PI * offsets / window_size)
-  return zero_phase[offsets % size] * window
-
-
 def ref_fir_filter(audio, magnitudes, window_size=0):
   """Filters each [n] audio row with its magnitudes [n_bins] (LTI)."""
   out = []
   for x, mags in zip(f64(audio), np.broadcast_to(
       f64(magnitudes), (len(audio), np.shape(magnitudes)[-1]))):
-    ir = ref_fir_ir(mags, window_size)
+    ir = ref_frequency_ir(mags, window_size)
     start = len(ir) // 2
     out.append(np.convolve(x, ir)[start:start + len(x)])
   return np.stack(out)
