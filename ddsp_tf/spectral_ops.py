@@ -129,8 +129,13 @@ def _a_weighting_db(frequencies: np.ndarray,
   return np.maximum(weights_db, min_db)
 
 
-def _loudness_weights(sample_rate: float, frame_size: int) -> np.ndarray:
-  """Per-bin factors that turn |STFT|^2 into A-weighted mean-square power.
+def _loudness_weights(sample_rate: float, frame_size: int,
+                      normalized: bool = True) -> np.ndarray:
+  """Per-bin factors applied to |STFT|^2 before averaging over the bins.
+
+  With normalized=False these are the A-weighting's linear power gains alone
+  (the original's convention). With normalized=True they turn |STFT|^2 into
+  A-weighted mean-square power:
 
   For frame x (n = frame_size samples), Hann window w and FFT length M,
   Parseval gives sum_{k=0}^{M-1} |X_k|^2 = M sum_n (w_n x_n)^2. The rfft keeps
@@ -147,6 +152,8 @@ def _loudness_weights(sample_rate: float, frame_size: int) -> np.ndarray:
   Args:
     sample_rate: Audio sample rate in Hz.
     frame_size: STFT frame length in samples.
+    normalized: Include the normalization above (True) or return the
+      A-weighting gains only (False).
 
   Returns:
     float64 `[fft_length // 2 + 1]` factors.
@@ -155,6 +162,8 @@ def _loudness_weights(sample_rate: float, frame_size: int) -> np.ndarray:
   n_bins = fft_length // 2 + 1
   frequencies = np.arange(n_bins) * (float(sample_rate) / fft_length)
   a_weighting = 10.0**(_a_weighting_db(frequencies) / 10.0)
+  if not normalized:
+    return a_weighting
   one_sided = np.full(n_bins, 2.0)
   one_sided[0] = 1.0
   if fft_length % 2 == 0:
@@ -406,20 +415,23 @@ def compute_loudness(audio: Array, sample_rate: int = 16000,
                      frame_rate: int = 250, n_fft: int = 512,
                      range_db: float = DB_RANGE, ref_db: float = 0.0,
                      use_tf: bool = True,
-                     padding: str = 'center') -> Array:
+                     padding: str = 'center',
+                     normalized: bool = False) -> Array:
   """A-weighted loudness per frame in dB.
 
   The audio is padded, cut into Hann-windowed frames of n_fft samples every
   sample_rate // frame_rate samples, and each frame's power spectrum |S|^2 is
   multiplied by the A-weighting curve (as a linear power gain) and averaged
-  over frequency. Unlike the original, the spectrum is normalised (see
-  `_loudness_weights`) so that without weighting the average is the frame's
-  window-weighted mean square. The result is therefore an interpretable level:
-  a 1 kHz sine of amplitude A (where the A-weighting is 0 dB) gives
-  20 log10(A / sqrt(2)) dB, e.g. -3.0 dB at full scale, and a sine at f
-  gives that plus A(f). The original's unnormalised STFT put a full-scale
-  1 kHz sine at about +20 dB for n_fft=512, with an offset that changed with
-  n_fft.
+  over the rfft bins.
+
+  By default (normalized=False) |S|^2 is the unnormalized STFT's, as in
+  magenta/ddsp, so that features match datasets and models made with the
+  original; the level then depends on n_fft (a full-scale 1 kHz sine measures
+  about +20 dB at n_fft=512). normalized=True is ddsp_tf's interpretable
+  scale: the spectrum is normalized (see `_loudness_weights`) so that without
+  weighting the average is the frame's window-weighted mean square, and a
+  1 kHz sine of amplitude A gives 20 log10(A / sqrt(2)) dB (-3.0 dB at full
+  scale, whatever n_fft), a sine at f that plus A(f).
 
   Args:
     audio: `[batch, n_samples]`, `[n_samples]` or `[batch, n_samples, 1]`.
@@ -430,6 +442,8 @@ def compute_loudness(audio: Array, sample_rate: int = 16000,
     ref_db: dB subtracted from the result.
     use_tf: Compute with TensorFlow (True, differentiable) or numpy (False).
     padding: 'center', 'same' or 'valid' (see `get_framed_lengths`).
+    normalized: ddsp_tf's normalized level (True) or the original's
+      unnormalized one (False, the default).
 
   Returns:
     Loudness in dB, float32 `[batch, n_frames]` or `[n_frames]` for 1-D
@@ -437,7 +451,7 @@ def compute_loudness(audio: Array, sample_rate: int = 16000,
   """
   hop_size = _hop_size(sample_rate, frame_rate)
   n_fft, hop_size = _check_framing(n_fft, hop_size, padding)
-  weights = _loudness_weights(sample_rate, n_fft)
+  weights = _loudness_weights(sample_rate, n_fft, normalized=normalized)
 
   if use_tf:
     audio, is_1d = _audio_tf(audio)

@@ -229,8 +229,8 @@ def test_a_weighting_matches_librosa():
 @pytest.mark.parametrize('use_tf', [True, False])
 @pytest.mark.parametrize('amp', [1.0, 0.3, 0.01])
 def test_loudness_of_1khz_sine_is_its_mean_square_in_db(use_tf, amp):
-  loudness = np.asarray(spectral_ops.compute_loudness(sine(1000.0, amp),
-                                                      use_tf=use_tf))
+  loudness = np.asarray(spectral_ops.compute_loudness(
+      sine(1000.0, amp), use_tf=use_tf, normalized=True))
   interior = loudness[5:-5]  # Edge frames hold padding zeros.
   np.testing.assert_allclose(interior, 20.0 * np.log10(amp / np.sqrt(2.0)),
                              atol=0.05)
@@ -239,15 +239,44 @@ def test_loudness_of_1khz_sine_is_its_mean_square_in_db(use_tf, amp):
 def test_loudness_of_nyquist_tone_and_odd_frame_size():
   # x[n] = A (-1)^n sits in the Nyquist bin alone; its mean square is A^2.
   nyquist = 0.5 * (-1.0)**np.arange(4000)
-  loudness = spectral_ops.compute_loudness(nyquist).numpy()[5:-5]
+  loudness = spectral_ops.compute_loudness(
+      nyquist, normalized=True).numpy()[5:-5]
   expected = 20.0 * np.log10(0.5) + librosa.A_weighting(SR / 2.0)
   np.testing.assert_allclose(loudness, expected, atol=0.01)
   # A frame size that is not a power of two is zero-padded to 1024 points.
   audio = sine(1000.0, 0.5, n_samples=9600, sample_rate=48000)
   loudness = spectral_ops.compute_loudness(audio, sample_rate=48000,
-                                           n_fft=1000).numpy()[5:-5]
+                                           n_fft=1000,
+                                           normalized=True).numpy()[5:-5]
   np.testing.assert_allclose(loudness, 20.0 * np.log10(0.5 / np.sqrt(2.0)),
                              atol=0.05)
+
+
+@pytest.mark.parametrize('use_tf', [True, False])
+@pytest.mark.parametrize('sample_rate,n_fft', [(16000, 512), (44100, 2048)])
+def test_loudness_default_is_the_unnormalized_a_weighted_stft(
+    use_tf, sample_rate, n_fft):
+  """The default level: mean over rfft bins of |STFT|^2 * A-weighting, in dB.
+
+  The reference is librosa's STFT (periodic Hann, no centring, on audio padded
+  by n_fft // 2 on each side) and librosa's A-weighting curve.
+  """
+  audio = noise(sample_rate // 10, seed=31) * 0.3
+  hop = sample_rate // 250
+  padded = np.pad(audio.astype(np.float64), n_fft // 2)
+  spectrum = librosa.stft(padded, n_fft=n_fft, hop_length=hop, center=False)
+  freqs = librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft)
+  with np.errstate(divide='ignore'):
+    weighting = 10.0**(librosa.A_weighting(freqs, min_db=-80.0) / 10.0)
+  power = np.mean(np.abs(spectrum.T)**2 * weighting, axis=-1)
+  expected = np.maximum(10.0 * np.log10(np.maximum(power, 1e-20)), -80.0)
+  loudness = np.asarray(spectral_ops.compute_loudness(
+      audio, sample_rate=sample_rate, n_fft=n_fft, use_tf=use_tf))
+  np.testing.assert_allclose(loudness, expected, atol=2e-3)
+  # A full-scale 1 kHz sine is about +20 dB at n_fft=512 on this scale.
+  if n_fft == 512:
+    sine_db = np.asarray(spectral_ops.compute_loudness(sine(1000.0, 1.0)))
+    assert 19.0 < np.median(sine_db) < 22.0
 
 
 @pytest.mark.parametrize('frame_size', [512, 400])
@@ -275,7 +304,8 @@ def test_loudness_changes_by_20_db_for_10x_amplitude():
 
 @pytest.mark.parametrize('freq', [250.0, 440.0, 4000.0])
 def test_loudness_applies_a_weighting_as_power(freq):
-  loudness = spectral_ops.compute_loudness(sine(freq, 0.5)).numpy()[5:-5]
+  loudness = spectral_ops.compute_loudness(
+      sine(freq, 0.5), normalized=True).numpy()[5:-5]
   expected = 20.0 * np.log10(0.5 / np.sqrt(2.0)) + librosa.A_weighting(freq)
   np.testing.assert_allclose(loudness, expected, atol=0.1)
 
