@@ -299,6 +299,7 @@ def compute_logmag(audio: Array, size: int = 2048, overlap: float = 0.75,
   return core.safe_log(compute_mag(audio, size, overlap, pad_end))
 
 
+@gin.register
 def compute_logmel(audio: Array, lo_hz: float = 80.0, hi_hz: float = 7600.0,
                    bins: int = 64, fft_size: int = 2048, overlap: float = 0.75,
                    pad_end: bool = True, sample_rate: int = 16000) -> tf.Tensor:
@@ -322,6 +323,7 @@ def compute_logmel(audio: Array, lo_hz: float = 80.0, hi_hz: float = 7600.0,
   return core.safe_log(mel)
 
 
+@gin.register
 def compute_mfcc(audio: Array, lo_hz: float = 20.0, hi_hz: float = 8000.0,
                  fft_size: int = 1024, mel_bins: int = 128, mfcc_bins: int = 13,
                  overlap: float = 0.75, pad_end: bool = True,

@@ -8,6 +8,7 @@ core package builds on these.
 import collections.abc
 from typing import Any, Dict, List, Sequence, Text
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -35,7 +36,8 @@ def make_iterable(x: Any) -> List[Any]:
   """
   if x is None:
     return []
-  if isinstance(x, (np.ndarray, tf.Tensor, tf.Variable, str, bytes, dict)):
+  if isinstance(x, (np.ndarray, tf.Tensor, tf.Variable, keras.KerasTensor,
+                    str, bytes, dict)):
     return [x]
   return x if isinstance(x, collections.abc.Iterable) else [x]
 
