@@ -14,6 +14,11 @@ Differences from magenta/ddsp on purpose:
 - The generated audio's features are framed like the dataset's: 'center'
   when the dataset has n_samples // hop + 1 frames, else 'same' (the
   original always used 'center', half a window off 'same'-framed data).
+
+The MIDI transcription metrics (EvalCounts, sequence2intervals,
+compute_note_metrics, compute_frame_metrics, MidiMetrics) live in the
+sibling module `midi_metrics` and are re-exported here, at the original's
+path.
 """
 
 from typing import Any, Dict, Mapping, Optional, Sequence
@@ -24,6 +29,12 @@ import tensorflow as tf
 from ddsp_tf import core
 from ddsp_tf import spectral_ops
 from ddsp_tf import validation
+# Re-exported: these names are part of ddsp_tf.training.metrics.
+# pylint: disable=unused-import,g-multiple-import,g-importing-member
+from ddsp_tf.training.midi_metrics import (
+    EvalCounts, MidiMetrics, compute_frame_metrics, compute_note_metrics,
+    sequence2intervals)
+# pylint: enable=unused-import,g-multiple-import,g-importing-member
 
 # Frames whose ground-truth confidence is below this are not compared.
 MIN_F0_CONFIDENCE = 0.85

@@ -7,7 +7,7 @@ returns (notebooks display a returned Figure).
 """
 
 import io
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 from matplotlib.backends import backend_agg
 from matplotlib import figure as mpl_figure
@@ -161,3 +161,84 @@ def f0_midi_plot(f0_hz, f0_hz_predict=None, ax=None,
   ax.set_ylabel('MIDI')
   ax.legend(loc='upper right')
   return ax.figure
+
+
+# Pitch classes of the black keys (C = 0).
+_BLACK_KEYS = (1, 3, 6, 8, 10)
+# Octaves of the piano drawn by pianoroll_plot_setup (MIDI 0 to 131).
+_PIANO_OCTAVES = 11
+
+
+def _black_key_column(n_octaves: int) -> np.ndarray:
+  """[12 * n_octaves, 1]: 1 on the rows of black keys, row index = MIDI."""
+  is_black = np.isin(np.arange(12 * n_octaves) % 12, _BLACK_KEYS)
+  return is_black.astype(np.float32)[:, np.newaxis]
+
+
+def pianoroll_plot_setup(figsize: Optional[Tuple[float, float]] = None,
+                         side_piano_ratio: float = 0.025,
+                         faint_pr: bool = True,
+                         xlim: Optional[Sequence[float]] = None):
+  """A figure for piano rolls: a small keyboard left of a main axes.
+
+  The keyboard's y axis is MIDI pitch (y = 0 is C-1, y = 60 middle C),
+  shared with the main axes, so drawing at y = pitch lines up with its key.
+  11 octaves are drawn; narrow the view with `ax.set_ylim`. With faint_pr,
+  the main axes get faint bands on the black-key rows and lines between
+  octaves (B|C) and between E and F, from xlim[0] to xlim[1]. Draw piano
+  rolls with `ax.imshow(roll.T, origin='lower', aspect='auto')`; masked or
+  transparent cells show the bands behind.
+
+  Args:
+    figsize: Figure size in inches (width, height); None for matplotlib's
+      default.
+    side_piano_ratio: Width of the keyboard as a fraction of the figure,
+      in (0, 1).
+    faint_pr: Draw the faint keyboard behind the main axes.
+    xlim: (min, max) x range of the main axes; (0, 1000) when None.
+
+  Returns:
+    (figure, main_axes, piano_axes): an Agg figure (see new_figure), the
+    axes to plot into and the keyboard's axes (label its y axis).
+  """
+  side_piano_ratio = validation.check_number(
+      'side_piano_ratio', side_piano_ratio, inclusive=False)
+  if side_piano_ratio >= 1.0:
+    raise ValueError(f'side_piano_ratio must be in (0, 1), got '
+                     f'side_piano_ratio={side_piano_ratio!r}.')
+  x_min, x_max = (0.0, 1000.0) if xlim is None else (float(xlim[0]),
+                                                    float(xlim[1]))
+  if not x_max > x_min:
+    raise ValueError(f'xlim must be (min, max) with max > min, got '
+                     f'xlim={xlim!r}.')
+  fig = mpl_figure.Figure(figsize=figsize)
+  backend_agg.FigureCanvasAgg(fig)
+  grid = fig.add_gridspec(
+      1, 2, width_ratios=[1, max(int(round(1 / side_piano_ratio)) - 1, 1)])
+  keys = _black_key_column(_PIANO_OCTAVES)
+  top = 12 * _PIANO_OCTAVES - 0.5
+
+  piano_ax = fig.add_subplot(grid[0])
+  piano_ax.imshow(keys, cmap='binary', origin='lower', aspect='auto',
+                  extent=[0.0, 0.625, -0.5, top], vmin=0.0, vmax=1.0)
+  # White-key borders: B|C and E|F, plus the middles of the black keys.
+  borders = [octave * 12 + offset for octave in range(_PIANO_OCTAVES)
+             for offset in (-0.5, 1.0, 3.0, 4.5, 6.0, 8.0, 10.0)]
+  piano_ax.hlines(borders, 0.0, 1.0, colors='black', linewidth=0.5)
+  piano_ax.set_xlim(0.0, 1.0)
+  piano_ax.set_ylim(-0.5, top)
+  piano_ax.set_xticks([])
+
+  main_ax = fig.add_subplot(grid[1], sharey=piano_ax)
+  if faint_pr:
+    main_ax.imshow(keys, cmap='binary', origin='lower', aspect='auto',
+                   alpha=0.05, extent=[x_min, x_max, -0.5, top], vmin=0.0,
+                   vmax=1.0)
+    octave_lines = [octave * 12 + offset for octave in range(_PIANO_OCTAVES)
+                    for offset in (-0.5, 4.5)]
+    main_ax.hlines(octave_lines, x_min, x_max, colors='black', linewidth=0.5,
+                   alpha=0.25)
+  main_ax.set_xlim(x_min, x_max)
+  main_ax.tick_params(axis='y', labelleft=False)
+  fig.subplots_adjust(wspace=0.02)
+  return fig, main_ax, piano_ax
