@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from ddsp_tf import core
 from ddsp_tf import validation
+from ddsp_tf.training.conditioning import ConditionalScaleAndShift
 from ddsp_tf.training.dict_layer import CompositeLayer
 from ddsp_tf.training.normalization import _check_norm_type
 from ddsp_tf.training.normalization import ensure_4d
@@ -130,20 +131,19 @@ def _match_time(z: tf.Tensor, n_frames: Optional[int]) -> tf.Tensor:
 @keras.saving.register_keras_serializable(package='ddsp_tf')
 @gin.register(module='ddsp_tf.training.nn')
 class ConditionalNorm(CompositeLayer):
-  """normalize_op, then a scale and shift predicted from a conditioning z.
+  """normalize_op, then a ConditionalScaleAndShift by a conditioning z.
 
-  A Dense layer maps z to a shift (and a scale) per channel, resampled to
-  the time axis of x: out = norm(x) * (1 + scale) + shift. The scale is
-  centred on 1, so an untrained conditioning network leaves x near
-  unchanged.
+  out = norm(x) * scale + shift, with scale and shift a Dense projection of
+  z (only the shift with shift_only=True). A 2-D or 3-D z is given
+  unit axes to broadcast against a 4-D x, and a z with another (static)
+  number of frames than x is resampled to x's frames.
   """
 
-  def __init__(self, ch: int, norm_type: Optional[Text] = 'layer',
+  def __init__(self, norm_type: Optional[Text] = 'instance',
                shift_only: bool = False, **kwargs):
     """Sets the normalisation.
 
     Args:
-      ch: Channels of x.
       norm_type: 'instance', 'layer', 'group' or None (no normalisation).
       shift_only: Predict only a shift.
       **kwargs: Keras layer arguments.
@@ -151,33 +151,39 @@ class ConditionalNorm(CompositeLayer):
     super().__init__(**kwargs)
     if norm_type is not None:
       _check_norm_type(norm_type)
-    self.ch = validation.check_int('ch', ch)
     self.norm_type = norm_type
     self.shift_only = shift_only
-    self.dense = keras.layers.Dense(self.ch if shift_only else 2 * self.ch)
+    self.conditional_scale_and_shift = ConditionalScaleAndShift(
+        shift_only=shift_only)
 
-  def call(self, x: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
+  def call(self, inputs: Sequence[tf.Tensor]) -> tf.Tensor:
     """Conditions x on z.
 
     Args:
-      x: [batch, n_frames, 1, ch].
-      z: [batch, n_z_frames, z_channels] or [batch, z_channels].
+      inputs: [x, z]: x [batch, n_frames, width, ch] (or [batch, n_frames,
+        ch]); z [batch, n_z_frames, (width,) z_channels] or
+        [batch, z_channels].
 
     Returns:
-      [batch, n_frames, 1, ch].
+      Same shape as x.
     """
+    if (not isinstance(inputs, (list, tuple))) or len(inputs) != 2:
+      raise ValueError(f'{self.name} takes [x, z], got '
+                       f'{type(inputs).__name__}.')
+    x, z = inputs
     if self.norm_type is not None:
       x = normalize_op(x, self.norm_type)
-    params = _match_time(self.dense(ensure_4d(z)), x.shape[1])
-    if self.shift_only:
-      return x + params
-    scale, shift = tf.split(params, 2, axis=-1)
-    return x * (1.0 + scale) + shift
+    z = tf.convert_to_tensor(z)
+    if x.shape.rank == 4:
+      z = ensure_4d(z)
+    elif z.shape.rank == 2:
+      z = z[:, tf.newaxis, :]
+    z = _match_time(z, x.shape[1])
+    return self.conditional_scale_and_shift([x, z])
 
   def get_config(self) -> Dict[Text, Any]:
     config = super().get_config()
-    config.update(ch=self.ch, norm_type=self.norm_type,
-                  shift_only=self.shift_only)
+    config.update(norm_type=self.norm_type, shift_only=self.shift_only)
     return config
 
 
@@ -252,7 +258,7 @@ class DilatedConvStack(CompositeLayer):
     self.convs = [self._conv(self.kernel_size, dilation=d)
                   for _ in range(self.stacks) for d in dilations]
     self.norms = [
-        ConditionalNorm(self.ch, norm_type, shift_only) if conditional
+        ConditionalNorm(norm_type, shift_only) if conditional
         else get_norm(norm_type) for _ in self.convs]
     n_resamples = (-(-self.stacks // self.stacks_per_resample)
                    if resample_type else 0)
@@ -308,7 +314,8 @@ class DilatedConvStack(CompositeLayer):
       for layer in range(self.layers_per_stack):
         index = stack * self.layers_per_stack + layer
         y = self.convs[index](x)
-        y = self.norms[index](y, z) if self.conditional else self.norms[index](y)
+        y = self.norms[index]([y, z]) if self.conditional else (
+            self.norms[index](y))
         x = x + tf.nn.relu(y)
       x = self._maybe_resample(x, stack, after=True)
     return inv_ensure_4d(x, n_dims)

@@ -1,9 +1,14 @@
 """Decoders: network inputs -> synthesizer controls, as a dict of named splits.
 
-Both decoders are `nn.OutputSplitsLayer`s: the network's last features pass
-through a Dense layer whose outputs are split into the controls named by
-`output_splits`, e.g. (('amps', 1), ('harmonic_distribution', 60),
-('noise_magnitudes', 65)), each [batch, n_frames, size].
+RnnFcDecoder and DilatedConvDecoder are `nn.OutputSplitsLayer`s: the
+network's last features pass through a Dense layer whose outputs are split
+into the controls named by `output_splits`, e.g. (('amps', 1),
+('harmonic_distribution', 60), ('noise_magnitudes', 65)), each
+[batch, n_frames, size].
+
+The MIDI decoders (MidiDecoder, MidiToHarmonicDecoder) run a network given
+as `net` over the (quantised) pitch z_pitch, optionally conditioned on a
+latent z, and predict f0 as a residual from z_pitch.
 """
 
 from typing import Any, Dict, Optional, Sequence, Text, Tuple
@@ -14,6 +19,8 @@ import tensorflow as tf
 
 from ddsp_tf import core
 from ddsp_tf.training import nn
+from ddsp_tf.training.net_layers import NetMixin
+from ddsp_tf.training.net_layers import frame_features
 
 TensorDict = Dict[Text, tf.Tensor]
 # DilatedConvDecoder arguments passed on to its nn.DilatedConvStack as is.
@@ -121,6 +128,184 @@ class RnnFcDecoder(nn.OutputSplitsLayer):
     config.update(rnn_channels=self.rnn.dims, rnn_type=self.rnn.rnn_type,
                   ch=stack.ch, layers_per_stack=stack.n_layers,
                   stateless=self.stateless, input_keys=self.feature_keys)
+    return config
+
+
+class _MidiDecoderBase(NetMixin, nn.DictLayer):
+  """z_pitch (and z) -> net -> optional layer Normalize -> Dense(n_out)."""
+
+  def __init__(self, net: Optional[keras.layers.Layer], f0_residual: bool,
+               norm: bool, n_out: int, **kwargs):
+    """Sets the network.
+
+    Args:
+      net: Layer mapping z_pitch [batch, n_frames, 1] (with a z, the list
+        [z_pitch, z]) to [batch, n_frames, channels], e.g.
+        nn.DilatedConvStack (conditional=True to take z). Required to call
+        the layer.
+      f0_residual: Add z_pitch to the predicted f0_midi.
+      norm: Layer-normalise the network output.
+      n_out: Channels of the output Dense layer.
+      **kwargs: DictLayer arguments.
+    """
+    super().__init__(**kwargs)
+    self.set_net(net)
+    self.f0_residual = bool(f0_residual)
+    self.norm = nn.Normalize('layer') if norm else None
+    self.dense_out = keras.layers.Dense(n_out)
+
+  def decode(self, z_pitch: tf.Tensor,
+             z: Optional[tf.Tensor]) -> Tuple[tf.Tensor, tf.Tensor]:
+    """(z_pitch as float32 [batch, n_frames, 1], Dense output)."""
+    z_pitch = frame_features('z_pitch', z_pitch)
+    x = self.run_net(z_pitch if z is None else [z_pitch, core.tf_float32(z)])
+    if self.norm is not None:
+      x = self.norm(x)
+    return z_pitch, self.dense_out(x)
+
+  def get_config(self) -> Dict[Text, Any]:
+    config = super().get_config()
+    config.update(self.net_config(), f0_residual=self.f0_residual,
+                  norm=self.norm is not None)
+    return config
+
+
+@keras.saving.register_keras_serializable(package='ddsp_tf')
+@gin.register
+class MidiDecoder(_MidiDecoderBase):
+  """MIDI pitch (and a latent z) -> f0 (MIDI) and loudness (dB).
+
+  Velocity is accepted but not used (as in magenta/ddsp). With
+  center_loudness the raw loudness output x becomes 30 x - 70 dB.
+
+  Input shape:
+    z_pitch: [batch, n_frames, 1]; z_vel (unused): [batch, n_frames, 1];
+    z: [batch, n_frames, n_z], passed to net as [z_pitch, z].
+
+  Output shape:
+    {'f0_midi', 'loudness'}: [batch, n_frames, 1].
+  """
+
+  def __init__(self, net: Optional[keras.layers.Layer] = None,
+               f0_residual: bool = True, center_loudness: bool = True,
+               norm: bool = True, **kwargs):
+    """Sets the architecture.
+
+    Args:
+      net: See _MidiDecoderBase; required to call the layer.
+      f0_residual: Predict f0_midi as z_pitch plus the network output.
+      center_loudness: Map the loudness output x to 30 x - 70 dB.
+      norm: Layer-normalise the network output.
+      **kwargs: DictLayer arguments (name, ...).
+    """
+    super().__init__(net, f0_residual, norm, n_out=2, **kwargs)
+    self.center_loudness = bool(center_loudness)
+
+  def call(self, z_pitch: tf.Tensor, z_vel: Optional[tf.Tensor] = None,
+           z: Optional[tf.Tensor] = None) -> ['f0_midi', 'loudness']:
+    """Decodes pitch to f0 and loudness.
+
+    Args:
+      z_pitch: Pitch in MIDI, [batch, n_frames, 1].
+      z_vel: Velocity, [batch, n_frames, 1]; not used.
+      z: Optional latent [batch, n_frames, n_z] for the network.
+
+    Returns:
+      (f0_midi, loudness), each [batch, n_frames, 1].
+    """
+    del z_vel  # Unused, as in magenta/ddsp.
+    z_pitch, x = self.decode(z_pitch, z)
+    f0_midi, loudness = x[..., 0:1], x[..., 1:2]
+    if self.f0_residual:
+      f0_midi += z_pitch
+    if self.center_loudness:
+      loudness = loudness * 30.0 - 70.0
+    return f0_midi, loudness
+
+  def get_config(self) -> Dict[Text, Any]:
+    config = super().get_config()
+    config['center_loudness'] = self.center_loudness
+    return config
+
+
+@keras.saving.register_keras_serializable(package='ddsp_tf')
+@gin.register
+class MidiToHarmonicDecoder(_MidiDecoderBase):
+  """MIDI pitch (and a latent z) -> harmonic-plus-noise synth controls.
+
+  The Dense output is split into output_splits, which must include
+  'f0_midi'; f0_hz = midi_to_hz(f0_midi) is added (0 Hz where f0_midi is
+  exactly 0 with midi_zero_silence). Velocity is accepted but not used.
+
+  Input shape:
+    z_pitch: [batch, n_frames, 1]; z_vel (unused): [batch, n_frames, 1];
+    z: [batch, n_frames, n_z], passed to net as [z_pitch, z].
+
+  Output shape:
+    {key: [batch, n_frames, size]} for output_splits, and
+    'f0_hz': [batch, n_frames, 1].
+  """
+
+  def __init__(self, net: Optional[keras.layers.Layer] = None,
+               f0_residual: bool = True, norm: bool = True,
+               output_splits: nn.OutputSplits = (('f0_midi', 1),
+                                                 ('amplitudes', 1),
+                                                 ('harmonic_distribution',
+                                                  60),
+                                                 ('magnitudes', 65)),
+               midi_zero_silence: bool = True, **kwargs):
+    """Sets the architecture.
+
+    Args:
+      net: See _MidiDecoderBase; required to call the layer.
+      f0_residual: Predict f0_midi as z_pitch plus the network output.
+      norm: Layer-normalise the network output.
+      output_splits: ((key, size), ...) of the controls; must include
+        'f0_midi' (size 1 for one f0).
+      midi_zero_silence: f0_hz is 0 where f0_midi is 0.
+      **kwargs: DictLayer arguments (name, ...).
+
+    Raises:
+      ValueError: For bad output_splits or no 'f0_midi' split.
+    """
+    # pylint: disable-next=protected-access
+    output_splits = nn._check_output_splits(output_splits)
+    if 'f0_midi' not in dict(output_splits):
+      raise ValueError("output_splits must include an 'f0_midi' split, got "
+                       f'output_splits={output_splits!r}.')
+    super().__init__(
+        net, f0_residual, norm, n_out=sum(n for _, n in output_splits),
+        output_keys=[key for key, _ in output_splits] + ['f0_hz'], **kwargs)
+    self.output_splits = output_splits
+    self.n_out = self.dense_out.units
+    self.midi_zero_silence = bool(midi_zero_silence)
+
+  def call(self, z_pitch: tf.Tensor, z_vel: Optional[tf.Tensor] = None,
+           z: Optional[tf.Tensor] = None) -> TensorDict:
+    """Decodes pitch to synthesizer controls.
+
+    Args:
+      z_pitch: Pitch in MIDI, [batch, n_frames, 1].
+      z_vel: Velocity, [batch, n_frames, 1]; not used.
+      z: Optional latent [batch, n_frames, n_z] for the network.
+
+    Returns:
+      {key: [batch, n_frames, size]} for output_splits, plus 'f0_hz'.
+    """
+    del z_vel  # Unused, as in magenta/ddsp.
+    z_pitch, x = self.decode(z_pitch, z)
+    outputs = nn.split_to_dict(x, self.output_splits)
+    if self.f0_residual:
+      outputs['f0_midi'] += z_pitch
+    outputs['f0_hz'] = core.midi_to_hz(
+        outputs['f0_midi'], midi_zero_silence=self.midi_zero_silence)
+    return outputs
+
+  def get_config(self) -> Dict[Text, Any]:
+    config = super().get_config()
+    del config['output_keys']
+    config.update(output_splits=[list(split) for split in self.output_splits],
+                  midi_zero_silence=self.midi_zero_silence)
     return config
 
 

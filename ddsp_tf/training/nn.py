@@ -4,17 +4,26 @@
 its inputs from feature dicts by key and returns a dict, with the keys taken
 from the Python signature of `call` (so gin configs only name features).
 The other layers are the stacks those modules are built from: fully
-connected stacks, RNNs and dilated convolutions.
+connected stacks, RNNs, dilated convolutions and a 2-D ResNet, with the
+helpers around them.
 
 This module holds the fully connected and recurrent stacks, and re-exports
 the rest, which lives in sibling modules: `dict_layer` (DictLayer, the
 signature introspection, CompositeLayer, split_to_dict, OutputSplitsLayer),
-`normalization` (normalize_op, Normalize, get_norm, Identity, ensure_4d) and
-`conv_stacks` (ConditionalNorm, DilatedConvStack). Every name, and every gin
-name (`ddsp_tf.training.nn.*`), is reachable here as before.
+`normalization` (normalize_op, Normalize, get_norm, Identity, ensure_4d),
+`conditioning` (ConditionalScaleAndShift, get_embedding), `conv_stacks`
+(ConditionalNorm, DilatedConvStack, polyphase resampling), `resnet`
+(NormReluConv, ResidualLayer, ResidualStack, ResNet), `quantization`
+(straight-through estimators, VectorQuantization), `note_masks` (note
+region masks and statistics pooled over notes) and `keras_layers`
+(gin_register_keras_layers, SpectralNormalization, SingleGru). Every name,
+and every gin name (`ddsp_tf.training.nn.*`, e.g. `@nn.ResNet()`), is
+reachable here. Importing this module registers the Keras layers with gin
+as `tf.keras.layers.*`, as the original does.
 
 All layers take frame-wise tensors `[batch, n_frames, channels]`; the
-convolutional ones also take `[batch, n_frames, 1, channels]`.
+convolutional ones also take `[batch, n_frames, 1, channels]`, and the
+ResNet takes `[batch, n_frames, n_freq, channels]` images.
 """
 
 from typing import Any, Callable, Dict, Text, Tuple
@@ -27,6 +36,8 @@ from ddsp_tf import validation
 from ddsp_tf.training import fast_gru
 # Re-exported: these names are part of ddsp_tf.training.nn.
 # pylint: disable=unused-import,g-multiple-import,g-importing-member
+from ddsp_tf.training.conditioning import (
+    ConditionalScaleAndShift, get_embedding)
 from ddsp_tf.training.conv_stacks import (
     RESAMPLE_TYPES, ConditionalNorm, DilatedConvStack, PolyphaseResample,
     _match_time, polyphase_resample)
@@ -36,9 +47,19 @@ from ddsp_tf.training.dict_layer import (
     _positional_parameters, check_keys, get_argument_names,
     get_default_argument_names, get_default_argument_values,
     get_return_annotations, split_to_dict)
+from ddsp_tf.training.keras_layers import (
+    SingleGru, SpectralNormalization, gin_register_keras_layers)
 from ddsp_tf.training.normalization import (
     _GROUP_NORM_GROUPS, NORM_TYPES, Identity, Normalize, _check_norm_type,
     _n_groups, ensure_4d, get_norm, inv_ensure_4d, normalize_op)
+from ddsp_tf.training.note_masks import (
+    get_note_lengths, get_note_mask, get_note_mask_from_onset,
+    get_note_moments, get_short_note_loss_mask, pool_over_notes)
+from ddsp_tf.training.quantization import (
+    VectorQuantization, straight_through_choice,
+    straight_through_int_quantization, straight_through_softmax)
+from ddsp_tf.training.resnet import (
+    RESNET_SIZES, NormReluConv, ResidualLayer, ResidualStack, ResNet)
 # pylint: enable=unused-import,g-multiple-import,g-importing-member
 
 RNN_TYPES = ('gru', 'lstm')
