@@ -167,7 +167,7 @@ class Harmonic(_RendersFrameMultiples, _AudioSynth):
 
   _config_args = _AudioSynth._config_args + (
       'scale_fn', 'normalize_below_nyquist', 'amp_resample_method',
-      'use_angular_cumsum')
+      'use_angular_cumsum', 'precise_phase', 'crossfade_amplitudes')
   _function_args = ('scale_fn',)
 
   def __init__(self, n_samples: int = 64000, sample_rate: int = 16000,
@@ -175,7 +175,8 @@ class Harmonic(_RendersFrameMultiples, _AudioSynth):
                normalize_below_nyquist: bool = True,
                amp_resample_method: Text = 'window',
                use_angular_cumsum: bool = False, name: Text = 'harmonic',
-               **kwargs):
+               precise_phase: bool = False,
+               crossfade_amplitudes: bool = False, **kwargs):
     """Sets the synthesis parameters.
 
     Args:
@@ -189,11 +190,17 @@ class Harmonic(_RendersFrameMultiples, _AudioSynth):
         the number of frames.
       use_angular_cumsum: Accumulate phase in float32 chunks (TPU friendly).
       name: Layer name, and the key of its outputs in a ProcessorGroup.
+      precise_phase: ddsp_tf's float64 phase sum instead of the original's
+        float32 one (see `core.oscillator_bank`).
+      crossfade_amplitudes: ddsp_tf's fast crossfade rendering (see
+        `core.harmonic_synthesis`).
       **kwargs: Keras layer arguments.
     """
     super().__init__(n_samples, sample_rate, name=name, **kwargs)
     validation.check_choice('amp_resample_method', amp_resample_method,
                             core.RESAMPLE_METHODS)
+    self.precise_phase = precise_phase
+    self.crossfade_amplitudes = crossfade_amplitudes
     self.scale_fn = scale_fn
     self.normalize_below_nyquist = normalize_below_nyquist
     self.amp_resample_method = amp_resample_method
@@ -245,7 +252,9 @@ class Harmonic(_RendersFrameMultiples, _AudioSynth):
         harmonic_distribution=harmonic_distribution,
         n_samples=self._output_length(f0_hz), sample_rate=self.sample_rate,
         amp_resample_method=self.amp_resample_method,
-        use_angular_cumsum=self.use_angular_cumsum)
+        use_angular_cumsum=self.use_angular_cumsum,
+        precise_phase=self.precise_phase,
+        crossfade_amplitudes=self.crossfade_amplitudes)
 
 
 @keras.saving.register_keras_serializable(package='ddsp_tf')
@@ -381,14 +390,16 @@ class Sinusoidal(_AudioSynth):
   """A bank of freely moving sinusoids."""
 
   _config_args = _AudioSynth._config_args + (
-      'amp_scale_fn', 'amp_resample_method', 'freq_scale_fn')
+      'amp_scale_fn', 'amp_resample_method', 'freq_scale_fn',
+      'precise_phase')
   _function_args = ('amp_scale_fn', 'freq_scale_fn')
 
   def __init__(self, n_samples: int = 64000, sample_rate: int = 16000,
                amp_scale_fn: Optional[Callable] = core.exp_sigmoid,
                amp_resample_method: Text = 'window',
                freq_scale_fn: Optional[Callable] = core.frequencies_sigmoid,
-               name: Text = 'sinusoidal', **kwargs):
+               name: Text = 'sinusoidal', precise_phase: bool = False,
+               **kwargs):
     """Sets the synthesis parameters.
 
     Args:
@@ -398,9 +409,12 @@ class Sinusoidal(_AudioSynth):
       amp_resample_method: How amplitudes are upsampled.
       freq_scale_fn: Maps raw outputs to Hz (None: inputs are Hz already).
       name: Layer name.
+      precise_phase: ddsp_tf's float64 phase sum instead of the original's
+        float32 one (see `core.oscillator_bank`).
       **kwargs: Keras layer arguments.
     """
     super().__init__(n_samples, sample_rate, name=name, **kwargs)
+    self.precise_phase = precise_phase
     validation.check_choice('amp_resample_method', amp_resample_method,
                             core.RESAMPLE_METHODS)
     self.amp_scale_fn = amp_scale_fn
@@ -444,6 +458,7 @@ class Sinusoidal(_AudioSynth):
     amplitude_envelopes = core.resample(amplitudes, self.n_samples,
                                         method=self.amp_resample_method)
     return core.oscillator_bank(frequency_envelopes, amplitude_envelopes,
-                                sample_rate=self.sample_rate)
+                                sample_rate=self.sample_rate,
+                                precise_phase=self.precise_phase)
 
 

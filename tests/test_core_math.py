@@ -837,14 +837,21 @@ def test_resample_linear_endpoint_semantics():
 def test_resample_cubic_matches_keys(n_frames, n_timesteps, add_endpoint):
   x = rng(13).normal(size=(2, n_frames, 3)).astype(np.float32)
   out = core.resample(x, n_timesteps, method='cubic',
-                      add_endpoint=add_endpoint).numpy()
+                      add_endpoint=add_endpoint,
+                      float64_positions=True).numpy()
   np.testing.assert_allclose(
       out, np_resample_cubic(x, n_timesteps, add_endpoint), atol=1e-5)
   # The original's legacy bicubic resize uses a 1024-entry kernel table, so
-  # it only agrees to about 1e-3.
+  # it only agrees to about 1e-3; the default (float64_positions=False) is
+  # that kernel.
   np.testing.assert_allclose(
       out, tf_legacy_resize(x, n_timesteps, 'bicubic', add_endpoint),
       atol=3e-3)
+  default = core.resample(x, n_timesteps, method='cubic',
+                          add_endpoint=add_endpoint).numpy()
+  np.testing.assert_allclose(
+      default, tf_legacy_resize(x, n_timesteps, 'bicubic', add_endpoint),
+      atol=1e-6)
 
 
 def test_resample_cubic_interpolates_frames_and_overshoots():
@@ -1277,7 +1284,8 @@ GRAPH_CASES = {
         lambda x: core.resample(x, 29, add_endpoint=False), [None, 8, 2],
         lambda x: np_resample_linear(x, 29, False)),
     'resample_cubic': (lambda x: core.resample(x, 40, method='cubic'),
-                       [None, 8, 2], lambda x: np_resample_cubic(x, 40, True)),
+                       [None, 8, 2],
+                       lambda x: tf_legacy_resize(x, 40, 'bicubic', True)),
     'resample_window': (lambda x: core.resample(x, 40, method='window'),
                         [None, 8, 2], _window_ref),
     'exp_sigmoid': (core.exp_sigmoid, [None, None], np_exp_sigmoid),

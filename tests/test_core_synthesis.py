@@ -13,6 +13,8 @@ core.py docstrings):
     samples by default.
 """
 
+import functools
+
 import numpy as np
 import pytest
 import scipy.fft
@@ -21,6 +23,23 @@ import tensorflow as tf
 
 from numpy_reference import f32, f64, hann_centered, ref_frequency_ir
 from ddsp_tf import core
+
+# Most tests below check ddsp_tf's accurate synthesis options against float64
+# references: the precise phase sum (precise_phase=True), the exact chunked
+# angular_cumsum (exact=True) and the crossfade path with its Nyquist handling
+# (crossfade_amplitudes=True). The defaults reproduce magenta/ddsp's float32
+# arithmetic; tests/test_golden.py checks them against the original's outputs.
+precise_oscillator_bank = functools.partial(core.oscillator_bank,
+                                            precise_phase=True)
+precise_harmonic_oscillator_bank = functools.partial(
+    core.harmonic_oscillator_bank, precise_phase=True,
+    silence_above_nyquist=True)
+precise_harmonic_synthesis = functools.partial(
+    core.harmonic_synthesis, precise_phase=True, crossfade_amplitudes=True)
+precise_streaming_harmonic_synthesis = functools.partial(
+    core.streaming_harmonic_synthesis, precise_phase=True,
+    crossfade_amplitudes=True)
+exact_angular_cumsum = functools.partial(core.angular_cumsum, exact=True)
 
 SR = 16000
 TWO_PI = 2.0 * np.pi
@@ -60,11 +79,14 @@ def ref_upsample(frames, n_samples, method):
                      for c in range(channels)], axis=-1)
   if method == 'cubic':
     base = np.floor(pos).astype(int)
+    # TensorFlow's bicubic image kernel (the original's 'cubic' resampling)
+    # reads its weights from a table of 1024 fractional offsets.
+    frac = np.round((pos - base) * 1024.0) / 1024.0
     out = np.zeros((n_samples, channels))
     for tap in (-1, 0, 1, 2):
       idx = base + tap
       out += (frames[np.clip(idx, 0, n_frames - 1)] *
-              keys_kernel(pos - idx)[:, None])
+              keys_kernel(frac - tap)[:, None])
     return out
   if method == 'window':
     # Overlap-add of periodic Hann windows twice the hop long, frame i centred
@@ -152,7 +174,7 @@ def test_oscillator_bank_matches_float64_sines(sample_rate):
   freqs = f32(np.stack([100 + 900 * t, 2000 - 1500 * t**2,
                         5000 + 300 * np.sin(TWO_PI * 3 * t)], axis=-1))
   amps = f32(rng.uniform(0.1, 1.0, (n, k)))
-  got = core.oscillator_bank(freqs[None], amps[None],
+  got = precise_oscillator_bank(freqs[None], amps[None],
                              sample_rate=sample_rate).numpy()[0]
   want = ref_oscillator_bank(f64(freqs), f64(amps), sample_rate)
   # Measured 8e-7: float32 rounding of the wrapped phase and of sin.
@@ -164,7 +186,7 @@ def test_oscillator_bank_matches_float64_sines(sample_rate):
 
 def test_oscillator_bank_constant_sine_first_samples_are_inclusive():
   freqs = np.full((1, 64, 1), 1000.0, np.float32)
-  got = core.oscillator_bank(freqs, np.ones_like(freqs)).numpy()[0]
+  got = precise_oscillator_bank(freqs, np.ones_like(freqs)).numpy()[0]
   n = np.arange(64)
   np.testing.assert_allclose(got, np.sin(TWO_PI * 1000 * (n + 1) / SR),
                              atol=1e-6)
@@ -173,7 +195,7 @@ def test_oscillator_bank_constant_sine_first_samples_are_inclusive():
 @pytest.mark.parametrize('sum_sinusoids', [True, False])
 def test_oscillator_bank_shape(sum_sinusoids):
   freqs = np.full((2, 500, 4), 440.0, np.float32)
-  out = core.oscillator_bank(freqs, np.ones_like(freqs),
+  out = precise_oscillator_bank(freqs, np.ones_like(freqs),
                              sum_sinusoids=sum_sinusoids)
   assert out.shape == ((2, 500) if sum_sinusoids else (2, 500, 4))
   sine = np.sin(TWO_PI * 440 * np.arange(1, 501) / SR)
@@ -191,14 +213,14 @@ def test_oscillator_bank_silent_at_and_above_nyquist(sample_rate):
               sample_rate + 100.0, 3.3 * sample_rate]
   n = 2000
   freqs = np.tile(f32(freqs_hz), (1, n, 1))
-  out = core.oscillator_bank(freqs, np.ones_like(freqs),
+  out = precise_oscillator_bank(freqs, np.ones_like(freqs),
                              sample_rate=sample_rate,
                              sum_sinusoids=False).numpy()[0]
   np.testing.assert_array_equal(out[:, 1:], 0.0)
   np.testing.assert_allclose(
       out[:, 0], np.sin(TWO_PI * f64(audible) * np.arange(1, n + 1) /
                         sample_rate), atol=2e-5)
-  summed = core.oscillator_bank(freqs, np.ones_like(freqs),
+  summed = precise_oscillator_bank(freqs, np.ones_like(freqs),
                                 sample_rate=sample_rate).numpy()[0]
   np.testing.assert_allclose(summed, out[:, 0], atol=1e-6)
 
@@ -225,7 +247,7 @@ def test_harmonic_oscillator_bank_matches_numpy_with_initial_phase(
   f0 = f32(200 + 150 * np.sin(TWO_PI * np.arange(n) / n))[None, :, None]
   amps = f32(rng.uniform(0, 1, (1, n, n_harmonics)))
   initial = np.float32(1.234)
-  audio, final = core.harmonic_oscillator_bank(
+  audio, final = precise_harmonic_oscillator_bank(
       f0, amps, initial_phase=np.full((1, 1, 1), initial),
       use_angular_cumsum=use_angular_cumsum)
   k = np.arange(1, n_harmonics + 1)
@@ -246,11 +268,11 @@ def test_harmonic_oscillator_bank_two_chunks_equal_one_render(
   f0 = f32(300 + 200 * rng.uniform(0, 1) * np.sin(
       TWO_PI * 2 * np.arange(n) / n))[None, :, None]
   amps = f32(rng.uniform(0, 1, (1, n, n_harmonics)))
-  whole, whole_final = core.harmonic_oscillator_bank(
+  whole, whole_final = precise_harmonic_oscillator_bank(
       f0, amps, use_angular_cumsum=use_angular_cumsum)
-  first, phase = core.harmonic_oscillator_bank(
+  first, phase = precise_harmonic_oscillator_bank(
       f0[:, :split], amps[:, :split], use_angular_cumsum=use_angular_cumsum)
-  second, second_final = core.harmonic_oscillator_bank(
+  second, second_final = precise_harmonic_oscillator_bank(
       f0[:, split:], amps[:, split:], initial_phase=phase,
       use_angular_cumsum=use_angular_cumsum)
   chunked = np.concatenate([first.numpy(), second.numpy()], axis=1)[0]
@@ -267,7 +289,7 @@ def test_harmonic_oscillator_bank_two_chunks_equal_one_render(
 def test_angular_cumsum_short_signal_is_accurate():
   rng = np.random.default_rng(3)
   omega = f32(rng.uniform(0, np.pi, (2, 2500, 3)))
-  got = core.angular_cumsum(omega, chunk_size=100).numpy()
+  got = exact_angular_cumsum(omega, chunk_size=100).numpy()
   want = np.cumsum(f64(omega), axis=1)
   assert np.all((got >= 0) & (got < TWO_PI + 1e-6))
   # Worst case of a float32 running sum of 100 terms <= pi (partial sums up
@@ -285,7 +307,7 @@ def test_angular_cumsum_short_signal_is_accurate():
 def test_angular_cumsum_error_is_bounded(n_samples, bound):
   rng = np.random.default_rng(4)
   omega = f32(TWO_PI * rng.uniform(20, 8000, (1, n_samples, 1)) / SR)
-  got = core.angular_cumsum(omega).numpy()
+  got = exact_angular_cumsum(omega).numpy()
   want = np.cumsum(f64(omega), axis=1)
   err = np.abs(wrap(got - want)).max()
   assert err < bound, err
@@ -296,7 +318,7 @@ def test_angular_cumsum_stays_within_long_render_bound():
   # path must meet the same 1e-3 rad bound as the float64 oscillators. A
   # plain chunked float32 cumsum drifts to about 2e-2 rad here.
   omega = np.full((1, 1_000_000, 1), TWO_PI * 440.0 / SR, np.float32)
-  got = core.angular_cumsum(omega).numpy()[0, :, 0]
+  got = exact_angular_cumsum(omega).numpy()[0, :, 0]
   want = np.cumsum(f64(omega[0, :, 0]))
   err = np.abs(wrap(got - want))
   assert err[:10_000].max() < 5e-5, err[:10_000].max()
@@ -324,7 +346,7 @@ def test_harmonic_synthesis_one_frequency(n_frames, n_samples, method):
   rng = np.random.default_rng(n_frames * 7 + n_samples)
   f0 = f32(rng.uniform(100, 2000, n_frames))
   amp = f32(rng.uniform(0.1, 1.0, n_frames))
-  got = core.harmonic_synthesis(f0[None, :, None], amp[None, :, None],
+  got = precise_harmonic_synthesis(f0[None, :, None], amp[None, :, None],
                                 n_samples=n_samples,
                                 amp_resample_method=method).numpy()
   assert got.shape == (1, n_samples)
@@ -339,7 +361,7 @@ def test_harmonic_synthesis_multiple_harmonics(n_frames, n_samples, method):
   f0 = f32(rng.uniform(100, 900, (2, n_frames)))  # 8 * 900 < 8000 Hz.
   amp = f32(rng.uniform(0.1, 1.0, (2, n_frames)))
   dist = f32(rng.uniform(0.0, 1.0, (2, n_frames, n_harmonics)))
-  got = core.harmonic_synthesis(f0[..., None], amp[..., None],
+  got = precise_harmonic_synthesis(f0[..., None], amp[..., None],
                                 harmonic_distribution=dist,
                                 n_samples=n_samples,
                                 amp_resample_method=method).numpy()
@@ -360,7 +382,7 @@ def test_harmonic_synthesis_with_shifts(method, with_distribution):
   shifts = f32(rng.uniform(-0.05, 0.05, (n_frames, n_harmonics)))
   dist = (f32(rng.uniform(0, 1, (n_frames, n_harmonics)))
           if with_distribution else None)
-  got = core.harmonic_synthesis(
+  got = precise_harmonic_synthesis(
       f0[None, :, None], amp[None, :, None], harmonic_shifts=shifts[None],
       harmonic_distribution=None if dist is None else dist[None],
       n_samples=n_samples, amp_resample_method=method).numpy()[0]
@@ -393,7 +415,7 @@ def test_harmonic_synthesis_silent_above_nyquist(method, shifted):
   amp = np.full((1, n_frames, 1), 0.5, np.float32)
   shifts = (np.zeros((1, n_frames, n_harmonics), np.float32)
             if shifted else None)
-  audio = core.harmonic_synthesis(
+  audio = precise_harmonic_synthesis(
       f0, amp, harmonic_shifts=shifts,
       harmonic_distribution=np.tile(dist, (1, n_frames, 1)), n_samples=SR,
       amp_resample_method=method).numpy()[0]
@@ -410,7 +432,7 @@ def test_streaming_harmonic_synthesis_removes_and_renormalizes_above_nyquist():
   f0 = np.full((1, n_frames, 1), 3000.0, np.float32)
   amp = np.full((1, n_frames, 1), 0.8, np.float32)
   for n_samples, method in [(SR, 'linear'), (SR, 'cubic')]:
-    audio, _ = core.streaming_harmonic_synthesis(
+    audio, _ = precise_streaming_harmonic_synthesis(
         f0, amp, np.tile(dist, (1, n_frames, 1)), n_samples=n_samples,
         amp_resample_method=method)
     spectrum = _spectrum_magnitudes(audio.numpy()[0])
@@ -449,7 +471,7 @@ def test_streaming_harmonic_synthesis_chunks_are_continuous(n_frames,
   phase = None
   outputs = []
   for c in range(n_chunks):
-    audio, phase = core.streaming_harmonic_synthesis(
+    audio, phase = precise_streaming_harmonic_synthesis(
         f0[c][None, :, None], amp[c][None, :, None], dist[c][None],
         initial_phase=phase, n_samples=n_samples, amp_resample_method=method)
     assert audio.shape == (1, n_samples) and phase.shape == (1, 1, 1)
@@ -481,7 +503,7 @@ def _reference_phase(freq_hz, first, last):
 def test_harmonic_synthesis_60s_has_no_phase_drift(f0_hz):
   n_frames = LONG_N // 64
   dist = np.array([1.0, 0.5, 0.25], np.float32)
-  audio = core.harmonic_synthesis(
+  audio = precise_harmonic_synthesis(
       np.full((1, n_frames, 1), f0_hz, np.float32),
       np.ones((1, n_frames, 1), np.float32),
       harmonic_distribution=np.tile(dist, (1, n_frames, 1)),
@@ -500,7 +522,7 @@ def test_harmonic_synthesis_60s_has_no_phase_drift(f0_hz):
 @pytest.mark.parametrize('f0_hz', [440.0, 261.63])
 def test_oscillator_bank_60s_has_no_phase_drift(f0_hz):
   freqs = np.full((1, LONG_N, 1), f0_hz, np.float32)
-  audio = core.oscillator_bank(freqs, np.ones_like(freqs)).numpy()[0]
+  audio = precise_oscillator_bank(freqs, np.ones_like(freqs)).numpy()[0]
   tail = 1000
   ref = _reference_phase(f0_hz, LONG_N - tail, LONG_N)
   amps, phase_err = fit_harmonic_phases(audio[-tail:], ref, 1)
@@ -516,7 +538,7 @@ def test_streaming_60_one_second_chunks_has_no_phase_drift():
   amp = np.ones((1, n_frames, 1), np.float32)
   phase = None
   for _ in range(60):
-    audio, phase = core.streaming_harmonic_synthesis(
+    audio, phase = precise_streaming_harmonic_synthesis(
         f0, amp, initial_phase=phase, n_samples=SR)
   # After 60 s: the phase of 440 Hz is exactly a multiple of 2 pi.
   assert abs(wrap(phase.numpy()[0, 0, 0])) < 1e-3
@@ -530,7 +552,7 @@ def test_angular_cumsum_option_60s_phase_error_is_bounded():
   # The float32 (TPU) option cannot be exact: the per-sample increment is
   # itself rounded to float32. Measured end-phase error at 440 Hz: 1.2e-2 rad.
   freqs = np.full((1, LONG_N, 1), 440.0, np.float32)
-  audio = core.oscillator_bank(freqs, np.ones_like(freqs),
+  audio = precise_oscillator_bank(freqs, np.ones_like(freqs),
                                use_angular_cumsum=True).numpy()[0]
   amps, err = fit_harmonic_phases(
       audio[-1000:], _reference_phase(440.0, LONG_N - 1000, LONG_N), 1)
@@ -1057,13 +1079,13 @@ def test_graph_and_xla_with_unknown_batch(jit_compile):
       spec([None, n_frames, 1]), spec([None, n_frames, 1]),
       spec([None, n_frames, n_harmonics])])
   def synth(f0, amp, dist):
-    return core.harmonic_synthesis(f0, amp, harmonic_distribution=dist,
+    return precise_harmonic_synthesis(f0, amp, harmonic_distribution=dist,
                                    n_samples=n_samples)
 
   @tf.function(jit_compile=jit_compile, input_signature=[
       spec([None, n_samples, 3]), spec([None, n_samples, 3])])
   def bank(freqs, amps):
-    return core.oscillator_bank(freqs, amps)
+    return precise_oscillator_bank(freqs, amps)
 
   @tf.function(jit_compile=jit_compile, input_signature=[
       spec([None, n_samples]), spec([None, 5, 33])])
@@ -1166,7 +1188,7 @@ def test_harmonic_synthesis_gradients_match_finite_differences(method,
   amp_var = tf.Variable(amp[None, :, None])
   dist_var = tf.Variable(dist[None])
   with tf.GradientTape() as tape:
-    y = core.harmonic_synthesis(
+    y = precise_harmonic_synthesis(
         f0[None, :, None], amp_var, harmonic_distribution=dist_var,
         harmonic_shifts=None if shifts is None else shifts[None],
         n_samples=n_samples, amp_resample_method=method)
@@ -1265,16 +1287,16 @@ def test_no_nan_for_zero_controls_and_silence():
   variables = [zeros_frames, zero_dist, silent, zero_mags, zero_phase]
   with tf.GradientTape(persistent=True) as tape:
     outs = [
-        core.harmonic_synthesis(zeros_frames, zeros_frames,
+        precise_harmonic_synthesis(zeros_frames, zeros_frames,
                                 harmonic_distribution=zero_dist,
                                 n_samples=640),
-        core.harmonic_synthesis(zeros_frames, zeros_frames,
+        precise_harmonic_synthesis(zeros_frames, zeros_frames,
                                 harmonic_distribution=zero_dist,
                                 harmonic_shifts=zero_dist, n_samples=640),
-        core.streaming_harmonic_synthesis(zeros_frames, zeros_frames,
+        precise_streaming_harmonic_synthesis(zeros_frames, zeros_frames,
                                           zero_dist, n_samples=640)[0],
-        core.oscillator_bank(zero_phase, zero_phase),
-        core.oscillator_bank(zero_phase, zero_phase, use_angular_cumsum=True),
+        precise_oscillator_bank(zero_phase, zero_phase),
+        precise_oscillator_bank(zero_phase, zero_phase, use_angular_cumsum=True),
         core.wavetable_synthesis(zeros_frames, zeros_frames,
                                  tf.zeros((2, 64)), n_samples=640),
         core.frequency_filter(silent, zero_mags),
@@ -1289,7 +1311,7 @@ def test_no_nan_for_zero_controls_and_silence():
     np.testing.assert_array_equal(out.numpy(), 0.0)
   for grad in tape.gradient(loss, variables):
     _finite(tf.convert_to_tensor(grad).numpy())
-  _finite(core.angular_cumsum(tf.zeros((1, 2500, 2))).numpy())
+  _finite(exact_angular_cumsum(tf.zeros((1, 2500, 2))).numpy())
   _finite(core.sinc_impulse_response(tf.zeros((2,))).numpy())
 
 
@@ -1299,13 +1321,13 @@ def test_no_nan_for_zero_controls_and_silence():
 def test_oscillator_bank_raises_on_wrong_rank():
   with pytest.raises(ValueError,
                      match=r'frequency_envelopes.*rank 3.*\[1, 100\]'):
-    core.oscillator_bank(np.ones((1, 100), np.float32),
+    precise_oscillator_bank(np.ones((1, 100), np.float32),
                          np.ones((1, 100), np.float32))
 
 
 def test_oscillator_bank_raises_on_mismatched_lengths():
   with pytest.raises(ValueError, match=r'\[1, 100, 2\].*\[1, 99, 2\]'):
-    core.oscillator_bank(np.ones((1, 100, 2), np.float32),
+    precise_oscillator_bank(np.ones((1, 100, 2), np.float32),
                          np.ones((1, 99, 2), np.float32))
 
 
@@ -1314,14 +1336,14 @@ def test_non_positive_sample_rate_raises(sample_rate):
   frames = np.ones((1, 10, 1), np.float32)
   match = f'sample_rate={sample_rate}'
   with pytest.raises(ValueError, match=match):
-    core.harmonic_synthesis(frames, frames, n_samples=640,
+    precise_harmonic_synthesis(frames, frames, n_samples=640,
                             sample_rate=sample_rate)
   with pytest.raises(ValueError, match=match):
-    core.oscillator_bank(frames, frames, sample_rate=sample_rate)
+    precise_oscillator_bank(frames, frames, sample_rate=sample_rate)
   with pytest.raises(ValueError, match=match):
-    core.harmonic_oscillator_bank(frames, frames, sample_rate=sample_rate)
+    precise_harmonic_oscillator_bank(frames, frames, sample_rate=sample_rate)
   with pytest.raises(ValueError, match=match):
-    core.streaming_harmonic_synthesis(frames, frames, n_samples=640,
+    precise_streaming_harmonic_synthesis(frames, frames, n_samples=640,
                                       sample_rate=sample_rate)
   with pytest.raises(ValueError, match=match):
     core.wavetable_synthesis(frames, frames, np.ones((1, 64), np.float32),
@@ -1331,15 +1353,15 @@ def test_non_positive_sample_rate_raises(sample_rate):
 def test_harmonic_synthesis_raises_on_bad_controls():
   f0 = np.ones((2, 10, 1), np.float32)
   with pytest.raises(ValueError, match=r'\[2, 10, 1\].*\[2, 11, 1\]'):
-    core.harmonic_synthesis(f0, np.ones((2, 11, 1), np.float32),
+    precise_harmonic_synthesis(f0, np.ones((2, 11, 1), np.float32),
                             n_samples=640)
   with pytest.raises(ValueError, match=r'\[2, 10, 1\].*\[3, 10, 4\]'):
-    core.harmonic_synthesis(f0, f0, harmonic_distribution=np.ones(
+    precise_harmonic_synthesis(f0, f0, harmonic_distribution=np.ones(
         (3, 10, 4), np.float32), n_samples=640)
   with pytest.raises(ValueError, match=r'amplitudes.*\[2, 10\]'):
-    core.harmonic_synthesis(f0, np.ones((2, 10), np.float32), n_samples=640)
+    precise_harmonic_synthesis(f0, np.ones((2, 10), np.float32), n_samples=640)
   with pytest.raises(ValueError, match=r'harmonic_shifts.*\[2, 10, 3\]'):
-    core.harmonic_synthesis(f0, f0,
+    precise_harmonic_synthesis(f0, f0,
                             harmonic_distribution=np.ones((2, 10, 4),
                                                           np.float32),
                             harmonic_shifts=np.ones((2, 10, 3), np.float32),
@@ -1349,7 +1371,7 @@ def test_harmonic_synthesis_raises_on_bad_controls():
 def test_window_resampling_needs_dividing_n_samples():
   f0 = np.ones((1, 7, 1), np.float32)
   with pytest.raises(ValueError, match=r'\(1000\).*\(7\)'):
-    core.harmonic_synthesis(f0, f0, n_samples=1000,
+    precise_harmonic_synthesis(f0, f0, n_samples=1000,
                             amp_resample_method='window')
   with pytest.raises(ValueError, match=r'\(1000\).*\(7\)'):
     core.wavetable_synthesis(f0, f0, np.ones((1, 64), np.float32),
@@ -1360,10 +1382,10 @@ def test_window_resampling_needs_dividing_n_samples():
 def test_unknown_amp_resample_method_raises(method):
   f0 = np.ones((1, 10, 1), np.float32)
   with pytest.raises(ValueError, match=f'amp_resample_method={method!r}'):
-    core.harmonic_synthesis(f0, f0, n_samples=640,
+    precise_harmonic_synthesis(f0, f0, n_samples=640,
                             amp_resample_method=method)
   with pytest.raises(ValueError, match=f'amp_resample_method={method!r}'):
-    core.streaming_harmonic_synthesis(f0, f0, n_samples=640,
+    precise_streaming_harmonic_synthesis(f0, f0, n_samples=640,
                                       amp_resample_method=method)
 
 
@@ -1403,7 +1425,7 @@ def test_batch_one_controls_broadcast_and_one_frame_wavetables():
   distribution = np.array([[[0.7, 0.3]]], np.float32)
   frequencies = np.full([2, 1, 1], 220.0, np.float32)
   amplitudes = np.full([2, 1, 1], 0.5, np.float32)
-  audio = core.harmonic_synthesis(frequencies, amplitudes, shifts,
+  audio = precise_harmonic_synthesis(frequencies, amplitudes, shifts,
                                   distribution, n_samples=n_samples,
                                   sample_rate=rate)
   n = np.arange(1, n_samples + 1)

@@ -80,7 +80,7 @@ def quarter(x):
 # Output shapes of the original tests.
 # ----------------------------------------------------------------------------
 def test_harmonic_output_shape_and_silence_above_nyquist():
-  harmonic = synths.Harmonic(n_samples=64000, sample_rate=SR, scale_fn=None,
+  harmonic = synths.Harmonic(precise_phase=True, n_samples=64000, sample_rate=SR, scale_fn=None,
                              normalize_below_nyquist=True)
   amps = np.ones((3, 1000, 1), np.float32)
   distribution = np.full((3, 1000, 16), 1.0 / 16, np.float32)
@@ -109,7 +109,7 @@ def test_wavetable_output_shape():
 
 
 def test_sinusoidal_output_shape():
-  sinusoidal = synths.Sinusoidal(n_samples=32000, sample_rate=SR)
+  sinusoidal = synths.Sinusoidal(precise_phase=True, n_samples=32000, sample_rate=SR)
   audio = sinusoidal(np.zeros((3, 1000, 10), np.float32),
                      np.zeros((3, 1000, 10), np.float32))
   assert audio.shape == (3, 32000)
@@ -143,7 +143,7 @@ def test_harmonic_single_harmonic_is_sine(sample_rate, f0, n_frames):
   RMS is a / sqrt(2).
   """
   amplitude = 0.5
-  harmonic = synths.Harmonic(n_samples=sample_rate, sample_rate=sample_rate,
+  harmonic = synths.Harmonic(precise_phase=True, n_samples=sample_rate, sample_rate=sample_rate,
                              scale_fn=None)
   audio = harmonic(const(amplitude, n_frames), const(1.0, n_frames),
                    const(f0, n_frames)).numpy()[0]
@@ -165,7 +165,7 @@ def test_harmonic_above_nyquist_is_silent(normalize, expected_amplitude):
   spectrum must hold energy only in the five allowed bins.
   """
   n_frames = 100
-  harmonic = synths.Harmonic(n_samples=SR, sample_rate=SR, scale_fn=None,
+  harmonic = synths.Harmonic(precise_phase=True, n_samples=SR, sample_rate=SR, scale_fn=None,
                              normalize_below_nyquist=normalize)
   outputs = harmonic(const(1.0, n_frames), const(1.0, n_frames, 8),
                      const(1500.0, n_frames), return_outputs_dict=True)
@@ -186,7 +186,7 @@ def test_harmonic_get_controls_scaling():
   amps = rng.normal(size=(2, 10, 1)).astype(np.float32)
   distribution = rng.normal(size=(2, 10, 6)).astype(np.float32)
   f0_hz = np.full((2, 10, 1), 2000.0, np.float32)  # Harmonics 4-6 alias.
-  controls = synths.Harmonic(n_samples=1000).get_controls(
+  controls = synths.Harmonic(precise_phase=True, n_samples=1000).get_controls(
       amps, distribution, f0_hz)
   np.testing.assert_allclose(controls['amplitudes'], np_exp_sigmoid(amps),
                              rtol=1e-5)
@@ -318,7 +318,7 @@ def test_sinusoidal_known_sines_and_nothing_above_nyquist():
   and must be silent (it would alias to 7000 Hz).
   """
   n_frames = 100
-  sinusoidal = synths.Sinusoidal(n_samples=SR, amp_scale_fn=None,
+  sinusoidal = synths.Sinusoidal(precise_phase=True, n_samples=SR, amp_scale_fn=None,
                                  freq_scale_fn=None)
   audio = sinusoidal(const([0.3, 0.2, 0.25], n_frames, 3),
                      const([500.0, 1234.0, 9000.0], n_frames, 3)).numpy()[0]
@@ -333,7 +333,7 @@ def test_sinusoidal_get_controls_scaling():
   rng = np.random.default_rng(0)
   amps = rng.normal(size=(1, 5, 4)).astype(np.float32)
   logits = np.array([-3.0, 0.0, 2.0, 40.0], np.float32)  # Last -> 8000 Hz.
-  controls = synths.Sinusoidal(n_samples=500).get_controls(
+  controls = synths.Sinusoidal(precise_phase=True, n_samples=500).get_controls(
       amps, np.tile(logits, [1, 5, 1]))
   expected_hz = 8000.0 / (1.0 + np.exp(-logits.astype(np.float64)))
   np.testing.assert_allclose(controls['frequencies'][0, 0], expected_hz,
@@ -353,7 +353,7 @@ def test_sinusoidal_frequencies_controls_are_bounded():
   Frequencies are given packed as [batch, frames, n_sinusoids * depth].
   """
   depth, n_partials = 10, 100
-  sinusoidal = synths.Sinusoidal(n_samples=32000,
+  sinusoidal = synths.Sinusoidal(precise_phase=True, n_samples=32000,
                                  freq_scale_fn=depth_10_sigmoid)
   logits = np.linspace(-100.0, 100.0, n_partials, dtype=np.float32)
   freqs = np.tile(logits[None, None, :, None], [3, 10, 1, depth])
@@ -370,7 +370,7 @@ def test_sinusoidal_frequencies_controls_are_bounded():
 
 def test_sinusoidal_frequencies_controls_accept_depth_axis():
   depth, n_partials = 10, 100
-  sinusoidal = synths.Sinusoidal(n_samples=32000,
+  sinusoidal = synths.Sinusoidal(precise_phase=True, n_samples=32000,
                                  freq_scale_fn=depth_10_sigmoid)
   logits = np.linspace(-100.0, 100.0, n_partials, dtype=np.float32)
   freqs = np.tile(logits[None, None, :, None], [3, 10, 1, depth])
@@ -385,7 +385,7 @@ def test_sinusoidal_frequencies_controls_accept_depth_axis():
 # ----------------------------------------------------------------------------
 @pytest.mark.parametrize('jit_compile', [False, True])
 def test_harmonic_in_tf_function(jit_compile):
-  harmonic = synths.Harmonic(n_samples=8000, scale_fn=None)
+  harmonic = synths.Harmonic(precise_phase=True, n_samples=8000, scale_fn=None)
   run = tf.function(harmonic, jit_compile=jit_compile)
   audio = run(const(0.7, 40), const([1.0, 0.0], 40, 2),
               const(250.0, 40)).numpy()[0]
@@ -395,7 +395,7 @@ def test_harmonic_in_tf_function(jit_compile):
 
 @pytest.mark.parametrize('jit_compile', [False, True])
 def test_sinusoidal_in_tf_function(jit_compile):
-  sinusoidal = synths.Sinusoidal(n_samples=8000, amp_scale_fn=None,
+  sinusoidal = synths.Sinusoidal(precise_phase=True, n_samples=8000, amp_scale_fn=None,
                                  freq_scale_fn=None)
   run = tf.function(sinusoidal, jit_compile=jit_compile)
   audio = run(const(0.6, 40), const(750.0, 40)).numpy()[0]
@@ -438,7 +438,7 @@ def test_harmonic_saves_to_keras(tmp_path):
   At 8 kHz, f0 = 500 Hz; reloaded with the default 16 kHz the tone would
   come out at 250 Hz, and without softplus the amplitude would differ.
   """
-  harmonic = synths.Harmonic(n_samples=4000, sample_rate=8000,
+  harmonic = synths.Harmonic(precise_phase=True, n_samples=4000, sample_rate=8000,
                              scale_fn=tf.nn.softplus,
                              amp_resample_method='linear', name='harm')
   inputs = frame_inputs(20, amps=1, dist=2, f0=1)
@@ -496,7 +496,7 @@ def test_wavetable_saves_to_keras(tmp_path):
 
 
 def test_sinusoidal_saves_to_keras(tmp_path):
-  sinusoidal = synths.Sinusoidal(n_samples=4000, sample_rate=8000,
+  sinusoidal = synths.Sinusoidal(precise_phase=True, n_samples=4000, sample_rate=8000,
                                  amp_scale_fn=quarter, freq_scale_fn=None,
                                  amp_resample_method='linear')
   inputs = frame_inputs(20, amps=1, freqs=1)
@@ -574,6 +574,7 @@ def test_gin_built_synth_saves_and_loads(tmp_path):
   gin.parse_config("""
       make_synth.synth = @synths.Harmonic()
       synths.Harmonic.n_samples = 2000
+      synths.Harmonic.precise_phase = True
       synths.Harmonic.scale_fn = None
   """)
   harmonic = make_synth()
@@ -628,7 +629,7 @@ def test_harmonic_gradients_recover_amplitudes():
   within 5% of the hidden ones.
   """
   n_samples, n_frames = 4000, 4
-  harmonic = synths.Harmonic(n_samples=n_samples)
+  harmonic = synths.Harmonic(precise_phase=True, n_samples=n_samples)
   f0_hz = const(220.0, n_frames)
   true_amp = 0.3
   true_dist = np.array([0.5, 0.25, 0.15, 0.1])
@@ -714,9 +715,9 @@ def harmonic_controls(n_frames=100, amp_frames=None, dist_frames=None,
 def test_harmonic_rank_2_controls_raise():
   amps, dist, f0 = harmonic_controls()
   with pytest.raises(ValueError, match=r'amplitudes.*rank 3.*\[1, 100\]'):
-    synths.Harmonic(n_samples=16000)(amps[..., 0], dist, f0)
+    synths.Harmonic(precise_phase=True, n_samples=16000)(amps[..., 0], dist, f0)
   with pytest.raises(ValueError, match=r'f0_hz.*rank 3.*\[1, 100\]'):
-    synths.Harmonic(n_samples=16000)(amps, dist, f0[..., 0])
+    synths.Harmonic(precise_phase=True, n_samples=16000)(amps, dist, f0[..., 0])
 
 
 @pytest.mark.parametrize('kwargs, match', [
@@ -727,12 +728,12 @@ def test_harmonic_rank_2_controls_raise():
 ])
 def test_harmonic_mismatched_controls_raise(kwargs, match):
   with pytest.raises(ValueError, match=match):
-    synths.Harmonic(n_samples=16000)(*harmonic_controls(**kwargs))
+    synths.Harmonic(precise_phase=True, n_samples=16000)(*harmonic_controls(**kwargs))
 
 
 def test_harmonic_window_needs_n_samples_multiple_of_frames():
   with pytest.raises(ValueError, match='16001'):
-    synths.Harmonic(n_samples=16001)(*harmonic_controls())
+    synths.Harmonic(precise_phase=True, n_samples=16001)(*harmonic_controls())
 
 
 @pytest.mark.parametrize('cls', [synths.Harmonic, synths.Wavetable])
@@ -746,7 +747,7 @@ def test_negative_f0_raises(cls):
 def test_negative_f0_fails_in_tf_function():
   amps, dist, f0 = harmonic_controls()
   f0[0, 10, 0] = -5.5
-  run = tf.function(synths.Harmonic(n_samples=16000))
+  run = tf.function(synths.Harmonic(precise_phase=True, n_samples=16000))
   with pytest.raises(tf.errors.InvalidArgumentError, match='f0_hz'):
     run(amps, dist, f0)
 
@@ -771,13 +772,13 @@ def test_wavetable_bad_controls_raise():
 ])
 def test_sinusoidal_bad_controls_raise(amp_shape, freq_shape, match):
   with pytest.raises(ValueError, match=match):
-    synths.Sinusoidal(n_samples=16000)(np.ones(amp_shape, np.float32),
+    synths.Sinusoidal(precise_phase=True, n_samples=16000)(np.ones(amp_shape, np.float32),
                                        np.ones(freq_shape, np.float32))
 
 
 def test_sinusoidal_window_needs_n_samples_multiple_of_frames():
   with pytest.raises(ValueError, match='16001'):
-    synths.Sinusoidal(n_samples=16001)(np.ones((1, 100, 3), np.float32),
+    synths.Sinusoidal(precise_phase=True, n_samples=16001)(np.ones((1, 100, 3), np.float32),
                                        np.ones((1, 100, 3), np.float32))
 
 
@@ -797,7 +798,7 @@ def test_filtered_noise_bad_controls_raise():
 ])
 def test_harmonic_bad_constructor_arguments_raise(kwargs, match):
   with pytest.raises(ValueError, match=match):
-    synths.Harmonic(**kwargs)
+    synths.Harmonic(precise_phase=True, **kwargs)
 
 
 def test_filtered_noise_frames_need_not_divide_n_samples():

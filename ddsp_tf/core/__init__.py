@@ -66,11 +66,14 @@ from ddsp_tf.core.oscillators import _TWO_PI_HIGH
 from ddsp_tf.core.oscillators import _TWO_PI_LOW
 from ddsp_tf.core.oscillators import _block_hop
 from ddsp_tf.core.oscillators import _check_frame_controls
+from ddsp_tf.core.oscillators import _chunked_cumsum
 from ddsp_tf.core.oscillators import _check_sample_envelopes
 from ddsp_tf.core.oscillators import _crossfaded_harmonic_bank
 from ddsp_tf.core.oscillators import _cumulative_cycles
+from ddsp_tf.core.oscillators import _exact_chunked_cumsum
 from ddsp_tf.core.oscillators import _final_phase
 from ddsp_tf.core.oscillators import _neighbourhood_max
+from ddsp_tf.core.oscillators import _running_phase
 from ddsp_tf.core.oscillators import _wrap_phase
 from ddsp_tf.core.oscillators import angular_cumsum
 from ddsp_tf.core.oscillators import get_harmonic_frequencies
@@ -88,8 +91,11 @@ from ddsp_tf.core.resampling import _crossfade_frames
 from ddsp_tf.core.resampling import _cubic_weights
 from ddsp_tf.core.resampling import _gather_frames
 from ddsp_tf.core.resampling import _hann_crossfade
+from ddsp_tf.core.resampling import _IMAGE_RESIZE_METHODS
+from ddsp_tf.core.resampling import _image_resize_time
 from ddsp_tf.core.resampling import _interpolate_time
 from ddsp_tf.core.resampling import _is_static
+from ddsp_tf.core.resampling import _legacy_positions
 from ddsp_tf.core.resampling import _linear_crossfade
 from ddsp_tf.core.resampling import _n_frames
 from ddsp_tf.core.resampling import _sample_positions

@@ -142,8 +142,67 @@ def _interpolate_time(x: tf.Tensor, n_timesteps: Length, method: str,
   return result
 
 
+_IMAGE_RESIZE_METHODS = {
+    'nearest': tf.compat.v1.image.ResizeMethod.NEAREST_NEIGHBOR,
+    'linear': tf.compat.v1.image.ResizeMethod.BILINEAR,
+    'cubic': tf.compat.v1.image.ResizeMethod.BICUBIC,
+}
+
+
+def _legacy_positions(n_frames: Length, n_timesteps: Length,
+                      add_endpoint: bool) -> tf.Tensor:
+  """float32 source position of every output step, as TF's legacy resize.
+
+  The scale is n_frames / n_timesteps (or (n_frames - 1) / (n_timesteps - 1)
+  with aligned corners), rounded to float32, times the float32 step index.
+  """
+  frames = tf.cast(n_frames, tf.float32)
+  steps = tf.cast(n_timesteps, tf.float32)
+  if add_endpoint:
+    scale = frames / steps
+  else:
+    scale = tf.where(steps > 1.0, (frames - 1.0) / tf.maximum(steps - 1.0, 1.0),
+                     frames / steps)
+  return tf.range(n_timesteps, dtype=tf.float32) * scale
+
+
+def _image_resize_time(x: tf.Tensor, n_timesteps: Length, method: str,
+                       add_endpoint: bool) -> tf.Tensor:
+  """Resizes axis 1 of [batch, n_frames, channels] like TF's image kernels.
+
+  The same arithmetic as magenta/ddsp's resample (tf.compat.v1.image.resize
+  with align_corners = not add_endpoint), so the numbers agree to the last
+  bit. 'nearest' and 'linear' are written out with gathers, which also
+  compile under XLA; 'cubic' calls the image op.
+  """
+  if method in ('nearest', 'linear'):
+    n_frames = _n_frames(x)
+    positions = _legacy_positions(n_frames, n_timesteps, add_endpoint)
+    last = tf.cast(n_frames, tf.int32) - 1
+    if method == 'nearest':
+      # Aligned corners round halves up (C's roundf on non-negatives).
+      index = (tf.floor(positions + 0.5) if not add_endpoint else
+               tf.floor(positions))
+      index = tf.minimum(tf.cast(index, tf.int32), last)
+      return tf.gather(x, index, axis=1)
+    top = tf.floor(positions)
+    lerp = (positions - top)[tf.newaxis, :, tf.newaxis]
+    top_index = tf.minimum(tf.cast(top, tf.int32), last)
+    bottom_index = tf.minimum(top_index + 1, last)
+    top_value = tf.gather(x, top_index, axis=1)
+    bottom_value = tf.gather(x, bottom_index, axis=1)
+    return top_value + (bottom_value - top_value) * lerp
+  image = x[:, :, tf.newaxis, :]
+  resized = tf.compat.v1.image.resize(
+      image, tf.stack([n_timesteps, 1]) if not _is_static(n_timesteps)
+      else [n_timesteps, 1], method=_IMAGE_RESIZE_METHODS[method],
+      align_corners=not add_endpoint)
+  return resized[:, :, 0, :]
+
+
 def resample(inputs: tf.Tensor, n_timesteps: Length, method: Text = 'linear',
-             add_endpoint: bool = True) -> tf.Tensor:
+             add_endpoint: bool = True,
+             float64_positions: bool = False) -> tf.Tensor:
   """Interpolates a frame-wise signal to `n_timesteps` along its time axis.
 
   Works with an unknown number of frames and a tensor n_timesteps inside a
@@ -161,6 +220,11 @@ def resample(inputs: tf.Tensor, n_timesteps: Length, method: Text = 'linear',
       n_timesteps, holding the last frame to the end (what frame-rate
       controls need). If False, the first and last outputs land exactly on
       the first and last frames.
+    float64_positions: ddsp_tf's interpolation, which places every output
+      step with float64 arithmetic (and pads 'cubic' by repeating the edge
+      frames). By default 'nearest', 'linear' and 'cubic' use TensorFlow's
+      image-resize kernels in float32, as magenta/ddsp does, which agree
+      with it to the last bit.
 
   Returns:
     The interpolated tensor; the time axis has n_timesteps entries.
@@ -178,10 +242,24 @@ def resample(inputs: tf.Tensor, n_timesteps: Length, method: Text = 'linear',
                        '[batch, n_frames, channels], got shape '
                        f'{inputs.shape.as_list()}.')
     return upsample_with_windows(inputs, n_timesteps, add_endpoint)
-  if inputs.shape.rank == 1:
-    return _interpolate_time(inputs[tf.newaxis], n_timesteps, method,
-                             add_endpoint)[0]
-  return _interpolate_time(inputs, n_timesteps, method, add_endpoint)
+  if float64_positions:
+    if inputs.shape.rank == 1:
+      return _interpolate_time(inputs[tf.newaxis], n_timesteps, method,
+                               add_endpoint)[0]
+    return _interpolate_time(inputs, n_timesteps, method, add_endpoint)
+  rank = inputs.shape.rank
+  if rank == 4:
+    batch, n_frames = tf.shape(inputs)[0], tf.shape(inputs)[1]
+    n_freq, channels = inputs.shape[2], inputs.shape[3]
+    flat = tf.reshape(tf.transpose(inputs, [0, 2, 1, 3]),
+                      [batch * n_freq, n_frames, channels])
+    out = _image_resize_time(flat, n_timesteps, method, add_endpoint)
+    out = tf.reshape(out, [batch, n_freq, -1, channels])
+    return tf.transpose(out, [0, 2, 1, 3])
+  x = (inputs[tf.newaxis, :, tf.newaxis] if rank == 1 else
+       inputs[..., tf.newaxis] if rank == 2 else inputs)
+  out = _image_resize_time(x, n_timesteps, method, add_endpoint)
+  return out[0, :, 0] if rank == 1 else out[..., 0] if rank == 2 else out
 
 
 def _window_hop(n_frames: Length, n_timesteps: Length,
