@@ -49,8 +49,9 @@ _EXTRAS_REQUIRE = {
     'data': ['apache-beam[tfrecord]>=2.77,<3', 'pandas>=2'],
     # AI Platform hyperparameter-tuning reports (training.cloud).
     'cloud': ['cloudml-hypertune>=0.1.0.dev6'],
-    # NoteSequences from training.heuristics.segment_notes (MIDI).
-    'midi': ['note-seq>=0.0.5,<0.1'],
+    # MIDI: NoteSequences from training.heuristics.segment_notes, and the
+    # note matching of the MIDI metrics (training.metrics.MidiMetrics).
+    'midi': ['note-seq>=0.0.5,<0.1', 'mir_eval>=0.7'],
     # Datasets from TensorFlow Datasets (training.data.TfdsProvider,
     # NSynthTfds; datasets/nsynth.gin).
     'tfds': ['tensorflow-datasets>=4.9,<5'],
@@ -71,6 +72,9 @@ _EXTRAS_REQUIRE = {
         'nbformat>=5.9',
         'nbclient>=0.10',
         'ipykernel>=6.29',
+        # The MIDI metrics and heuristics (tests/test_midi_metrics.py).
+        'note-seq>=0.0.5,<0.1',
+        'mir_eval>=0.7',
     ],
 }
 
@@ -97,6 +101,8 @@ setuptools.setup(
     entry_points={
         'console_scripts': [
             'ddsp_tf_prepare_tfrecord = data_prep.cli:console_entry_point',
+            'ddsp_tf_generate_synthetic_dataset = '
+            'data_prep.synthetic_cli:console_entry_point',
             'ddsp_tf_run = ddsp_tf.cli.run:console_entry_point',
             'ddsp_tf_export = ddsp_tf.cli.export:console_entry_point',
             'ddsp_tf_timbre_transfer = '

@@ -23,9 +23,10 @@ import argparse
 import logging
 import sys
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 from data_prep import flags
+from data_prep.flags import unknown_beam_flags  # pylint: disable=unused-import
 
 _EPILOG = """\
 Outputs: shards <output>-SSSSS-of-NNNNN (with --eval_split_fraction:
@@ -112,31 +113,6 @@ def make_parser() -> argparse.ArgumentParser:
   return parser
 
 
-def _all_subclasses(cls: type) -> List[type]:
-  found = []
-  for subclass in cls.__subclasses__():
-    found += [subclass] + _all_subclasses(subclass)
-  return list(dict.fromkeys(found))
-
-
-def unknown_beam_flags(args: Sequence[str]) -> List[str]:
-  """The args that neither this script nor any Beam option class defines.
-
-  Args:
-    args: Command-line arguments left after parsing this script's flags.
-
-  Returns:
-    The unrecognised ones (Beam itself would silently drop them).
-  """
-  # Imported here: importing Beam logs through the root logger, which would
-  # configure logging before main() does.
-  from apache_beam.options import pipeline_options  # pylint: disable=import-outside-toplevel
-  parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
-  for options_class in _all_subclasses(pipeline_options.PipelineOptions):
-    options_class._add_argparse_args(parser)  # pylint: disable=protected-access
-  return parser.parse_known_args(list(args))[1]
-
-
 def _summary(stats: Dict[str, Any], seconds: float) -> str:
   """The one-line report printed at the end."""
   examples = stats['examples']
@@ -164,23 +140,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   parser = make_parser()
   args, beam_args = parser.parse_known_args(
       flags.rewrite_bool_args(parser, argv))
-  logging.basicConfig(level=args.log_level,
-                      format='%(asctime)s %(levelname)s %(name)s: %(message)s')
-  logging.getLogger('data_prep').setLevel(args.log_level)
-  logging.getLogger('apache_beam').setLevel(
-      max(logging.WARNING, logging.getLevelName(args.log_level)))
-  beam_args += [option for option in args.pipeline_options.split(',')
-                if option]
-  unknown = unknown_beam_flags(beam_args)
-  if unknown:
-    parser.error(f'unrecognized arguments (neither flags of this tool nor '
-                 f'Beam pipeline options): {" ".join(unknown)}')
-  if not any(arg.startswith('--default_sdk_harness_log_level')
-             for arg in beam_args):
-    # Beam's worker processes log at INFO; keep only this tool's lines.
-    beam_args += ['--default_sdk_harness_log_level=WARNING',
-                  '--sdk_harness_log_level_overrides='
-                  f'{{"data_prep": "{args.log_level}"}}']
+  flags.configure_logging(args.log_level)
+  beam_args = flags.beam_pipeline_args(parser, beam_args,
+                                       args.pipeline_options, args.log_level)
   patterns = [pattern for flag in args.input_audio_filepatterns
               for pattern in flag.split(',') if pattern.strip()]
 

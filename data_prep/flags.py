@@ -6,6 +6,7 @@ scripts (`ddsp_tf.cli`) use them too.
 """
 
 import argparse
+import logging
 import os
 import sys
 from typing import Callable, List, Optional, Sequence, Tuple, Type
@@ -133,3 +134,72 @@ def exit_status(prog: str, run: Callable[[], None],
     return 1
   return 0
 
+
+
+# ----------------------------------------------------------------------------
+# The Beam console scripts (ddsp_tf_prepare_tfrecord and
+# ddsp_tf_generate_synthetic_dataset).
+# ----------------------------------------------------------------------------
+def configure_logging(level: str) -> None:
+  """Logs to stderr at `level` (data_prep too); Beam at WARNING or above."""
+  logging.basicConfig(level=level,
+                      format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+  logging.getLogger('data_prep').setLevel(level)
+  logging.getLogger('apache_beam').setLevel(
+      max(logging.WARNING, logging.getLevelName(level)))
+
+
+def _all_subclasses(cls: type) -> List[type]:
+  found = []
+  for subclass in cls.__subclasses__():
+    found += [subclass] + _all_subclasses(subclass)
+  return list(dict.fromkeys(found))
+
+
+def unknown_beam_flags(args: Sequence[str]) -> List[str]:
+  """The args that neither this script nor any Beam option class defines.
+
+  Args:
+    args: Command-line arguments left after parsing this script's flags.
+
+  Returns:
+    The unrecognised ones (Beam itself would silently drop them).
+  """
+  # Imported here: importing Beam logs through the root logger, which would
+  # configure logging before main() does.
+  from apache_beam.options import pipeline_options  # pylint: disable=import-outside-toplevel
+  parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
+  for options_class in _all_subclasses(pipeline_options.PipelineOptions):
+    options_class._add_argparse_args(parser)  # pylint: disable=protected-access
+  return parser.parse_known_args(list(args))[1]
+
+
+def beam_pipeline_args(parser: argparse.ArgumentParser,
+                       beam_args: Sequence[str], pipeline_options: str,
+                       log_level: str) -> List[str]:
+  """The Beam options of a run: the unknown flags plus --pipeline_options.
+
+  Args:
+    parser: The script's parser (for the error).
+    beam_args: Arguments the script's parser left (parse_known_args).
+    pipeline_options: The comma-separated --pipeline_options value.
+    log_level: The script's --log_level; Beam's workers log at WARNING
+      unless beam_args set --default_sdk_harness_log_level.
+
+  Returns:
+    The options for PipelineOptions. Exits with status 2 (parser.error)
+    for an argument that no Beam option class defines.
+  """
+  beam_args = list(beam_args) + [option for option in
+                                 pipeline_options.split(',') if option]
+  unknown = unknown_beam_flags(beam_args)
+  if unknown:
+    parser.error(f'unrecognized arguments (neither flags of this tool nor '
+                 f'Beam pipeline options): {" ".join(unknown)}')
+  if not any(arg.startswith('--default_sdk_harness_log_level')
+             for arg in beam_args):
+    # Beam's worker processes log at INFO; keep only this tool's lines.
+    beam_args += ['--default_sdk_harness_log_level=WARNING',
+                  '--sdk_harness_log_level_overrides='
+                  f'{{"data_prep": "{log_level}"}}']
+  return beam_args

@@ -4,6 +4,13 @@ A provider yields dicts of float32 tensors keyed by feature name ('audio',
 'audio_16k', 'f0_hz', 'f0_confidence', 'loudness_db'). Frame features come
 out as [n_frames] per example ([batch, n_frames] batched); preprocessors add
 the channel axis.
+
+This module holds the TFDS, saved-dataset and synthetic-notes providers and
+re-exports the rest, which lives in sibling modules: `data_base`
+(DataProvider, TFRecordProvider, LegacyTFRecordProvider), `data_multi`
+(BaseMultiProvider, ZippedProvider, MixedProvider) and `data_urmp` (Urmp,
+UrmpMidi, UrmpMidiUnsegmented). Every name, and every gin name
+(`ddsp_tf.training.data.*`), is reachable here.
 """
 
 from typing import Dict, Optional
@@ -11,160 +18,97 @@ from typing import Dict, Optional
 import gin
 import tensorflow as tf
 
-from ddsp_tf import formats
-from ddsp_tf import spectral_ops
 from ddsp_tf import validation
-
-_AUTOTUNE = tf.data.AUTOTUNE
-_CREPE_SAMPLE_RATE = formats.FEATURE_SAMPLE_RATE
-
-
-class DataProvider:
-  """Base class: a dataset of examples at known sample and frame rates."""
-
-  def __init__(self, sample_rate: int, frame_rate: int):
-    """Records the rates.
-
-    Args:
-      sample_rate: Audio samples per second.
-      frame_rate: Feature frames per second.
-    """
-    self._sample_rate = validation.check_int('sample_rate', sample_rate)
-    self._frame_rate = validation.check_int('frame_rate', frame_rate)
-
-  @property
-  def sample_rate(self) -> int:
-    """Audio samples per second."""
-    return self._sample_rate
-
-  @property
-  def frame_rate(self) -> int:
-    """Feature frames per second."""
-    return self._frame_rate
-
-  def get_dataset(self, shuffle: bool = True) -> tf.data.Dataset:
-    """A dataset of single examples.
-
-    Args:
-      shuffle: Shuffle the order of files (and hence of examples).
-
-    Returns:
-      A tf.data.Dataset of feature dicts.
-    """
-    raise NotImplementedError
-
-  def get_batch(self, batch_size: int, shuffle: bool = True, repeats: int = -1,
-                drop_remainder: bool = True) -> tf.data.Dataset:
-    """Batches of examples.
-
-    Args:
-      batch_size: Examples per batch.
-      shuffle: Shuffle the order of files.
-      repeats: Passes over the data; -1 repeats forever.
-      drop_remainder: Drop a last batch smaller than batch_size.
-
-    Returns:
-      A tf.data.Dataset of batched feature dicts.
-    """
-    batch_size = validation.check_int('batch_size', batch_size)
-    dataset = self.get_dataset(shuffle).repeat(repeats)
-    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
-    return dataset.prefetch(_AUTOTUNE)
+# Re-exported: these names are part of ddsp_tf.training.data.
+# pylint: disable=unused-import,g-multiple-import,g-importing-member
+from ddsp_tf.training.data_base import (
+    _AUTOTUNE, _GIN_MODULE, DataProvider, LegacyTFRecordProvider,
+    TFRecordProvider)
+from ddsp_tf.training.data_multi import (
+    BaseMultiProvider, MixedProvider, ZippedProvider)
+from ddsp_tf.training.data_urmp import Urmp, UrmpMidi, UrmpMidiUnsegmented
+# pylint: enable=unused-import,g-multiple-import,g-importing-member
 
 
-@gin.register
-class TFRecordProvider(DataProvider):
-  """Reads the TFRecord shards that ddsp_tf_prepare_tfrecord writes.
+@gin.register(module=_GIN_MODULE)
+class ExperimentalDataProvider(DataProvider):
+  """Reads a dataset saved with tf.data.Dataset.save.
 
-  Each example holds fixed-length float features: 'audio'
-  [example_secs * sample_rate], 'audio_16k' [example_secs * 16000] and
-  'f0_hz', 'f0_confidence', 'loudness_db' [n_frames], where n_frames counts
-  the frames of example_secs of 16 kHz audio at frame_rate with 'center'
-  (centered) or 'same' padding: 1000 (1001 centered) for 4 s at 250 Hz.
+  (magenta/ddsp's name: tf.data.experimental.save/load was the interface's
+  earlier name.)
   """
 
-  def __init__(self, file_pattern: Optional[str] = None,
-               example_secs: float = 4, sample_rate: int = 16000,
-               frame_rate: int = 250, centered: bool = False):
-    """Describes the files.
+  def __init__(self, data_dir: str, sample_rate: int, frame_rate: int):
+    """Names the saved dataset.
 
     Args:
-      file_pattern: Glob of the shards, e.g. '/data/train.tfrecord*'; None
-        uses default_file_pattern.
-      example_secs: Seconds per example.
-      sample_rate: Rate of the 'audio' feature.
-      frame_rate: Rate of the frame features; must divide 16000.
-      centered: Whether the data were prepared with --center.
+      data_dir: The folder tf.data.Dataset.save wrote.
+      sample_rate: Rate of the audio in the dataset.
+      frame_rate: Rate of its frame features.
     """
     super().__init__(sample_rate, frame_rate)
-    validation.check_positive('example_secs', example_secs)
-    self._file_pattern = file_pattern or self.default_file_pattern
-    self._example_secs = example_secs
-    self._centered = centered
-    self._audio_length = self._samples(sample_rate)
-    self._audio_16k_length = self._samples(_CREPE_SAMPLE_RATE)
-    hop = _CREPE_SAMPLE_RATE / frame_rate
-    if hop != int(hop):
-      raise ValueError(f'frame_rate must divide {_CREPE_SAMPLE_RATE}, got '
-                       f'frame_rate={frame_rate!r}.')
-    self._n_frames = spectral_ops.get_framed_lengths(
-        self._audio_16k_length, formats.FEATURE_FRAME_SIZE, int(hop),
-        formats.feature_padding(centered))[0]
+    if not isinstance(data_dir, str) or not data_dir:
+      raise ValueError(f'data_dir must be the folder of a saved dataset, got '
+                       f'data_dir={data_dir!r}.')
+    self.data_dir = data_dir
 
-  def _samples(self, rate: int) -> int:
-    samples = self._example_secs * rate
-    if samples != int(samples):
-      raise ValueError(
-          f'example_secs * rate must be a whole number of samples, got '
-          f'example_secs={self._example_secs!r} at {rate} Hz.')
-    return int(samples)
+  def get_dataset(self, shuffle: bool = True) -> tf.data.Dataset:
+    """The saved dataset, as saved.
 
-  @property
-  def default_file_pattern(self) -> str:
-    """The pattern used when none is given; this class has none."""
-    raise NotImplementedError(
-        'TFRecordProvider needs a file_pattern, e.g. '
-        "TFRecordProvider(file_pattern='/data/train.tfrecord*') or the gin "
-        "binding TFRecordProvider.file_pattern = '...'.")
+    Args:
+      shuffle: Unused: the saved order is kept.
+
+    Returns:
+      The tf.data.Dataset.
+
+    Raises:
+      FileNotFoundError: If data_dir is not a folder.
+    """
+    del shuffle
+    if not tf.io.gfile.isdir(self.data_dir):
+      raise FileNotFoundError(
+          f'data_dir={self.data_dir!r} is not a folder written by '
+          'tf.data.Dataset.save.')
+    return tf.data.Dataset.load(self.data_dir)
+
+
+@gin.register(module=_GIN_MODULE)
+class SyntheticNotes(LegacyTFRecordProvider):
+  """Controls of synthetic notes for ICML 2020's inverse synthesis.
+
+  EXPERIMENTAL, as in magenta/ddsp.
+
+  Reads the shards written by ddsp_tf_generate_synthetic_dataset
+  (magenta/ddsp's ddsp_generate_synthetic_dataset). Each example holds the
+  controls of n_timesteps frames: 'f0_hz' and 'harm_amp' [n_timesteps, 1],
+  'harm_dist', 'sin_amps' and 'sin_freqs' [n_timesteps, n_harmonics] and
+  'noise_magnitudes' [n_timesteps, n_mags]; the model renders the audio.
+  """
+
+  def __init__(self, n_timesteps: int, n_harmonics: int, n_mags: int,
+               file_pattern: Optional[str] = None, sample_rate: int = 16000):
+    """Describes the examples.
+
+    Args:
+      n_timesteps: Frames per example (the generator's n_timesteps).
+      n_harmonics: Harmonics per frame.
+      n_mags: Noise magnitudes per frame.
+      file_pattern: Glob of the shards, e.g. '/data/notes.tfrecord*'.
+      sample_rate: Rate of the audio rendered from the controls.
+    """
+    self.n_timesteps = validation.check_int('n_timesteps', n_timesteps)
+    self.n_harmonics = validation.check_int('n_harmonics', n_harmonics)
+    self.n_mags = validation.check_int('n_mags', n_mags)
+    super().__init__(file_pattern=file_pattern, sample_rate=sample_rate)
 
   @property
   def features_dict(self) -> Dict[str, tf.io.FixedLenFeature]:
     """The feature spec parsed from each record."""
-    frames = tf.io.FixedLenFeature([self._n_frames], dtype=tf.float32)
-    spec = {
-        'audio': tf.io.FixedLenFeature([self._audio_length], tf.float32),
-        'audio_16k': tf.io.FixedLenFeature([self._audio_16k_length],
-                                           tf.float32),
-    }
-    spec.update({key: frames for key in formats.FRAME_FEATURE_KEYS})
-    return spec
-
-  def get_dataset(self, shuffle: bool = True) -> tf.data.Dataset:
-    """Parsed examples from every file that matches the pattern.
-
-    Args:
-      shuffle: Shuffle the order of files.
-
-    Returns:
-      A tf.data.Dataset of feature dicts.
-
-    Raises:
-      FileNotFoundError: If no file matches the pattern.
-    """
-    if not tf.io.gfile.glob(self._file_pattern):
-      raise FileNotFoundError(
-          f'No file matches file_pattern={self._file_pattern!r}.')
-    features = self.features_dict
-
-    def parse(record):
-      return tf.io.parse_single_example(record, features)
-
-    files = tf.data.Dataset.list_files(self._file_pattern, shuffle=shuffle)
-    dataset = files.interleave(tf.data.TFRecordDataset, cycle_length=40,
-                               num_parallel_calls=_AUTOTUNE,
-                               deterministic=not shuffle)
-    return dataset.map(parse, num_parallel_calls=_AUTOTUNE,
-                       deterministic=not shuffle)
+    widths = {'f0_hz': 1, 'harm_amp': 1, 'harm_dist': self.n_harmonics,
+              'sin_amps': self.n_harmonics, 'sin_freqs': self.n_harmonics,
+              'noise_magnitudes': self.n_mags}
+    return {key: tf.io.FixedLenFeature([self.n_timesteps, width], tf.float32)
+            for key, width in widths.items()}
 
 
 # ----------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""gin configs of the URMP dataset: package data, found by name."""

@@ -1,0 +1,1 @@
+"""gin configs of the ICML 2020 paper (DDSP-inv): package data."""
