@@ -55,6 +55,44 @@ ORIGINAL_PATHS = {
         'median_f0', 'median_amps', 'remove_short', 'pad_for_frame',
         'amp_pooled_outliers', 'strided_freq_change', 'power_pooled_outliers',
         'midi_heuristic', 'midi_heuristic_power'],
+    'ddsp_tf.training.nn': [
+        'gin_register_keras_layers', 'straight_through_softmax',
+        'straight_through_choice', 'straight_through_int_quantization',
+        'get_note_mask', 'get_note_mask_from_onset', 'get_note_lengths',
+        'get_note_moments', 'pool_over_notes', 'get_short_note_loss_mask',
+        'NormReluConv', 'ResidualLayer', 'ResidualStack', 'ResNet',
+        'SpectralNormalization', 'get_embedding', 'ConditionalScaleAndShift',
+        'SingleGru', 'VectorQuantization', 'polyphase_resample',
+        'PolyphaseResample', 'DilatedConvStack', 'ConditionalNorm'],
+    'ddsp_tf.training.encoders': [
+        'ZEncoder', 'MfccTimeDistributedRnnEncoder', 'ResnetSinusoidalEncoder',
+        'SinusoidalToHarmonicEncoder', 'OneHotEncoder',
+        'AggregateFeaturesEncoder', 'MfccEncoder', 'MfccRnnEncoder',
+        'MidiEncoder', 'HarmonicToMidiEncoder', 'ExpressionEncoder'],
+    'ddsp_tf.training.decoders': ['RnnFcDecoder', 'MidiDecoder',
+                                  'MidiToHarmonicDecoder',
+                                  'DilatedConvDecoder'],
+    'ddsp_tf.training.metrics': [
+        'EvalCounts', 'sequence2intervals', 'compute_note_metrics',
+        'compute_frame_metrics', 'MidiMetrics'],
+    'ddsp_tf.training.evaluators': [
+        'BasicEvaluator', 'F0LdEvaluator', 'TWMEvaluator',
+        'MidiAutoencoderEvaluator', 'MidiHeuristicEvaluator'],
+    'ddsp_tf.training.summaries': [
+        'midi_summary', 'midiae_f0_summary', 'midiae_ld_summary',
+        'midiae_sp_summary', 'pianoroll_summary'],
+    'ddsp_tf.training.plotting': ['pianoroll_plot_setup'],
+    'ddsp_tf.training.data': [
+        'DataProvider', 'ExperimentalDataProvider', 'TfdsProvider',
+        'NSynthTfds', 'TFRecordProvider', 'LegacyTFRecordProvider',
+        'BaseMultiProvider', 'ZippedProvider', 'MixedProvider',
+        'SyntheticNotes', 'Urmp', 'UrmpMidi', 'UrmpMidiUnsegmented'],
+    'ddsp_tf.training.data_preparation.synthetic_data': [
+        'generate_notes', 'generate_notes_v2', 'flip', 'uniform_int',
+        'uniform_float', 'uniform_generator', 'normal_generator', 'modulate',
+        'random_blend', 'random_harm_dist'],
+    'ddsp_tf.training.data_preparation.ddsp_generate_synthetic_dataset': [
+        'main', 'console_entry_point', 'GIN_PATH'],
 }
 # What API.md lists at those paths that is still to be written (issues 18,
 # 20 and 21). A name that appears must leave this list.
@@ -68,7 +106,10 @@ MISSING_MODULES = ('ddsp_tf.training.models.inverse_synthesis',
 ALIAS_MODULES = ('ddsp_tf/training/ddsp_run.py',
                  'ddsp_tf/training/ddsp_export.py',
                  'ddsp_tf/training/data_preparation/prepare_tfrecord_lib.py',
-                 'ddsp_tf/training/data_preparation/ddsp_prepare_tfrecord.py')
+                 'ddsp_tf/training/data_preparation/ddsp_prepare_tfrecord.py',
+                 'ddsp_tf/training/data_preparation/synthetic_data.py',
+                 'ddsp_tf/training/data_preparation/'
+                 'ddsp_generate_synthetic_dataset.py')
 
 
 def _lint_imports(cwd: str) -> subprocess.CompletedProcess:
