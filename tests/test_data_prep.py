@@ -57,11 +57,18 @@ def harmonic_tone(f0_fn, seconds, sample_rate, amps=HARMONIC_AMPS):
   return sum(amp * np.sin((k + 1) * phase) for k, amp in enumerate(amps))
 
 
-def analytic_loudness_db(f0_hz, amps=HARMONIC_AMPS):
-  """A-weighted mean-square level of a steady harmonic tone, in dB."""
+def analytic_loudness_db(f0_hz, amps=HARMONIC_AMPS, n_fft=512):
+  """compute_loudness's level of a steady harmonic tone, in dB.
+
+  The A-weighted mean square sum_k A_k^2 / 2 * w(f_k), on the original's
+  unnormalized scale: the mean over the n_fft // 2 + 1 rfft bins of
+  |STFT|^2 of a sine is its mean square times n_fft * sum(hann^2) / 2 /
+  (n_fft // 2 + 1), with sum(hann^2) = 3 n_fft / 8 (Parseval).
+  """
   freqs = f0_hz * np.arange(1, len(amps) + 1)
   weights = 10.0**(librosa.A_weighting(freqs) / 10.0)
-  return 10 * np.log10(np.sum(np.square(amps) / 2 * weights))
+  scale = n_fft * (3.0 * n_fft / 8.0) / (2.0 * (n_fft // 2 + 1))
+  return 10 * np.log10(scale * np.sum(np.square(amps) / 2 * weights))
 
 
 # name -> (f0 function, seconds, file sample rate, channel gains). Pitches
