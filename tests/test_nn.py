@@ -213,10 +213,17 @@ def test_normalize_layer_scale_shift_and_errors():
   x = rng.normal(size=(2, 9, 4)).astype(np.float32)
   layer = nn.Normalize('instance')
   layer.build(x.shape)
+  # The original's variable shapes: [1, 1, 1, channels].
+  assert [tuple(w.shape) for w in layer.weights] == [(1, 1, 1, 4)] * 2
   scale, shift = rng.normal(size=4), rng.normal(size=4)
-  layer.set_weights([scale, shift])
+  layer.set_weights([scale.reshape(1, 1, 1, 4), shift.reshape(1, 1, 1, 4)])
   np.testing.assert_allclose(layer(x), _normalize_np(x, 4) * scale + shift,
                              atol=2e-5)
+  # norm_type=None: the scale and shift only.
+  plain = nn.Normalize(None)
+  plain.build(x.shape)
+  plain.set_weights([scale.reshape(1, 1, 1, 4), shift.reshape(1, 1, 1, 4)])
+  np.testing.assert_allclose(plain(x), x * scale + shift, atol=1e-6)
   with pytest.raises(ValueError, match='multiple of 32 channels, got 4'):
     nn.normalize_op(x, 'group')
   with pytest.raises(ValueError, match="norm_type must be one of"):
@@ -296,9 +303,22 @@ def test_rnn_shapes_and_directions():
 
 def test_rnn_fc_and_sandwich():
   x = tf.random.normal([2, 6, 3], seed=6)
-  y = nn.RnnFc(rnn_feat=4, out_feat=5, n_rnn=2)(x)
-  assert y.shape == (2, 6, 5)
+  # As in magenta/ddsp, bidir is the RNNs' return_sequences: by default
+  # only the last frame comes out.
+  y = nn.RnnFc(rnn_feat=4, out_feat=5)(x)
+  assert y.shape == (2, 5)
   assert np.all((y.numpy() > 0) & (y.numpy() < 1))  # sigmoid output.
+  layer = nn.RnnFc(rnn_feat=4, out_feat=5, n_rnn=2, bidir=True)
+  assert layer(x).shape == (2, 6, 5)
+  assert not any(isinstance(rnn.rnn, keras.layers.Bidirectional)
+                 for rnn in layer.rnns)
+  with pytest.raises(ValueError, match='rank'):
+    nn.RnnFc(rnn_feat=4, out_feat=5, n_rnn=2)(x)
+  layer = nn.RnnFc(rnn_feat=4, out_feat=5, n_rnn=2, bidir=True,
+                   bidir_as_return_sequences=False)
+  assert layer(x).shape == (2, 6, 5)
+  assert all(isinstance(rnn.rnn, keras.layers.Bidirectional)
+             for rnn in layer.rnns)
   assert nn.RnnSandwich(fc_stack_ch=7, fc_stack_layers=1, rnn_ch=4)(x).shape == (
       2, 6, 7)
 

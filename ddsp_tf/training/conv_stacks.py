@@ -21,6 +21,7 @@ from ddsp_tf.training.conditioning import ConditionalScaleAndShift
 from ddsp_tf.training.dict_layer import CompositeLayer
 from ddsp_tf.training.normalization import _check_norm_type
 from ddsp_tf.training.normalization import ensure_4d
+from ddsp_tf.training.keras_layers import SpectralNormalization
 from ddsp_tf.training.normalization import get_norm
 from ddsp_tf.training.normalization import inv_ensure_4d
 from ddsp_tf.training.normalization import normalize_op
@@ -193,12 +194,19 @@ class DilatedConvStack(CompositeLayer):
   """Stacks of residual dilated convolutions over time (WaveNet-like).
 
   An input convolution maps the channels to ch. Each stack has
-  layers_per_stack residual layers x += relu(norm(conv(x))) whose dilation
-  grows as dilation**layer, so one stack sees
+  layers_per_stack residual layers x += norm(conv(relu(x))) (as in
+  magenta/ddsp) whose dilation grows as dilation**layer (a negative
+  dilation shrinks it instead, |dilation|**(layers_per_stack - 1 - layer)),
+  so one stack sees
   1 + (kernel_size - 1) * (dilation**layers_per_stack - 1) / (dilation - 1)
-  frames. Optional resampling (strided or transposed convolution) changes
-  the frame rate every stacks_per_resample stacks. With conditional=True
-  the layer takes [x, z] and every norm is a ConditionalNorm on z.
+  frames. Every norm is a Normalize(norm_type), which with norm_type=None
+  is a learned per-channel scale and shift only. Optional resampling
+  (strided or transposed convolution) changes the frame rate every
+  stacks_per_resample stacks. With conditional=True the layer takes [x, z]
+  and every norm is a ConditionalNorm on z.
+
+  Variables (layer.weights order, as magenta/ddsp's): conv_in, the dilated
+  convolutions, the norms, the resampling convolutions.
   """
 
   def __init__(self, ch: int = 256, layers_per_stack: int = 5,
@@ -236,7 +244,10 @@ class DilatedConvStack(CompositeLayer):
                                                  layers_per_stack)
     self.stacks = validation.check_int('stacks', stacks)
     self.kernel_size = validation.check_int('kernel_size', kernel_size)
-    self.dilation = validation.check_int('dilation', dilation)
+    self.dilation = validation.check_int('dilation', dilation,
+                                         minimum=-2**31)
+    if self.dilation == 0:
+      raise ValueError('dilation must be nonzero, got 0.')
     if norm_type is not None:
       _check_norm_type(norm_type)
     if resample_type is not None:
@@ -254,15 +265,27 @@ class DilatedConvStack(CompositeLayer):
     self.conditional = conditional
 
     self.conv_in = self._conv(self.kernel_size)
-    dilations = [self.dilation**layer for layer in range(self.layers_per_stack)]
+    if self.dilation > 0:
+      dilations = [self.dilation**layer
+                   for layer in range(self.layers_per_stack)]
+    else:
+      dilations = [(-self.dilation)**(self.layers_per_stack - layer - 1)
+                   for layer in range(self.layers_per_stack)]
     self.convs = [self._conv(self.kernel_size, dilation=d)
                   for _ in range(self.stacks) for d in dilations]
-    self.norms = [
-        ConditionalNorm(norm_type, shift_only) if conditional
-        else get_norm(norm_type) for _ in self.convs]
-    n_resamples = (-(-self.stacks // self.stacks_per_resample)
-                   if resample_type else 0)
+    self.norms = [get_norm(norm_type, conditional, shift_only)
+                  for _ in self.convs]
+    # One resampler before every stacks_per_resample-th stack (from the
+    # first), or after (ending with the last full group of stacks).
+    if resample_type is None:
+      n_resamples = 0
+    elif resample_after_convolve:
+      n_resamples = self.stacks // self.stacks_per_resample
+    else:
+      n_resamples = -(-self.stacks // self.stacks_per_resample)
     self.resamplers = [self._resampler() for _ in range(n_resamples)]
+    self._layers_per_resample = (len(self.convs) // n_resamples
+                                 if n_resamples else 0)
 
   def _conv(self, kernel_size: int, dilation: int = 1, stride: int = 1,
             transpose: bool = False) -> keras.layers.Layer:
@@ -273,7 +296,7 @@ class DilatedConvStack(CompositeLayer):
         self.ch, (kernel_size, 1), strides=(stride, 1),
         dilation_rate=(dilation, 1), padding='same',
         kernel_initializer='orthogonal' if self.ortho_init else 'glorot_uniform')
-    return keras.layers.SpectralNormalization(conv) if self.spectral_norm else conv
+    return SpectralNormalization(conv) if self.spectral_norm else conv
 
   def _resampler(self) -> keras.layers.Layer:
     stride = self.resample_stride
@@ -281,10 +304,14 @@ class DilatedConvStack(CompositeLayer):
       return self._conv(stride, stride=stride)
     return self._conv(2 * stride, stride=stride, transpose=True)
 
-  def _maybe_resample(self, x: tf.Tensor, stack: int, after: bool) -> tf.Tensor:
-    if (self.resamplers and after == self.resample_after_convolve and
-        stack % self.stacks_per_resample == 0):
-      return self.resamplers[stack // self.stacks_per_resample](x)
+  def _maybe_resample(self, x: tf.Tensor, index: int, after: bool
+                      ) -> tf.Tensor:
+    """Resamples before (or after) residual layer `index` when due."""
+    if not self.resamplers or after != self.resample_after_convolve:
+      return x
+    per = self._layers_per_resample
+    if (index + 1 if after else index) % per == 0:
+      return self.resamplers[index // per](x)
     return x
 
   def call(self, inputs: Union[tf.Tensor, Sequence[tf.Tensor]]) -> tf.Tensor:
@@ -309,15 +336,11 @@ class DilatedConvStack(CompositeLayer):
     validation.check_rank('x', x, (3, 4), '[batch, n_frames, (1,) channels]')
     n_dims = x.shape.rank
     x = self.conv_in(ensure_4d(x))
-    for stack in range(self.stacks):
-      x = self._maybe_resample(x, stack, after=False)
-      for layer in range(self.layers_per_stack):
-        index = stack * self.layers_per_stack + layer
-        y = self.convs[index](x)
-        y = self.norms[index]([y, z]) if self.conditional else (
-            self.norms[index](y))
-        x = x + tf.nn.relu(y)
-      x = self._maybe_resample(x, stack, after=True)
+    for index, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+      x = self._maybe_resample(x, index, after=False)
+      y = conv(tf.nn.relu(x))
+      x = x + (norm([y, z]) if self.conditional else norm(y))
+      x = self._maybe_resample(x, index, after=True)
     return inv_ensure_4d(x, n_dims)
 
   def get_config(self) -> Dict[Text, Any]:

@@ -49,6 +49,9 @@ class RnnFcDecoder(nn.OutputSplitsLayer):
   With stateless=True the RNN takes its initial state from a 'state' input
   ([batch, rnn_channels] for a GRU, twice that for an LSTM) and the outputs
   include the final 'state', so audio can be decoded in consecutive blocks.
+
+  Variables (layer.weights order, as magenta/ddsp's): the input FcStacks,
+  the RNN, the output FcStack, the output Dense layer.
   """
 
   def __init__(self, rnn_channels: int = 512, rnn_type: Text = 'gru',
@@ -87,6 +90,10 @@ class RnnFcDecoder(nn.OutputSplitsLayer):
     self.rnn = (nn.StatelessRnn(rnn_channels, rnn_type) if stateless else
                 nn.Rnn(rnn_channels, rnn_type))
     self.out_stack = nn.FcStack(ch, layers_per_stack)
+    # Made again so that it is tracked last: the variables are then in
+    # magenta/ddsp's order (input stacks, RNN, output stack, output layer).
+    del self.dense_out
+    self.dense_out = keras.layers.Dense(self.n_out)
 
   def _features(self, inputs: Sequence[tf.Tensor],
                 state: Optional[tf.Tensor]) -> Tuple[tf.Tensor, Any]:

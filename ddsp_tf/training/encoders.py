@@ -194,27 +194,38 @@ class MfccRnnEncoder(ZEncoder):
 @keras.saving.register_keras_serializable(package='ddsp_tf')
 @gin.register
 class AggregateFeaturesEncoder(ZEncoder):
-  """An FcStack over [f0_scaled, ld_scaled], averaged over time: one z."""
+  """A Dense layer over [f0_scaled, ld_scaled], averaged over time: one z.
 
-  def __init__(self, ch: int = 512, **kwargs):
+  As in magenta/ddsp the projection is one linear Dense(ch) layer (variable
+  `fc`); fc_stack_layers > 0 uses an nn.FcStack of that many
+  Dense -> LayerNorm -> leaky ReLU layers instead.
+  """
+
+  def __init__(self, ch: int = 512, fc_stack_layers: int = 0, **kwargs):
     """Sets the size.
 
     Args:
-      ch: Channels of the stack and of z.
+      ch: Channels of z.
+      fc_stack_layers: 0 for magenta/ddsp's single Dense layer, else the
+        number of Fc layers of an FcStack.
       **kwargs: ZEncoder arguments.
     """
     super().__init__(**kwargs)
-    self.stack = nn.FcStack(ch, layers=2)
+    self.ch = validation.check_int('ch', ch)
+    self.fc_stack_layers = validation.check_int(
+        'fc_stack_layers', fc_stack_layers, minimum=0)
+    self.fc = (nn.FcStack(self.ch, self.fc_stack_layers)
+               if self.fc_stack_layers else keras.layers.Dense(self.ch))
 
   def compute_z(self, f0_scaled: tf.Tensor, ld_scaled: tf.Tensor) -> tf.Tensor:
-    """f0_scaled, ld_scaled [batch, n_frames, 1] -> z [batch, ch]."""
+    """f0_scaled, ld_scaled [batch, n_frames, 1] -> z [batch, 1, ch]."""
     x = tf.concat([core.tf_float32(f0_scaled), core.tf_float32(ld_scaled)],
                   axis=-1)
-    return tf.reduce_mean(self.stack(x), axis=1)
+    return tf.reduce_mean(self.fc(x), axis=1, keepdims=True)
 
   def get_config(self) -> Dict[Text, Any]:
     config = super().get_config()
-    config['ch'] = self.stack.ch
+    config.update(ch=self.ch, fc_stack_layers=self.fc_stack_layers)
     return config
 
 

@@ -305,43 +305,67 @@ class StatelessRnn(CompositeLayer):
 @keras.saving.register_keras_serializable(package='ddsp_tf')
 @gin.register
 class RnnFc(CompositeLayer):
-  """n_rnn RNNs, then a Dense layer and a nonlinearity."""
+  """n_rnn RNNs, then an Fc layer (Dense -> LayerNorm -> nonlinearity).
+
+  As in magenta/ddsp, `bidir` is by default handed to each Rnn as its third
+  positional argument, return_sequences: the RNNs are unidirectional and,
+  unless bidir=True, return only their last frame (so the output is
+  [batch, out_feat], and n_rnn > 1 needs bidir=True).
+  bidir_as_return_sequences=False gives what the names say instead:
+  bidirectional RNNs when bidir, each returning every frame.
+
+  Input shape:
+    [batch, n_frames, channels].
+
+  Output shape:
+    [batch, n_frames, out_feat] when the RNNs return every frame, else
+    [batch, out_feat].
+  """
 
   def __init__(self, rnn_feat: int, out_feat: int, rnn_type: Text = 'lstm',
                nonlinearity: Text = 'sigmoid', bidir: bool = False,
-               n_rnn: int = 1, **kwargs):
+               n_rnn: int = 1, bidir_as_return_sequences: bool = True,
+               **kwargs):
     """Sets the sizes.
 
     Args:
       rnn_feat: Units of each RNN.
       out_feat: Output channels.
       rnn_type: 'gru' or 'lstm'.
-      nonlinearity: Applied to the Dense output (a Keras activation or
-        tf.nn function name).
-      bidir: Bidirectional RNNs.
+      nonlinearity: Applied after the Fc layer's LayerNorm (a Keras
+        activation or tf.nn function name).
+      bidir: See bidir_as_return_sequences.
       n_rnn: Number of RNNs, >= 1.
+      bidir_as_return_sequences: True (magenta/ddsp's behaviour): bidir is
+        each RNN's return_sequences and the RNNs are unidirectional. False:
+        bidir makes the RNNs bidirectional, and they return every frame.
       **kwargs: Keras layer arguments.
     """
     super().__init__(**kwargs)
     self.n_rnn = validation.check_int('n_rnn', n_rnn)
-    self.rnns = [Rnn(rnn_feat, rnn_type, bidir=bidir)
+    self.bidir = bool(bidir)
+    self.bidir_as_return_sequences = bool(bidir_as_return_sequences)
+    if self.bidir_as_return_sequences:
+      rnn_args = dict(return_sequences=self.bidir, bidir=False)
+    else:
+      rnn_args = dict(return_sequences=True, bidir=self.bidir)
+    self.rnns = [Rnn(rnn_feat, rnn_type, **rnn_args)
                  for _ in range(self.n_rnn)]
-    self.dense = keras.layers.Dense(validation.check_int('out_feat', out_feat))
-    self.nonlinearity = nonlinearity
-    self._activation = get_nonlinearity(nonlinearity)
+    self.fc = Fc(validation.check_int('out_feat', out_feat), nonlinearity)
 
   def call(self, x: tf.Tensor) -> tf.Tensor:
-    """[batch, n_frames, channels] -> [batch, n_frames, out_feat]."""
+    """[batch, n_frames, channels] -> [batch, (n_frames,) out_feat]."""
     for rnn in self.rnns:
       x = rnn(x)
-    return self._activation(self.dense(x))
+    return self.fc(x)
 
   def get_config(self) -> Dict[Text, Any]:
     config = super().get_config()
     rnn = self.rnns[0]
-    config.update(rnn_feat=rnn.dims, out_feat=self.dense.units,
-                  rnn_type=rnn.rnn_type, nonlinearity=self.nonlinearity,
-                  bidir=rnn.bidir, n_rnn=self.n_rnn)
+    config.update(rnn_feat=rnn.dims, out_feat=self.fc.ch,
+                  rnn_type=rnn.rnn_type, nonlinearity=self.fc.nonlinearity,
+                  bidir=self.bidir, n_rnn=self.n_rnn,
+                  bidir_as_return_sequences=self.bidir_as_return_sequences)
     return config
 
 

@@ -2,7 +2,7 @@
 
 `normalize_op` normalises over time per example and channel group
 ('instance', 'layer' or 'group'); `Normalize` adds a learned scale and shift,
-and `get_norm` picks it (or `Identity` for no normalisation).
+and `get_norm` picks it (or a `ConditionalNorm` when conditional).
 `ensure_4d` / `inv_ensure_4d` move between [batch, n_frames, channels] and
 the [batch, n_frames, 1, channels] layout of the convolutional layers.
 
@@ -64,23 +64,26 @@ def _n_groups(norm_type: Text, n_channels: int) -> int:
   return n_groups
 
 
-def normalize_op(x: tf.Tensor, norm_type: Text = 'layer',
+def normalize_op(x: tf.Tensor, norm_type: Optional[Text] = 'layer',
                  eps: float = 1e-5) -> tf.Tensor:
   """Zero-mean, unit-variance normalisation over time (no learned scale).
 
   Statistics are taken per example over time (and width), and over the
   channels of a group: 'instance' normalises each channel separately,
-  'layer' all channels together, 'group' 32 groups of channels.
+  'layer' all channels together, 'group' 32 groups of channels. None
+  returns x unchanged.
 
   Args:
     x: [batch, n_frames, channels] or [batch, n_frames, width, channels];
       the channel count must be static.
-    norm_type: 'instance', 'layer' or 'group'.
+    norm_type: 'instance', 'layer', 'group' or None.
     eps: Added to the variance.
 
   Returns:
     The normalised tensor, same shape as x.
   """
+  if norm_type is None:
+    return x
   _check_norm_type(norm_type)
   x = core.tf_float32(x)
   validation.check_rank('x', x, (3, 4), '[batch, n_frames, (width,) channels]')
@@ -102,29 +105,46 @@ def normalize_op(x: tf.Tensor, norm_type: Text = 'layer',
 @keras.saving.register_keras_serializable(package='ddsp_tf')
 @gin.register(module='ddsp_tf.training.nn')
 class Normalize(keras.layers.Layer):
-  """normalize_op followed by a learned per-channel scale and shift."""
+  """normalize_op followed by a learned per-channel scale and shift.
 
-  def __init__(self, norm_type: Text = 'layer', **kwargs):
+  The scale and shift variables have shape [1, 1, 1, channels], as in
+  magenta/ddsp (so its checkpoints load as they are). With norm_type=None
+  only the scale and shift are applied.
+
+  Input shape:
+    [batch, channels], [batch, n_frames, channels] or
+    [batch, n_frames, width, channels].
+
+  Output shape:
+    Same as the input.
+  """
+
+  def __init__(self, norm_type: Optional[Text] = 'layer', **kwargs):
     """Sets the normalisation.
 
     Args:
-      norm_type: 'instance', 'layer' or 'group' (see normalize_op).
+      norm_type: 'instance', 'layer', 'group' (see normalize_op) or None
+        (scale and shift only).
       **kwargs: Keras layer arguments.
     """
     super().__init__(**kwargs)
-    _check_norm_type(norm_type)
+    if norm_type is not None:
+      _check_norm_type(norm_type)
     self.norm_type = norm_type
 
   def build(self, input_shape):
-    n_channels = input_shape[-1]
-    self.scale = self.add_weight(name='scale', shape=[n_channels],
+    n_channels = int(input_shape[-1])
+    self.scale = self.add_weight(name='scale', shape=[1, 1, 1, n_channels],
                                  initializer='ones')
-    self.shift = self.add_weight(name='shift', shape=[n_channels],
+    self.shift = self.add_weight(name='shift', shape=[1, 1, 1, n_channels],
                                  initializer='zeros')
 
   def call(self, x: tf.Tensor) -> tf.Tensor:
-    """[batch, n_frames, (width,) channels] -> same shape."""
-    return normalize_op(x, self.norm_type) * self.scale + self.shift
+    """[batch, (n_frames, (width,)) channels] -> same shape."""
+    x = core.tf_float32(x)
+    n_dims = x.shape.rank
+    x = normalize_op(ensure_4d(x), self.norm_type)
+    return inv_ensure_4d(x * self.scale + self.shift, n_dims)
 
   def get_config(self) -> Dict[Text, Any]:
     config = super().get_config()
@@ -132,9 +152,26 @@ class Normalize(keras.layers.Layer):
     return config
 
 
-def get_norm(norm_type: Optional[Text]) -> keras.layers.Layer:
-  """A Normalize layer, or Identity when norm_type is None."""
-  return Identity() if norm_type is None else Normalize(norm_type)
+def get_norm(norm_type: Optional[Text], conditional: bool = False,
+             shift_only: bool = False) -> keras.layers.Layer:
+  """The normalisation layer of the residual and convolutional stacks.
+
+  Args:
+    norm_type: 'instance', 'layer', 'group' or None (scale and shift only).
+    conditional: Return a ConditionalNorm, called on [x, z], whose scale
+      and shift are predicted from z, instead of a Normalize.
+    shift_only: With conditional, predict only a shift.
+
+  Returns:
+    A ConditionalNorm(norm_type, shift_only) if conditional, else
+    Normalize(norm_type).
+  """
+  if conditional:
+    # Imported here: conv_stacks builds on this module.
+    from ddsp_tf.training import conv_stacks  # pylint: disable=g-import-not-at-top
+    return conv_stacks.ConditionalNorm(norm_type=norm_type,
+                                       shift_only=shift_only)
+  return Normalize(norm_type)
 
 
 @keras.saving.register_keras_serializable(package='ddsp_tf')
