@@ -287,23 +287,27 @@ class FilteredNoiseReverb(Reverb):
 @keras.saving.register_keras_serializable(package='ddsp_tf')
 @gin.register
 class FIRFilter(processors.Processor):
-  """Time-varying linear-phase FIR filter from frame-wise magnitudes."""
+  """Time-varying FIR filter from frame-wise magnitudes."""
 
-  _config_args = ('window_size', 'scale_fn')
+  _config_args = ('window_size', 'scale_fn', 'centered')
   _function_args = ('scale_fn',)
 
   def __init__(self, window_size: int = 257,
                scale_fn: Optional[Callable] = core.exp_sigmoid,
-               name: Text = 'fir_filter', **kwargs):
+               name: Text = 'fir_filter', centered: bool = False, **kwargs):
     """Sets the filter.
 
     Args:
       window_size: Filter length; 0 gives 2 * (n_bands - 1).
       scale_fn: Applied to the raw magnitudes (None: no scaling).
       name: Layer name.
+      centered: ddsp_tf's symmetric linear-phase filter with exact delay
+        compensation (see `core.frequency_filter`); by default the
+        original's filter and delay.
       **kwargs: Keras layer arguments.
     """
     super().__init__(name=name, **kwargs)
+    self.centered = centered
     self.window_size = validation.check_int('window_size', window_size,
                                             minimum=0)
     self.scale_fn = scale_fn
@@ -329,7 +333,8 @@ class FIRFilter(processors.Processor):
   def get_signal(self, audio: tf.Tensor, magnitudes: tf.Tensor) -> tf.Tensor:
     """Filtered audio, [batch, n_samples], delay-compensated."""
     return core.frequency_filter(audio, magnitudes,
-                                 window_size=self.window_size)
+                                 window_size=self.window_size,
+                                 centered=self.centered)
 
 
 @keras.saving.register_keras_serializable(package='ddsp_tf')

@@ -40,6 +40,14 @@ precise_streaming_harmonic_synthesis = functools.partial(
     core.streaming_harmonic_synthesis, precise_phase=True,
     crossfade_amplitudes=True)
 exact_angular_cumsum = functools.partial(core.angular_cumsum, exact=True)
+# The filter tests check ddsp_tf's centred convention (centered=True): FIR
+# filters centred at ir_size // 2 whose delay fft_convolve removes exactly.
+centered_crop_and_compensate_delay = functools.partial(core.crop_and_compensate_delay, centered=True)
+centered_fft_convolve = functools.partial(core.fft_convolve, centered=True)
+centered_apply_window_to_impulse_response = functools.partial(core.apply_window_to_impulse_response, centered=True)
+centered_frequency_impulse_response = functools.partial(core.frequency_impulse_response, centered=True)
+centered_frequency_filter = functools.partial(core.frequency_filter, centered=True)
+centered_sinc_filter = functools.partial(core.sinc_filter, centered=True)
 
 SR = 16000
 TWO_PI = 2.0 * np.pi
@@ -698,7 +706,7 @@ def test_fft_convolve_valid_matches_scipy(n_audio, ir_size):
   rng = np.random.default_rng(n_audio + ir_size)
   audio = f32(rng.uniform(-1, 1, (2, n_audio)))
   ir = f32(rng.uniform(-1, 1, (2, ir_size)))
-  got = core.fft_convolve(audio, ir, padding='valid',
+  got = centered_fft_convolve(audio, ir, padding='valid',
                           delay_compensation=0).numpy()
   assert got.shape == (2, n_audio + ir_size - 1)
   for b in range(2):
@@ -713,7 +721,7 @@ def test_fft_convolve_same_with_delay_compensation(n_audio, ir_size, delay):
   rng = np.random.default_rng(n_audio * ir_size)
   audio = f32(rng.uniform(-1, 1, (2, n_audio)))
   ir = f32(rng.uniform(-1, 1, (2, ir_size)))
-  got = core.fft_convolve(audio, ir, padding='same',
+  got = centered_fft_convolve(audio, ir, padding='same',
                           delay_compensation=delay).numpy()
   assert got.shape == (2, n_audio)
   start = ir_size // 2 if delay < 0 else delay
@@ -728,7 +736,7 @@ def test_fft_convolve_batch_one_ir_is_applied_to_every_example():
   rng = np.random.default_rng(12)
   audio = f32(rng.uniform(-1, 1, (3, 700)))
   ir = f32(rng.uniform(-1, 1, (1, 50)))
-  got = core.fft_convolve(audio, ir, padding='valid',
+  got = centered_fft_convolve(audio, ir, padding='valid',
                           delay_compensation=0).numpy()
   for b in range(3):
     np.testing.assert_allclose(
@@ -744,7 +752,7 @@ def test_fft_convolve_time_varying_matches_block_overlap_add(
   rng = np.random.default_rng(n_audio + n_frames + ir_size)
   audio = f32(rng.uniform(-1, 1, (2, n_audio)))
   irs = f32(rng.uniform(-1, 1, (2, n_frames, ir_size)))
-  got = core.fft_convolve(audio, irs, padding=padding,
+  got = centered_fft_convolve(audio, irs, padding=padding,
                           delay_compensation=-1 if padding == 'same' else 0
                           ).numpy()
   for b in range(2):
@@ -764,14 +772,14 @@ def test_fft_convolve_time_varying_matches_block_overlap_add(
 
 def test_fft_convolve_raises_on_batch_mismatch():
   with pytest.raises(ValueError, match=r'audio \(3\).*impulse_response \(2\)'):
-    core.fft_convolve(np.zeros((3, 100), np.float32),
+    centered_fft_convolve(np.zeros((3, 100), np.float32),
                       np.zeros((2, 10), np.float32))
 
 
 @pytest.mark.parametrize('padding', ['full', 'SAME', 'causal'])
 def test_fft_convolve_raises_on_bad_padding(padding):
   with pytest.raises(ValueError, match=f"padding={padding!r}"):
-    core.fft_convolve(np.zeros((1, 100), np.float32),
+    centered_fft_convolve(np.zeros((1, 100), np.float32),
                       np.zeros((1, 10), np.float32), padding=padding)
 
 
@@ -780,7 +788,7 @@ def test_fft_convolve_raises_on_bad_padding(padding):
 def test_fft_convolve_raises_when_frames_cannot_split_audio(n_audio, n_frames):
   with pytest.raises(ValueError, match=f'{n_audio} audio samples into '
                      f'n_frames={n_frames}'):
-    core.fft_convolve(np.zeros((1, n_audio), np.float32),
+    centered_fft_convolve(np.zeros((1, n_audio), np.float32),
                       np.zeros((1, n_frames, 4), np.float32))
 
 
@@ -798,11 +806,11 @@ def test_fft_convolve_frames_that_do_not_divide_the_audio():
       expected[b, k * block:k * block + block + 4] += np.convolve(
           padded[b, k * block:(k + 1) * block], responses[b, k])
   # The centred filter's delay, 5 // 2 samples, is removed.
-  same = core.fft_convolve(audio, responses, padding='same')
+  same = centered_fft_convolve(audio, responses, padding='same')
   np.testing.assert_allclose(same, expected[:, 2:1002], atol=1e-4)
   # A 1-D impulse response is one filter for every entry.
   np.testing.assert_allclose(
-      core.fft_convolve(audio, responses[0, 0], padding='same'),
+      centered_fft_convolve(audio, responses[0, 0], padding='same'),
       [np.convolve(x, responses[0, 0])[2:1002] for x in audio], atol=1e-4)
 
 
@@ -841,7 +849,7 @@ def test_crop_and_compensate_delay():
   full = np.tile(np.arange(50, dtype=np.float32), (2, 1))  # 30 + 21 - 1.
 
   def crop(padding, delay):
-    return core.crop_and_compensate_delay(full, 30, 21, padding,
+    return centered_crop_and_compensate_delay(full, 30, 21, padding,
                                           delay).numpy()
 
   np.testing.assert_array_equal(crop('same', 0), full[:, :30])
@@ -866,7 +874,7 @@ def test_frequency_impulse_response_size_and_values(n_bins, window_size,
                                                     expected):
   rng = np.random.default_rng(13)
   mags = f32(rng.uniform(0, 1, (2, 3, n_bins)))
-  ir = core.frequency_impulse_response(mags, window_size=window_size).numpy()
+  ir = centered_frequency_impulse_response(mags, window_size=window_size).numpy()
   assert ir.shape == (2, 3, expected)
   np.testing.assert_allclose(ir, ref_frequency_ir(f64(mags), window_size),
                              atol=1e-6)
@@ -876,7 +884,7 @@ def test_frequency_impulse_response_size_and_values(n_bins, window_size,
 def test_apply_window_to_impulse_response_causal(window_size):
   rng = np.random.default_rng(14)
   ir = f32(rng.uniform(-1, 1, (2, 128)))  # Causal: time zero at index 64.
-  got = core.apply_window_to_impulse_response(ir, window_size,
+  got = centered_apply_window_to_impulse_response(ir, window_size,
                                               causal=True).numpy()
   size = min(window_size, 128)
   assert got.shape == (2, size)
@@ -894,7 +902,7 @@ def test_flat_frequency_filter_is_identity_times_gain(n_bins, window_size,
   rng = np.random.default_rng(15)
   audio = f32(rng.uniform(-1, 1, (2, 4000)))
   mags = np.full((2, n_bins), gain, np.float32)
-  got = core.frequency_filter(audio, mags, window_size=window_size).numpy()
+  got = centered_frequency_filter(audio, mags, window_size=window_size).numpy()
   assert got.shape == audio.shape
   assert np.abs(got - gain * f64(audio)).max() < 1e-3
 
@@ -907,7 +915,7 @@ def test_frequency_filter_response_matches_designed_magnitudes():
   impulse[0, 1024] = 1.0
   # With an impulse at n, 'same' output starting at n - ir_size // 2 is the
   # causal, centred impulse response of the filter.
-  out = core.frequency_filter(impulse, f32(design)[None]).numpy()[0]
+  out = centered_frequency_filter(impulse, f32(design)[None]).numpy()[0]
   ir_size = 2 * (n_bins - 1)
   span = np.s_[1024 - ir_size // 2:1024 - ir_size // 2 + ir_size]
   ir = out[span]
@@ -934,7 +942,7 @@ def test_frequency_filter_truncated_window_is_smoothed_design():
   n_bins = 513
   f = np.linspace(0, 1, n_bins)
   design = 0.5 + 0.4 * np.cos(np.pi * f)  # Very smooth: truncation is cheap.
-  ir = core.frequency_impulse_response(f32(design)[None],
+  ir = centered_frequency_impulse_response(f32(design)[None],
                                        window_size=128).numpy()[0]
   _, h = scipy.signal.freqz(ir, worN=np.pi * f)
   assert np.abs(np.abs(h) - design).max() < 0.01
@@ -946,7 +954,7 @@ def test_frequency_filter_truncated_window_is_smoothed_design():
     (100, 513, 0, 'valid', 1123)])
 def test_frequency_filter_output_size(n_audio, n_bins, window_size, padding,
                                       expected):
-  out = core.frequency_filter(np.ones((2, n_audio), np.float32),
+  out = centered_frequency_filter(np.ones((2, n_audio), np.float32),
                               np.ones((2, n_bins), np.float32),
                               window_size=window_size, padding=padding)
   assert out.shape == (2, expected)
@@ -957,7 +965,7 @@ def test_frequency_filter_time_varying_matches_numpy():
   n_audio, n_frames, n_bins = 2000, 20, 33
   audio = f32(rng.uniform(-1, 1, (2, n_audio)))
   mags = f32(rng.uniform(0, 1, (2, n_frames, n_bins)))
-  got = core.frequency_filter(audio, mags).numpy()
+  got = centered_frequency_filter(audio, mags).numpy()
   irs = ref_frequency_ir(f64(mags))
   ir_size = irs.shape[-1]
   for b in range(2):
@@ -1045,7 +1053,7 @@ def test_sinc_impulse_response_raises_on_bad_cutoff(cutoff, sample_rate,
     ('same', 512, 1000), ('valid', 512, 1512), ('valid', 100, 1100),
     ('same', 101, 1000)])
 def test_sinc_filter_output_size(high_pass, padding, window_size, expected):
-  out = core.sinc_filter(np.ones((2, 1000), np.float32),
+  out = centered_sinc_filter(np.ones((2, 1000), np.float32),
                          np.array([0.3, 0.5], np.float32),
                          window_size=window_size, padding=padding,
                          high_pass=high_pass)
@@ -1055,9 +1063,9 @@ def test_sinc_filter_output_size(high_pass, padding, window_size, expected):
 def test_sinc_filter_separates_tones():
   n = np.arange(SR) / SR
   audio = f32(np.sin(TWO_PI * 500 * n) + np.sin(TWO_PI * 5000 * n))[None]
-  low = core.sinc_filter(audio, np.array([2000.0], np.float32),
+  low = centered_sinc_filter(audio, np.array([2000.0], np.float32),
                          sample_rate=SR).numpy()[0]
-  high = core.sinc_filter(audio, np.array([2000.0], np.float32),
+  high = centered_sinc_filter(audio, np.array([2000.0], np.float32),
                           sample_rate=SR, high_pass=True).numpy()[0]
   interior = slice(1000, SR - 1000)
   np.testing.assert_allclose(low[interior], np.sin(TWO_PI * 500 * n)[interior],
@@ -1090,12 +1098,12 @@ def test_graph_and_xla_with_unknown_batch(jit_compile):
   @tf.function(jit_compile=jit_compile, input_signature=[
       spec([None, n_samples]), spec([None, 5, 33])])
   def convolve(audio, ir):
-    return core.fft_convolve(audio, ir)
+    return centered_fft_convolve(audio, ir)
 
   @tf.function(jit_compile=jit_compile, input_signature=[
       spec([None, n_samples]), spec([None, 17])])
   def filt(audio, mags):
-    return core.frequency_filter(audio, mags)
+    return centered_frequency_filter(audio, mags)
 
   @tf.function(jit_compile=jit_compile, input_signature=[
       spec([None, n_samples, 1]), spec([None, 64])])
@@ -1223,7 +1231,7 @@ def test_frequency_filter_gradients_match_finite_differences():
   weights = rng.normal(size=n_audio)
   mags_var = tf.Variable(mags[None])
   with tf.GradientTape() as tape:
-    y = core.frequency_filter(audio[None], mags_var)
+    y = centered_frequency_filter(audio[None], mags_var)
     loss = _loss_tf(y[0], f32(weights))
   grad = tape.gradient(loss, mags_var).numpy()[0]
 
@@ -1299,10 +1307,10 @@ def test_no_nan_for_zero_controls_and_silence():
         precise_oscillator_bank(zero_phase, zero_phase, use_angular_cumsum=True),
         core.wavetable_synthesis(zeros_frames, zeros_frames,
                                  tf.zeros((2, 64)), n_samples=640),
-        core.frequency_filter(silent, zero_mags),
-        core.fft_convolve(silent, tf.zeros((2, 33))),
-        core.sinc_filter(silent, tf.zeros((2,))),
-        core.sinc_filter(silent + 1.0, tf.zeros((2, 4))),
+        centered_frequency_filter(silent, zero_mags),
+        centered_fft_convolve(silent, tf.zeros((2, 33))),
+        centered_sinc_filter(silent, tf.zeros((2,))),
+        centered_sinc_filter(silent + 1.0, tf.zeros((2, 4))),
         core.variable_length_delay(zero_phase, silent),
     ]
     loss = tf.add_n([tf.reduce_sum(o**2) + tf.reduce_sum(o) for o in outs])
@@ -1409,10 +1417,10 @@ def test_lookup_and_delay_raise_on_mismatched_shapes():
 
 def test_fft_convolve_raises_on_wrong_rank():
   with pytest.raises(ValueError, match=r'impulse_response.*\[1, 1, 2, 8\]'):
-    core.fft_convolve(np.zeros((1, 100), np.float32),
+    centered_fft_convolve(np.zeros((1, 100), np.float32),
                       np.zeros((1, 1, 2, 8), np.float32))
   with pytest.raises(ValueError, match=r'audio.*\[100\]'):
-    core.fft_convolve(np.zeros((100,), np.float32),
+    centered_fft_convolve(np.zeros((100,), np.float32),
                       np.zeros((1, 8), np.float32))
 
 
@@ -1447,3 +1455,22 @@ def test_unit_midi_maps_keep_float64():
   np.testing.assert_allclose(core.midi_to_unit(np.asarray(midi), 20.0, 90.0),
                              unit, rtol=1e-12, atol=1e-12)
   assert core.unit_to_midi(0.5).dtype == tf.float32
+
+
+@pytest.mark.parametrize('ir_size', [5, 64, 65])
+def test_fft_convolve_default_delay_is_the_originals(ir_size):
+  """A unit impulse at tap k moves the audio by k - ((ir_size - 1) // 2 - 1).
+
+  That is magenta/ddsp's automatic delay compensation; with centered=True it
+  is k - ir_size // 2.
+  """
+  audio = np.random.default_rng(3).normal(size=(1, 200)).astype(np.float32)
+  k = ir_size // 2 + 1
+  ir = np.zeros((1, ir_size), np.float32)
+  ir[0, k] = 1.0
+  for centered, removed in ((False, (ir_size - 1) // 2 - 1),
+                            (True, ir_size // 2)):
+    shift = k - removed
+    out = core.fft_convolve(audio, ir, centered=centered).numpy()[0]
+    want = np.concatenate([np.zeros(shift), audio[0, :200 - shift]])
+    np.testing.assert_allclose(out, want, atol=1e-5)

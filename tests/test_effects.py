@@ -410,7 +410,7 @@ def test_fir_filter_measured_gain_of_sines_matches_magnitudes():
   bins = np.array([3, 20, 64, 101, 126])
   t = np.arange(n)
   audio = f32([np.sin(TWO_PI * k * t / 256.0 + 0.3 * k) for k in bins])
-  out = effects.FIRFilter(scale_fn=None)(
+  out = effects.FIRFilter(centered=True, scale_fn=None)(
       audio, np.tile(magnitudes, [len(bins), 1])).numpy()
   steady = slice(256, n - 256)
   for row, k in enumerate(bins):
@@ -431,7 +431,7 @@ def test_fir_filter_white_noise_psd_follows_magnitudes():
   freqs_bins = np.linspace(0.0, SR / 2.0, n_bins)
   magnitudes = f32(1.0 + 0.8 * np.cos(TWO_PI * freqs_bins / 8000.0))
   audio = noise([1, 64000], seed=8)
-  out = effects.FIRFilter(window_size=0, scale_fn=None)(
+  out = effects.FIRFilter(centered=True, window_size=0, scale_fn=None)(
       audio, magnitudes[None]).numpy()
   f, psd_in = scipy.signal.welch(audio[0], fs=SR, nperseg=256)
   _, psd_out = scipy.signal.welch(out[0], fs=SR, nperseg=256)
@@ -446,7 +446,7 @@ def test_fir_filter_white_noise_psd_follows_magnitudes():
 def test_fir_filter_matches_numpy_linear_phase_fir(n_bins, window_size):
   audio = noise([2, 3000], seed=9)
   magnitudes = f32(np.random.default_rng(10).uniform(0.0, 2.0, [2, n_bins]))
-  out = effects.FIRFilter(window_size=window_size, scale_fn=None)(
+  out = effects.FIRFilter(centered=True, window_size=window_size, scale_fn=None)(
       audio, magnitudes).numpy()
   expected = ref_fir_filter(audio, magnitudes, window_size)
   np.testing.assert_allclose(out, expected, atol=1e-4)
@@ -457,7 +457,7 @@ def test_fir_filter_time_varying_flat_gains_switch_per_block():
   gains = np.array([1.0, 0.5, 2.0, 0.0])
   magnitudes = np.tile(f32(gains)[None, :, None], [1, 1, 33])
   audio = noise([1, 4096], seed=11)
-  out = effects.FIRFilter(scale_fn=None)(audio, magnitudes).numpy()
+  out = effects.FIRFilter(centered=True, scale_fn=None)(audio, magnitudes).numpy()
   expected = audio * np.repeat(gains, 1024)[None]
   np.testing.assert_allclose(out, expected, atol=1e-5)
 
@@ -465,7 +465,7 @@ def test_fir_filter_time_varying_flat_gains_switch_per_block():
 def test_fir_filter_default_scale_fn_is_exp_sigmoid():
   audio = noise([1, 1024], seed=12)
   raw = np.full([1, 33], 0.7, np.float32)  # Flat -> a pure gain.
-  out = effects.FIRFilter()(audio, raw, return_outputs_dict=True)
+  out = effects.FIRFilter(centered=True)(audio, raw, return_outputs_dict=True)
   assert sorted(out['controls']) == ['audio', 'magnitudes']
   np.testing.assert_allclose(out['signal'].numpy(),
                              np_exp_sigmoid(0.7) * audio, rtol=1e-4,
@@ -641,7 +641,7 @@ def test_fir_filter_keras_roundtrip(tmp_path):
   audio_in = keras.Input(shape=(3000,))
   mags_in = keras.Input(shape=(129,))
   model = keras.Model([audio_in, mags_in], effects.FIRFilter(
-      window_size=64, scale_fn=None, name='fir')(audio_in, mags_in))
+      window_size=64, scale_fn=None, name='fir', centered=True)(audio_in, mags_in))
   loaded = _save_and_load(model, tmp_path)
   assert loaded.get_layer('fir').window_size == 64
   audio = noise([2, 3000], seed=9)
@@ -674,7 +674,7 @@ def test_mod_delay_keras_roundtrip(tmp_path):
     effects.FilteredNoiseReverb(reverb_length=600, window_size=33,
                                 n_frames=20, n_filter_banks=5,
                                 initial_bias=-2.0, add_dry=False),
-    effects.FIRFilter(window_size=99, scale_fn=tf.nn.relu),
+    effects.FIRFilter(centered=True, window_size=99, scale_fn=tf.nn.relu),
     effects.ModDelay(center_ms=3.0, depth_ms=1.5, sample_rate=22050,
                      gain_scale_fn=None, phase_scale_fn=core.exp_sigmoid,
                      add_dry=False),
@@ -811,7 +811,7 @@ def test_exp_decay_reverb_ir_is_the_same_under_xla():
 
 @JIT
 def test_fir_filter_in_tf_function(jit_compile):
-  fir = effects.FIRFilter(window_size=64, scale_fn=None)
+  fir = effects.FIRFilter(centered=True, window_size=64, scale_fn=None)
   fn = tf.function(fir, jit_compile=jit_compile,
                    input_signature=[_spec(None, 3000), _spec(None, 65)])
   for batch in (1, 3):
@@ -886,7 +886,7 @@ def test_fir_filter_magnitude_gradients():
   mags = tf.Variable(f32(np.random.default_rng(7).uniform(0, 1, [1, n_bins])))
   with tf.GradientTape() as tape:
     loss = tf.reduce_sum(
-        effects.FIRFilter(window_size=0, scale_fn=None)(audio, mags) * weights)
+        effects.FIRFilter(centered=True, window_size=0, scale_fn=None)(audio, mags) * weights)
   grad = tape.gradient(loss, mags).numpy()[0]
   expected = [np.sum(f64(weights) * ref_fir_filter(audio, np.eye(n_bins)[k]))
               for k in range(n_bins)]
@@ -894,7 +894,7 @@ def test_fir_filter_magnitude_gradients():
   # Through the default exp_sigmoid too.
   raw = tf.Variable(noise([1, 10, n_bins], seed=8))
   with tf.GradientTape() as tape:
-    loss = tf.reduce_sum(effects.FIRFilter()(audio, raw) * weights)
+    loss = tf.reduce_sum(effects.FIRFilter(centered=True)(audio, raw) * weights)
   grad = tape.gradient(loss, raw).numpy()
   assert np.all(np.isfinite(grad)) and np.abs(grad).max() > 1e-3
 
@@ -950,9 +950,9 @@ def test_mod_delay_gain_and_phase_gradients():
     (lambda: effects.ExpDecayReverb(reverb_length=10),
      (noise([1, 100]), f32([1.0]), f32([[1.0]])),
      r'gain must have rank 2.*\[1\]'),
-    (lambda: effects.FIRFilter(), (noise([1, 100, 1]), noise([1, 33])),
+    (lambda: effects.FIRFilter(centered=True), (noise([1, 100, 1]), noise([1, 33])),
      r'audio must have rank 2.*\[1, 100, 1\]'),
-    (lambda: effects.FIRFilter(), (noise([1, 100]), noise([33])),
+    (lambda: effects.FIRFilter(centered=True), (noise([1, 100]), noise([33])),
      r'magnitudes must have rank 2 or 3.*\[33\]'),
     (lambda: effects.ModDelay(),
      (noise([2, 100]), noise([2, 10]), noise([2, 10, 1])),

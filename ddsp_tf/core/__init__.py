@@ -37,6 +37,7 @@ module 'ddsp_tf.core' (`@core.exp_sigmoid`, `core.oscillator_bank.*`).
 
 from ddsp_tf.core.filters import _CONVOLUTION_PADDINGS
 from ddsp_tf.core.filters import _next_power_of_2
+from ddsp_tf.core.filters import _window_impulse_response
 from ddsp_tf.core.filters import apply_window_to_impulse_response
 from ddsp_tf.core.filters import crop_and_compensate_delay
 from ddsp_tf.core.filters import fft_convolve

@@ -56,7 +56,8 @@ def _next_power_of_2(n: tf.Tensor) -> tf.Tensor:
 def crop_and_compensate_delay(audio: tf.Tensor, audio_size: Length,
                               ir_size: int,
                               padding: Text,
-                              delay_compensation: int) -> tf.Tensor:
+                              delay_compensation: int,
+                              centered: bool = False) -> tf.Tensor:
   """Crops a full convolution to the wanted length and removes filter delay.
 
   Args:
@@ -67,11 +68,13 @@ def crop_and_compensate_delay(audio: tf.Tensor, audio_size: Length,
     padding: 'same' keeps audio_size samples; 'valid' keeps the whole
       convolution, audio_size + ir_size - 1 samples.
     delay_compensation: Samples to drop from the start. A negative value
-      drops ir_size // 2, the delay of the centred linear-phase impulse
-      responses that frequency_impulse_response and sinc_impulse_response
-      make, so filtering with a flat response returns the input unshifted.
-      (magenta/ddsp dropped (ir_size - 1) // 2 - 1, which leaves its own
-      filters one or two samples late.)
+      drops magenta/ddsp's automatic amount, (ir_size - 1) // 2 - 1 (at
+      least 0), or with centered=True ir_size // 2.
+    centered: ddsp_tf's automatic delay, ir_size // 2: exactly the delay of
+      the impulse responses that frequency_impulse_response(centered=True)
+      and sinc_impulse_response make, so that filtering with a flat response
+      returns the input unshifted (the original's amount leaves its filters
+      one or two samples late).
 
   Returns:
     [batch, audio_size] for 'same', [batch, audio_size + ir_size - 1] for
@@ -79,14 +82,20 @@ def crop_and_compensate_delay(audio: tf.Tensor, audio_size: Length,
   """
   validation.check_choice('padding', padding, _CONVOLUTION_PADDINGS)
   crop_size = audio_size if padding == 'same' else audio_size + ir_size - 1
-  start = ir_size // 2 if delay_compensation < 0 else int(delay_compensation)
+  if delay_compensation >= 0:
+    start = int(delay_compensation)
+  elif centered:
+    start = ir_size // 2
+  else:
+    start = max((ir_size - 1) // 2 - 1, 0)
   audio = pad_axis(audio, (0, start), axis=-1)
   return audio[..., start:start + crop_size]
 
 
 def fft_convolve(audio: tf.Tensor, impulse_response: tf.Tensor,
                  padding: Text = 'same',
-                 delay_compensation: int = -1) -> tf.Tensor:
+                 delay_compensation: int = -1,
+                 centered: bool = False) -> tf.Tensor:
   """Convolves audio with a fixed or time-varying impulse response by FFT.
 
   A 1-D or 2-D impulse response is one filter for the whole signal (LTI). A
@@ -105,7 +114,10 @@ def fft_convolve(audio: tf.Tensor, impulse_response: tf.Tensor,
     padding: 'same' (output as long as the input) or 'valid' (the whole
       convolution, n_samples + ir_size - 1).
     delay_compensation: Samples dropped from the start; negative means the
-      delay of a centred linear-phase filter, ir_size // 2.
+      automatic amount of `crop_and_compensate_delay`: the original's
+      (ir_size - 1) // 2 - 1, or ir_size // 2 with centered=True.
+    centered: ddsp_tf's automatic delay compensation for impulse responses
+      centred at ir_size // 2 (see `crop_and_compensate_delay`).
 
   Returns:
     Filtered audio, [batch, n_samples] or [batch, n_samples + ir_size - 1].
@@ -163,32 +175,51 @@ def fft_convolve(audio: tf.Tensor, impulse_response: tf.Tensor,
   blocks = tf.signal.irfft(spectrum, [fft_size])
   convolved = tf.signal.overlap_and_add(blocks, frame_size)
   return crop_and_compensate_delay(convolved, n_samples, ir_size, padding,
-                                   delay_compensation)
+                                   delay_compensation, centered=centered)
 
 
 def apply_window_to_impulse_response(impulse_response: tf.Tensor,
                                      window_size: int = 0,
-                                     causal: bool = False) -> tf.Tensor:
-  """Windows an impulse response and returns it in causal, centred form.
+                                     causal: bool = False,
+                                     centered: bool = False) -> tf.Tensor:
+  """Windows an impulse response and returns it in causal form.
+
+  By default this is magenta/ddsp's convention. A periodic Hann window of
+  window_size samples (0 or more than ir_size means ir_size) is centred on
+  time zero. With the full size the result is the windowed response rolled
+  by ir_size // 2 (time zero at index ir_size // 2). With a shorter window,
+  h = (window_size + 1) // 2, the result has 2 h - 1 taps: times -(h - 2)
+  to h, time zero at index h - 2 (its last taps fall where the window is
+  zero).
+
+  centered=True is ddsp_tf's convention: the result always has window_size
+  taps with time zero at index window_size // 2 and the Hann window centred
+  there (a symmetric, linear-phase filter for a symmetric input of odd
+  window_size).
 
   Args:
     impulse_response: [..., ir_size]. Zero-phase form (time zero at index 0,
       negative times wrapped to the end, as irfft returns) unless causal.
-    window_size: Length of the Hann window and of the result; 0 or more than
-      ir_size means ir_size.
-    causal: The input is already causal with time zero at index
-      ir_size // 2.
+    window_size: Length of the Hann window; 0 or more than ir_size means
+      ir_size.
+    causal: The input is causal with time zero at index ir_size // 2 (by
+      default rolled back by ir_size // 2 as the original's fftshift does,
+      which is one sample off for odd sizes).
+    centered: ddsp_tf's centred result (see above).
 
   Returns:
-    [..., window_size] impulse response whose time zero sits at index
-    window_size // 2, tapered by a Hann window centred there (linear phase
-    when the input is symmetric).
+    [..., n_taps] windowed impulse response: n_taps = ir_size for the full
+    window, else 2 * ((window_size + 1) // 2) - 1, or window_size with
+    centered.
   """
   impulse_response = tf_float32(impulse_response)
   ir_size = impulse_response.shape[-1]
   if ir_size is None:
     raise ValueError('The impulse response needs a static length, got shape '
                      f'{impulse_response.shape.as_list()}.')
+  if not centered:
+    return _window_impulse_response(impulse_response, ir_size, window_size,
+                                    causal)
   if causal:
     impulse_response = tf.roll(impulse_response, -(ir_size // 2), axis=-1)
   if window_size <= 0 or window_size > ir_size:
@@ -201,20 +232,53 @@ def apply_window_to_impulse_response(impulse_response: tf.Tensor,
   return impulse_response * window.astype(np.float32)
 
 
+def _window_impulse_response(impulse_response: tf.Tensor, ir_size: int,
+                             window_size: int, causal: bool) -> tf.Tensor:
+  """magenta/ddsp's windowing (see apply_window_to_impulse_response)."""
+  if causal:
+    impulse_response = tf.roll(impulse_response, ir_size // 2, axis=-1)
+  if window_size <= 0 or window_size > ir_size:
+    window_size = ir_size
+  # tf.signal.hann_window's "periodic" window: its period is window_size
+  # for even sizes but window_size - 1 for odd ones.
+  period = max(window_size - window_size % 2, 1)
+  window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(window_size) / period)
+  if window_size == 1:
+    window = np.ones(1)
+  if window_size == ir_size:
+    zero_phase = np.roll(window, -(window_size // 2))
+    windowed = impulse_response * zero_phase.astype(np.float32)
+    return tf.roll(windowed, ir_size // 2, axis=-1)
+  half = (window_size + 1) // 2
+  zero_phase = np.concatenate([window[half:],
+                               np.zeros(ir_size - window_size),
+                               window[:half]])
+  windowed = impulse_response * zero_phase.astype(np.float32)
+  n_negative = max(half - 2, 0)
+  return tf.concat([windowed[..., ir_size - n_negative:],
+                    windowed[..., :half + 1]], axis=-1)
+
+
 def frequency_impulse_response(magnitudes: tf.Tensor,
-                               window_size: int = 0) -> tf.Tensor:
-  """Linear-phase FIR filter with the given magnitude response.
+                               window_size: int = 0,
+                               centered: bool = False) -> tf.Tensor:
+  """FIR filter with the given (zero-phase) magnitude response, windowed.
+
+  The inverse rfft of the magnitudes, windowed and made causal by
+  `apply_window_to_impulse_response`.
 
   Args:
     magnitudes: Gains at n_bins frequencies evenly spaced from 0 Hz to
       Nyquist, [batch, n_bins] or [batch, n_frames, n_bins].
     window_size: Filter length; 0 (or more than 2 * (n_bins - 1)) gives
-      2 * (n_bins - 1). An even window_size gives window_size - 1 taps, a
-      symmetric (linear-phase) filter, as the original.
+      2 * (n_bins - 1) taps. Shorter windows follow the original's
+      convention (see `apply_window_to_impulse_response`).
+    centered: ddsp_tf's symmetric filter centred at ir_size // 2 (an even
+      window_size gives window_size - 1 taps), which
+      `fft_convolve(..., centered=True)` compensates exactly.
 
   Returns:
-    Impulse responses, [batch, (n_frames,) ir_size], centred at
-    ir_size // 2.
+    Impulse responses, [batch, (n_frames,) ir_size].
   """
   magnitudes = tf_float32(magnitudes)
   validation.check_rank('magnitudes', magnitudes, (2, 3),
@@ -225,9 +289,11 @@ def frequency_impulse_response(magnitudes: tf.Tensor,
   spectrum = tf.complex(magnitudes, tf.zeros_like(magnitudes))
   impulse_response = tf.signal.irfft(spectrum)
   ir_size = impulse_response.shape[-1]
-  if ir_size is not None and 0 < window_size < ir_size and window_size % 2 == 0:
+  if (centered and ir_size is not None and 0 < window_size < ir_size and
+      window_size % 2 == 0):
     window_size -= 1
-  return apply_window_to_impulse_response(impulse_response, window_size)
+  return apply_window_to_impulse_response(impulse_response, window_size,
+                                          centered=centered)
 
 
 def sinc(x: tf.Tensor, threshold: float = 1e-20) -> tf.Tensor:
@@ -291,7 +357,8 @@ def sinc_impulse_response(cutoff_frequency: tf.Tensor, window_size: int = 512,
 
 
 def frequency_filter(audio: tf.Tensor, magnitudes: tf.Tensor,
-                     window_size: int = 0, padding: Text = 'same') -> tf.Tensor:
+                     window_size: int = 0, padding: Text = 'same',
+                     centered: bool = False) -> tf.Tensor:
   """Filters audio with a (time-varying) magnitude response.
 
   Args:
@@ -300,18 +367,22 @@ def frequency_filter(audio: tf.Tensor, magnitudes: tf.Tensor,
       [batch, n_frames, n_bins] (n_frames must split the audio evenly).
     window_size: Filter length; 0 gives 2 * (n_bins - 1).
     padding: 'same' or 'valid', as in fft_convolve.
+    centered: ddsp_tf's centred filter with exact delay compensation (see
+      `frequency_impulse_response`); by default the original's.
 
   Returns:
     Filtered audio, delay-compensated.
   """
-  impulse_response = frequency_impulse_response(magnitudes,
-                                                window_size=window_size)
-  return fft_convolve(audio, impulse_response, padding=padding)
+  impulse_response = frequency_impulse_response(
+      magnitudes, window_size=window_size, centered=centered)
+  return fft_convolve(audio, impulse_response, padding=padding,
+                      centered=centered)
 
 
 def sinc_filter(audio: tf.Tensor, cutoff_frequency: tf.Tensor,
                 window_size: int = 512, sample_rate: Optional[float] = None,
-                padding: Text = 'same', high_pass: bool = False) -> tf.Tensor:
+                padding: Text = 'same', high_pass: bool = False,
+                centered: bool = False) -> tf.Tensor:
   """Low-pass (or high-pass) filters audio with a windowed sinc.
 
   Args:
@@ -322,6 +393,9 @@ def sinc_filter(audio: tf.Tensor, cutoff_frequency: tf.Tensor,
     sample_rate: Samples per second, if the cutoff is in Hz.
     padding: 'same' or 'valid', as in fft_convolve.
     high_pass: High-pass instead of low-pass.
+    centered: Remove the filter's delay exactly (ir_size // 2 samples, see
+      `crop_and_compensate_delay`); by default the original's amount, one
+      sample less.
 
   Returns:
     Filtered audio, delay-compensated.
@@ -329,4 +403,5 @@ def sinc_filter(audio: tf.Tensor, cutoff_frequency: tf.Tensor,
   impulse_response = sinc_impulse_response(
       cutoff_frequency, window_size=window_size, sample_rate=sample_rate,
       high_pass=high_pass)
-  return fft_convolve(audio, impulse_response, padding=padding)
+  return fft_convolve(audio, impulse_response, padding=padding,
+                      centered=centered)

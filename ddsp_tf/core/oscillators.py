@@ -435,15 +435,19 @@ def harmonic_oscillator_bank(frequency: tf.Tensor,
     amplitude_envelopes = remove_above_nyquist(
         get_harmonic_frequencies(frequency, n_harmonics), amplitude_envelopes,
         sample_rate)
-  phase = _running_phase(frequency, sample_rate, use_angular_cumsum,
-                         precise_phase, initial_phase)
-  final_phase = phase[:, -1:, :1]
-  if precise_phase:
-    final_phase = tf.math.floormod(final_phase, _TWO_PI)
   harmonic_numbers = tf.range(1, n_harmonics + 1, dtype=tf.float32)
+  if precise_phase:
+    cycles = _cumulative_cycles(frequency, sample_rate, use_angular_cumsum,
+                                initial_phase)
+    audio = tf.reduce_sum(
+        amplitude_envelopes * tf.sin(cycles * (_TWO_PI * harmonic_numbers)),
+        axis=-1)
+    return audio, _final_phase(cycles)
+  phase = _running_phase(frequency, sample_rate, use_angular_cumsum, False,
+                         initial_phase)
   audio = tf.reduce_sum(
       amplitude_envelopes * tf.sin(phase * harmonic_numbers), axis=-1)
-  return audio, final_phase
+  return audio, phase[:, -1:, :1]
 
 
 def _broadcast_batch(*tensors: Optional[tf.Tensor]
@@ -541,10 +545,13 @@ def _crossfaded_harmonic_bank(f0_hz: tf.Tensor, frame_amplitudes: tf.Tensor,
   """
   n_harmonics = frame_amplitudes.shape[-1]
   f0_samples = resample(f0_hz, n_samples, method='linear')
-  phase = _running_phase(f0_samples, sample_rate, use_angular_cumsum,
-                         precise_phase, initial_phase)
-  cycles = phase / _TWO_PI
-  cycles -= tf.floor(cycles)
+  if precise_phase:
+    cycles = _cumulative_cycles(f0_samples, sample_rate, use_angular_cumsum,
+                                initial_phase)
+  else:
+    cycles = _running_phase(f0_samples, sample_rate, use_angular_cumsum,
+                            False, initial_phase) / _TWO_PI
+    cycles -= tf.floor(cycles)
   harmonic_numbers = tf.range(1, n_harmonics + 1, dtype=tf.float32)
   reach = get_harmonic_frequencies(_neighbourhood_max(f0_hz), n_harmonics)
   frame_amplitudes = remove_above_nyquist(reach, frame_amplitudes,

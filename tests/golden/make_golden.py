@@ -93,8 +93,13 @@ class Group:
 
   def _record(self, case, kind, fn_name, fn, args, kwargs, init):
     assert all(not c['case'] == case for c in self.spec), case
+    # The original modifies some numpy arguments in place (e.g.
+    # sinc_impulse_response's cutoff_frequency *= ...): call it on copies.
+    call_args = [np.copy(a) if isinstance(a, np.ndarray) else a for a in args]
+    call_kwargs = {k: np.copy(v) if isinstance(v, np.ndarray) else v
+                   for k, v in kwargs.items()}
     try:
-      out = fn(*args, **kwargs)
+      out = fn(*call_args, **call_kwargs)
       out = to_numpy(out)
     except Exception as e:  # pylint: disable=broad-except
       print(f'  SKIP {self.name}/{case}: the original raised '
