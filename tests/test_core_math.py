@@ -38,7 +38,13 @@ def np_exp_sigmoid(x, exponent=10.0, max_value=2.0, threshold=1e-7):
 
 
 def np_soft_limit(x, x_min, x_max):
+  """ddsp_tf's form: corners at x_min and x_max."""
   return x_min + np_softplus(x - x_min) - np_softplus(x - x_max)
+
+
+def np_soft_limit_original(x, x_min, x_max):
+  """The original's form: corners at 0 and x_max - x_min, shifted by x_min."""
+  return np_softplus(x) + x_min - np_softplus(x - (x_max - x_min))
 
 
 def np_bark(hz):
@@ -307,12 +313,18 @@ def test_log_scale_rejects_non_positive(min_x, max_x, bad):
                                          (20.0, 8000.0)])
 def test_soft_limit(x_min, x_max):
   x = np.linspace(x_min - 50.0, x_max + 50.0, 101)
-  out = core.soft_limit(np32(x), x_min, x_max).numpy()
+  default = core.soft_limit(np32(x), x_min, x_max).numpy()
+  np.testing.assert_allclose(
+      default, np_soft_limit_original(np32(x), x_min, x_max), rtol=1e-5,
+      atol=1e-5)
+  out = core.soft_limit(np32(x), x_min, x_max,
+                        corners_at_limits=True).numpy()
   np.testing.assert_allclose(out, np_soft_limit(np32(x), x_min, x_max),
                              rtol=1e-5, atol=1e-5)
   assert np.all(out >= x_min) and np.all(out <= x_max)
   assert np.all(np.diff(out) >= 0.0)  # Monotone.
-  big = core.soft_limit(np32([-1e6, 1e6]), x_min, x_max).numpy()
+  big = core.soft_limit(np32([-1e6, 1e6]), x_min, x_max,
+                        corners_at_limits=True).numpy()
   np.testing.assert_allclose(big, [x_min, x_max], atol=1e-4)
 
 
@@ -619,7 +631,8 @@ def np_frequencies_critical_bands(logits4, depth_scale, bandwidth_scale,
   bandwidths = bandwidth_scale * (0.108 * centers + 24.7)
   gains = depth_scale**-np.arange(depth, dtype=np.float64)
   offsets = (np.tanh(logits4) * gains).sum(axis=-1)
-  return np_soft_limit(centers + bandwidths * offsets, hz_min, hz_max)
+  return np_soft_limit_original(centers + bandwidths * offsets, hz_min,
+                                hz_max)
 
 
 @pytest.mark.parametrize('scale', ['bark', 'mel'])
@@ -645,7 +658,9 @@ def test_frequencies_critical_bands_matches_formula(scale, depth, depth_scale,
 
 def test_frequencies_critical_bands_centres_evenly_spaced_in_bark():
   logits = np.zeros((1, 1, 8), np.float32)  # No offsets: just the centres.
-  out = core.frequencies_critical_bands(logits).numpy()[0, 0]
+  # The original's soft limit adds hz_min (20 Hz) to centres well inside
+  # the range.
+  out = core.frequencies_critical_bands(logits).numpy()[0, 0] - 20.0
   bark = np_bark(out)
   # Interior centres are far from the soft limits, so spacing is exact there.
   spacing = (np_bark(8000.0) - np_bark(20.0)) / 7.0
@@ -654,12 +669,22 @@ def test_frequencies_critical_bands_centres_evenly_spaced_in_bark():
 
 def test_frequencies_sigmoid_depth_one_is_scaled_sigmoid():
   x = rng(9).normal(scale=3.0, size=(2, 5, 3)).astype(np.float32)
-  out = core.frequencies_sigmoid(x, depth=1, hz_min=50.0,
-                                 hz_max=5000.0).numpy()
+  out = core.frequencies_sigmoid(x, depth=1, hz_min=50.0, hz_max=5000.0,
+                                 geometric_ranges=True).numpy()
   np.testing.assert_allclose(out, 50.0 + 4950.0 * np_sigmoid(x), rtol=1e-5)
-  out = core.frequencies_sigmoid(x).numpy()  # Defaults 0 .. 8000 Hz.
+  out = core.frequencies_sigmoid(  # Defaults 0 .. 8000 Hz.
+      x, geometric_ranges=True).numpy()
   np.testing.assert_allclose(out, 8000.0 * np_sigmoid(x), rtol=1e-5,
                              atol=1e-3)
+
+
+def test_frequencies_sigmoid_default_is_the_originals_log_mapping():
+  """Depth 1: hz_min * (r / hz_min)**sigmoid(x) with r = hz_max - hz_min."""
+  x = rng(9).normal(scale=3.0, size=(2, 5, 3)).astype(np.float32)
+  out = core.frequencies_sigmoid(x, depth=1, hz_min=50.0,
+                                 hz_max=5000.0).numpy()
+  np.testing.assert_allclose(out, 50.0 * (4950.0 / 50.0)**np_sigmoid(x),
+                             rtol=1e-4)
 
 
 @pytest.mark.parametrize('hz_min,hz_max', [(0.0, 8000.0), (20.0, 1000.0)])
@@ -670,7 +695,9 @@ def test_frequencies_sigmoid_geometric_parts(hz_min, hz_max):
   for d in range(depth):
     logits[0, d, 0, d] = 60.0
   sizes = core.frequencies_sigmoid(logits, depth=depth, hz_min=hz_min,
-                                   hz_max=hz_max).numpy()[0, :, 0] - hz_min
+                                   hz_max=hz_max,
+                                   geometric_ranges=True).numpy()[0, :, 0]
+  sizes -= hz_min
   assert np.all(sizes > 0.0)
   np.testing.assert_allclose(sizes.sum(), hz_max - hz_min, rtol=1e-5)
   ratios = sizes[1:] / sizes[:-1]
@@ -680,7 +707,8 @@ def test_frequencies_sigmoid_geometric_parts(hz_min, hz_max):
   ends = np.full((1, 2, 1, depth), -60.0, np.float32)
   ends[0, 1] = 60.0
   ends = core.frequencies_sigmoid(ends, depth=depth, hz_min=hz_min,
-                                  hz_max=hz_max).numpy()[0, :, 0]
+                                  hz_max=hz_max,
+                                  geometric_ranges=True).numpy()[0, :, 0]
   np.testing.assert_allclose(ends, [hz_min, hz_max], rtol=1e-5, atol=1e-3)
 
 
@@ -1113,9 +1141,16 @@ def test_sinusoidal_to_harmonic_gaussian_weights():
   sin_freqs = np32([[[2.1 * 200.0]]])  # One sinusoid 0.1 above harmonic 2.
   width = 0.2
   harm_amp, harm_dist = core.sinusoidal_to_harmonic(
-      np32([[[1.0]]]), sin_freqs, f0, harmonic_width=width, n_harmonics=4)
+      np32([[[1.0]]]), sin_freqs, f0, harmonic_width=width, n_harmonics=4,
+      std_width=True)
   k = np.arange(1, 5)
   weights = np.exp(-0.5 * ((2.1 - k) / width)**2)
+  np.testing.assert_allclose(harm_dist.numpy()[0, 0],
+                             weights / weights.sum(), rtol=1e-4, atol=1e-9)
+  # The original's weights, the default: exp(-(distance / width)**2).
+  harm_amp, harm_dist = core.sinusoidal_to_harmonic(
+      np32([[[1.0]]]), sin_freqs, f0, harmonic_width=width, n_harmonics=4)
+  weights = np.exp(-((2.1 - k) / width)**2)
   np.testing.assert_allclose(harm_amp.numpy()[0, 0, 0], weights.sum(),
                              rtol=1e-5)
   np.testing.assert_allclose(harm_dist.numpy()[0, 0],
@@ -1128,11 +1163,13 @@ def test_sinusoidal_to_harmonic_normalize_conserves_amplitude():
   sin_amps = np32([[[0.6, 0.3]]])
   harm_amp, _ = core.sinusoidal_to_harmonic(sin_amps, sin_freqs, f0,
                                             harmonic_width=0.5,
-                                            n_harmonics=20, normalize=True)
+                                            n_harmonics=20, normalize=True,
+                                            std_width=True)
   np.testing.assert_allclose(harm_amp.numpy(), [[[0.9]]], rtol=1e-5)
   harm_amp, _ = core.sinusoidal_to_harmonic(sin_amps, sin_freqs, f0,
                                             harmonic_width=0.5,
-                                            n_harmonics=20, normalize=False)
+                                            n_harmonics=20, normalize=False,
+                                            std_width=True)
   k = np.arange(1, 21)
   expected = sum(a * np.exp(-0.5 * ((f / 100.0 - k) / 0.5)**2).sum()
                  for a, f in ((0.6, 150.0), (0.3, 420.0)))

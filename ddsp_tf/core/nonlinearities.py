@@ -102,18 +102,28 @@ def frequencies_softmax(freqs: Number, depth: int = 1, hz_min: float = 20.0,
 
 @gin.register(module='ddsp_tf.core')
 def frequencies_sigmoid(freqs: Number, depth: int = 1, hz_min: float = 0.0,
-                        hz_max: float = 8000.0) -> tf.Tensor:
-  """Frequencies as a sum of `depth` sigmoids with geometrically sized ranges.
+                        hz_max: float = 8000.0,
+                        geometric_ranges: bool = False) -> tf.Tensor:
+  """Frequencies as a sum of `depth` sigmoid-controlled parts.
 
-  The range [hz_min, hz_max] is split into `depth` parts whose sizes grow
-  geometrically, so the first sigmoid sets coarse position finely near hz_min
-  and later ones reach up to hz_max. The output always lies in the range.
+  By default this is magenta/ddsp's mapping. The range is partitioned: with
+  r = hz_max - hz_min and s = r**(1 / depth), each of the first depth - 1
+  sigmoids moves over [0, r (1 - 1 / s)] of what remains of r, and the last
+  over [hz_min, remainder]; each part maps its sigmoid with `unit_to_hz`
+  (log-scaled through MIDI, so a part starting at 0 Hz gives 0 Hz or jumps
+  over it) and the parts are summed. With depth=1 this is
+  unit_to_hz(sigmoid(x), hz_min, hz_max - hz_min).
+
+  geometric_ranges=True is ddsp_tf's mapping: hz_min plus `depth` linear
+  sigmoids whose ranges grow geometrically and add up to exactly
+  [hz_min, hz_max].
 
   Args:
     freqs: Logits, [batch, time, n * depth] or [batch, time, n, depth].
     depth: Number of sigmoids per frequency.
     hz_min: Lowest output frequency.
     hz_max: Highest output frequency.
+    geometric_ranges: ddsp_tf's mapping (see above).
 
   Returns:
     Frequencies in Hz, [batch, time, n].
@@ -123,10 +133,23 @@ def frequencies_sigmoid(freqs: Number, depth: int = 1, hz_min: float = 0.0,
                      f'hz_max={hz_max}.')
   freqs = _split_depth(freqs, depth)
   hz_range = hz_max - hz_min
-  ratio = max(hz_range, 2.0)**(1.0 / depth)
-  sizes = ratio**np.arange(depth, dtype=np.float64)
-  sizes = (hz_range * sizes / sizes.sum()).astype(np.float32)
-  return hz_min + tf.reduce_sum(tf.nn.sigmoid(freqs) * sizes, axis=-1)
+  if geometric_ranges:
+    ratio = max(hz_range, 2.0)**(1.0 / depth)
+    sizes = ratio**np.arange(depth, dtype=np.float64)
+    sizes = (hz_range * sizes / sizes.sum()).astype(np.float32)
+    return hz_min + tf.reduce_sum(tf.nn.sigmoid(freqs) * sizes, axis=-1)
+  probs = tf.nn.sigmoid(freqs)
+  remainder = hz_range
+  factor = remainder**(1.0 / depth)
+  parts = []
+  for i in range(depth):
+    if i == depth - 1:
+      low, high = hz_min, remainder
+    else:
+      low, high = 0.0, remainder * (1.0 - 1.0 / factor)
+      remainder -= high
+    parts.append(unit_to_hz(probs[..., i], hz_min=low, hz_max=high))
+  return tf.add_n(parts)
 
 
 @gin.register(module='ddsp_tf.core')

@@ -64,13 +64,33 @@ def log_scale(x: tf.Tensor, min_x: float, max_x: float) -> tf.Tensor:
 
 
 def soft_limit(x: tf.Tensor, x_min: float = 0.0,
-               x_max: float = 1.0) -> tf.Tensor:
-  """Smoothly clamps `x` into (x_min, x_max) with two softplus corners."""
+               x_max: float = 1.0,
+               corners_at_limits: bool = False) -> tf.Tensor:
+  """Smoothly clamps into (x_min, x_max) with two softplus corners.
+
+  By default, as in magenta/ddsp, softplus(x) + x_min -
+  softplus(x - (x_max - x_min)): the corners sit at x = 0 and
+  x = x_max - x_min, and the output is about x + x_min between them.
+  corners_at_limits=True is ddsp_tf's form, x_min + softplus(x - x_min) -
+  softplus(x - x_max), which is about x itself between x_min and x_max (the
+  same when x_min = 0).
+
+  Args:
+    x: Input, any shape.
+    x_min: Lower limit.
+    x_max: Upper limit, more than x_min.
+    corners_at_limits: ddsp_tf's form (see above).
+
+  Returns:
+    float32 tensor in (x_min, x_max), same shape as x.
+  """
   if x_max <= x_min:
     raise ValueError(f'soft_limit needs x_min < x_max, got x_min={x_min}, '
                      f'x_max={x_max}.')
   x = tf_float32(x)
-  return x_min + tf.nn.softplus(x - x_min) - tf.nn.softplus(x - x_max)
+  if corners_at_limits:
+    return x_min + tf.nn.softplus(x - x_min) - tf.nn.softplus(x - x_max)
+  return tf.nn.softplus(x) + x_min - tf.nn.softplus(x - (x_max - x_min))
 
 
 @tf.custom_gradient

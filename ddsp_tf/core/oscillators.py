@@ -114,13 +114,21 @@ def harmonic_to_sinusoidal(harm_amp: tf.Tensor, harm_dist: tf.Tensor,
 def sinusoidal_to_harmonic(sin_amps: tf.Tensor, sin_freqs: tf.Tensor,
                            f0_hz: tf.Tensor, harmonic_width: float = 0.1,
                            n_harmonics: int = 100, sample_rate: int = 16000,
-                           normalize: bool = False
+                           normalize: bool = False,
+                           std_width: bool = False
                            ) -> Tuple[tf.Tensor, tf.Tensor]:
   """Projects sinusoids onto the harmonics of f0 with Gaussian weights.
 
-  Each sinusoid contributes to harmonic k with weight
-  exp(-((f / f0 - k) / harmonic_width)**2 / 2), so a sinusoid exactly on a
-  harmonic adds its full amplitude there and off-harmonic energy fades out.
+  By default, as in magenta/ddsp, each sinusoid contributes to harmonic k
+  with weight exp(-((f / f0 - k) / harmonic_width)**2), so a sinusoid exactly
+  on a harmonic adds its full amplitude there and off-harmonic energy fades
+  out; normalize=True divides the weights that each harmonic takes from the
+  sinusoids by their sum where that sum exceeds one.
+
+  std_width=True is ddsp_tf's convention: harmonic_width is the Gaussian's
+  standard deviation, exp(-((f / f0 - k) / harmonic_width)**2 / 2), and
+  normalize=True makes each sinusoid's weights over the harmonics sum to one,
+  so the total amplitude is conserved.
 
   Args:
     sin_amps: Sinusoid amplitudes, [batch, time, n_sinusoids].
@@ -129,8 +137,8 @@ def sinusoidal_to_harmonic(sin_amps: tf.Tensor, sin_freqs: tf.Tensor,
     harmonic_width: Standard deviation of the weights, in harmonic numbers.
     n_harmonics: Number of harmonics to produce.
     sample_rate: Samples per second; harmonics at or above Nyquist get zero.
-    normalize: If True, each sinusoid's weights are normalized to sum to one
-      over the harmonics, so total amplitude is conserved.
+    normalize: Normalize the weights (see above).
+    std_width: ddsp_tf's weighting and normalization (see above).
 
   Returns:
     (harm_amp [batch, time, 1], harm_dist [batch, time, n_harmonics]).
@@ -143,11 +151,15 @@ def sinusoidal_to_harmonic(sin_amps: tf.Tensor, sin_freqs: tf.Tensor,
       range(sin_amps.shape.rank or 0))
   ratios = safe_divide(sin_freqs, f0_hz)[..., tf.newaxis]  # [B, T, S, 1]
   harmonic_numbers = tf.range(1, n_harmonics + 1, dtype=tf.float32)
-  weights = tf.exp(-0.5 * tf.square((ratios - harmonic_numbers) /
-                                    harmonic_width))  # [B, T, S, H]
-  if normalize:
+  distance = tf.square((ratios - harmonic_numbers) / harmonic_width)
+  weights = tf.exp(-0.5 * distance if std_width else -distance)  # [B,T,S,H]
+  if normalize and std_width:
     weights = safe_divide(weights,
                           tf.reduce_sum(weights, axis=-1, keepdims=True))
+  elif normalize:
+    per_harmonic = tf.reduce_sum(weights, axis=-2, keepdims=True)
+    weights = tf.where(per_harmonic > 1.0,
+                       safe_divide(weights, per_harmonic), weights)
   harm_amps = tf.reduce_sum(weights * sin_amps[..., tf.newaxis], axis=-2)
   harm_amps = remove_above_nyquist(
       get_harmonic_frequencies(f0_hz, n_harmonics), harm_amps, sample_rate)
