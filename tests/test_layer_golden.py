@@ -4,8 +4,10 @@ Each `tests/golden/layers_<case>.npz` (written by the original, see
 tests/golden/make_layer_golden.py) holds a layer's constructor kwargs, its
 input, its output and every variable in the original's `layer.weights`
 order. Here the ddsp_tf layer of the same name is built with the same
-kwargs, its variables (in `layer.weights` order, which must match the
-original's in count, order and shape) are set to the original's values,
+kwargs, its variables (trainable then non-trainable, each in
+`layer.weights` order, as Keras 2 lists them; they must match the
+original's in count, order, leaf name and shape) are set to the original's
+values,
 and its output must equal the original's within 1e-4 * max(1, |value|).
 """
 
@@ -27,7 +29,8 @@ CASES = [os.path.basename(f)[len('layers_'):-len('.npz')] for f in FILES]
 _RANDOM_OUTPUT_CASES = ('exp_decay_reverb', 'filtered_noise_reverb')
 
 # Leaf names of the original's variables -> ddsp_tf's (Keras 3 drops ':0').
-_LEAF_ALIASES = {}
+# The spectral normalization's power-iteration vector is Keras's vector_u.
+_LEAF_ALIASES = {'sn_u': 'vector_u'}
 
 
 def _leaf(name: str) -> str:
@@ -76,7 +79,9 @@ def test_layer_matches_original(case):
 
   names = [str(n) for n in arrays['var_names']]
   values = [arrays[f'var{i}'] for i in range(len(names))]
-  ours = layer.weights
+  # The original's (Keras 2) layer.weights lists the trainable variables,
+  # then the non-trainable ones.
+  ours = layer.trainable_weights + layer.non_trainable_weights
   assert len(ours) == len(names), (
       f'{len(ours)} variables {[v.path for v in ours]}, the original has '
       f'{len(names)} {names}')
