@@ -230,6 +230,20 @@ def test_normalize_layer_scale_shift_and_errors():
     nn.Normalize('batchy')
 
 
+def test_get_norm_takes_the_original_arguments():
+  norm = nn.get_norm('group', False, False)
+  assert isinstance(norm, nn.Normalize) and norm.norm_type == 'group'
+  assert nn.get_norm(None, False, False).norm_type is None
+  conditional = nn.get_norm('instance', True, True)
+  assert isinstance(conditional, nn.ConditionalNorm)
+  assert conditional.norm_type == 'instance' and conditional.shift_only
+  x = tf.random.normal([2, 5, 1, 4], seed=3)
+  z = tf.random.normal([2, 5, 1, 3], seed=4)
+  assert conditional([x, z]).shape == (2, 5, 1, 4)
+  # shift_only: one Dense of 4 (shift) outputs, not 8 (scale and shift).
+  assert [tuple(w.shape) for w in conditional.weights] == [(3, 4), (4,)]
+
+
 def _fc_np(x, kernel, bias, gamma, beta):
   y = x @ kernel + bias
   y = (y - y.mean(-1, keepdims=True)) / np.sqrt(y.var(-1, keepdims=True) + 1e-3)

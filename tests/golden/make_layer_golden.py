@@ -161,6 +161,10 @@ def main():
            dict(ch=8, layers_per_stack=1, stacks=2, norm_type='layer',
                 resample_type='upsample', resample_stride=2,
                 stacks_per_resample=2), [x5])
+  run_case('dilated_conv_stack_up_uneven', nn, 'DilatedConvStack',
+           dict(ch=8, layers_per_stack=1, stacks=3, norm_type='layer',
+                resample_type='upsample', resample_stride=2,
+                stacks_per_resample=2), [x5])
   run_case('dilated_conv_stack_negative_dilation', nn, 'DilatedConvStack',
            dict(ch=8, layers_per_stack=3, stacks=1, dilation=-2,
                 norm_type='instance'), [x5])
