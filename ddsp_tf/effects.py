@@ -348,14 +348,15 @@ class ModDelay(processors.Processor):
   """
 
   _config_args = ('center_ms', 'depth_ms', 'sample_rate', 'gain_scale_fn',
-                  'phase_scale_fn', 'add_dry')
+                  'phase_scale_fn', 'add_dry', 'exact_delay')
   _function_args = ('gain_scale_fn', 'phase_scale_fn')
 
   def __init__(self, center_ms: float = 15.0, depth_ms: float = 10.0,
                sample_rate: int = 16000,
                gain_scale_fn: Optional[Callable] = core.exp_sigmoid,
                phase_scale_fn: Optional[Callable] = tf.nn.sigmoid,
-               add_dry: bool = True, name: Text = 'mod_delay', **kwargs):
+               add_dry: bool = True, name: Text = 'mod_delay',
+               exact_delay: bool = False, **kwargs):
     """Sets the delay line.
 
     Args:
@@ -366,9 +367,15 @@ class ModDelay(processors.Processor):
       phase_scale_fn: Maps the raw phase into [0, 1] (None: no scaling).
       add_dry: Add the input to the delayed signal.
       name: Layer name.
+      exact_delay: ddsp_tf's delay line: the delay is exactly
+        center_ms + phase * depth_ms (`core.variable_length_delay` with
+        exact_delay=True). By default, as in magenta/ddsp, the delay line is
+        int(sample_rate / 1000 * (center_ms + depth_ms)) samples long with
+        its wrapping table, so the longest delays fade back towards no delay.
       **kwargs: Keras layer arguments.
     """
     super().__init__(name=name, **kwargs)
+    self.exact_delay = exact_delay
     if center_ms < 0 or depth_ms < 0 or center_ms + depth_ms <= 0:
       raise ValueError('center_ms and depth_ms must be >= 0 with a positive '
                        f'sum, got center_ms={center_ms}, depth_ms={depth_ms}.')
@@ -407,11 +414,20 @@ class ModDelay(processors.Processor):
     """Delayed (plus dry) audio, [batch, n_samples]."""
     n_samples = audio.shape[1]
     samples_per_ms = self.sample_rate / 1000.0
-    max_length = int(np.ceil(samples_per_ms *
-                             (self.center_ms + self.depth_ms)))
-    delay = samples_per_ms * (self.center_ms +
-                              self.depth_ms * core.resample(phase, n_samples))
-    wet = core.variable_length_delay(delay / max_length, audio,
-                                     max_length=max_length)
+    phase = core.resample(phase, n_samples)
+    if self.exact_delay:
+      max_length = int(np.ceil(samples_per_ms *
+                               (self.center_ms + self.depth_ms)))
+      delay = samples_per_ms * (self.center_ms + self.depth_ms * phase)
+      wet = core.variable_length_delay(delay / max_length, audio,
+                                       max_length=max_length,
+                                       exact_delay=True)
+    else:
+      max_delay_ms = self.center_ms + self.depth_ms
+      max_length = int(samples_per_ms * max_delay_ms)
+      table_phase = (phase * (self.depth_ms / max_delay_ms) +
+                     self.center_ms / max_delay_ms)
+      wet = core.variable_length_delay(table_phase, audio,
+                                       max_length=max_length)
     wet *= core.resample(gain, n_samples)[..., 0]
     return wet + audio if self.add_dry else wet

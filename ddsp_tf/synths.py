@@ -330,12 +330,13 @@ class FilteredNoise(_RendersFrameMultiples, processors.Processor):
 class Wavetable(_AudioSynth):
   """Plays (time-varying) wavetables at a frame-rate frequency."""
 
-  _config_args = _AudioSynth._config_args + ('scale_fn',)
+  _config_args = _AudioSynth._config_args + ('scale_fn', 'precise_phase')
   _function_args = ('scale_fn',)
 
   def __init__(self, n_samples: int = 64000, sample_rate: int = 16000,
                scale_fn: Optional[Callable] = core.exp_sigmoid,
-               name: Text = 'wavetable', **kwargs):
+               name: Text = 'wavetable', precise_phase: bool = False,
+               **kwargs):
     """Sets the synthesis parameters.
 
     Args:
@@ -343,10 +344,13 @@ class Wavetable(_AudioSynth):
       sample_rate: Samples per second.
       scale_fn: Applied to amplitudes and wavetables (None: no scaling).
       name: Layer name.
+      precise_phase: ddsp_tf's float64 phase sum instead of the original's
+        float32 one (see `core.wavetable_synthesis`).
       **kwargs: Keras layer arguments.
     """
     super().__init__(n_samples, sample_rate, name=name, **kwargs)
     self.scale_fn = scale_fn
+    self.precise_phase = precise_phase
 
   def get_controls(self, amplitudes: tf.Tensor, wavetables: tf.Tensor,
                    f0_hz: tf.Tensor) -> TensorDict:
@@ -381,7 +385,8 @@ class Wavetable(_AudioSynth):
     """Audio, [batch, n_samples]."""
     return core.wavetable_synthesis(f0_hz, amplitudes, wavetables,
                                     n_samples=self.n_samples,
-                                    sample_rate=self.sample_rate)
+                                    sample_rate=self.sample_rate,
+                                    precise_phase=self.precise_phase)
 
 
 @keras.saving.register_keras_serializable(package='ddsp_tf')

@@ -40,6 +40,10 @@ precise_streaming_harmonic_synthesis = functools.partial(
     core.streaming_harmonic_synthesis, precise_phase=True,
     crossfade_amplitudes=True)
 exact_angular_cumsum = functools.partial(core.angular_cumsum, exact=True)
+precise_wavetable_synthesis = functools.partial(core.wavetable_synthesis,
+                                                precise_phase=True)
+exact_variable_length_delay = functools.partial(core.variable_length_delay,
+                                                exact_delay=True)
 # The filter tests check ddsp_tf's centred convention (centered=True): FIR
 # filters centred at ir_size // 2 whose delay fft_convolve removes exactly.
 centered_crop_and_compensate_delay = functools.partial(core.crop_and_compensate_delay, centered=True)
@@ -628,7 +632,7 @@ def test_wavetable_synthesis_of_a_sine_table(n_frames, n_samples):
   table = f32(np.sin(TWO_PI * np.arange(w) / w))[None]
   f0 = f32(rng.uniform(100, 1000, n_frames))
   amp = f32(rng.uniform(0.2, 1.0, n_frames))
-  got = core.wavetable_synthesis(f0[None, :, None], amp[None, :, None], table,
+  got = precise_wavetable_synthesis(f0[None, :, None], amp[None, :, None], table,
                                  n_samples=n_samples).numpy()[0]
   freqs = ref_upsample(f64(f0)[:, None], n_samples, 'linear')[:, 0]
   amps = ref_upsample(f64(amp)[:, None], n_samples, 'window')[:, 0]
@@ -647,7 +651,7 @@ def test_wavetable_synthesis_time_varying_tables():
                c2[:, None] * np.sin(2 * TWO_PI * p))
   f0 = np.full(n_frames, 220.0, np.float32)
   amp = np.full(n_frames, 0.7, np.float32)
-  got = core.wavetable_synthesis(f0[None, :, None], amp[None, :, None],
+  got = precise_wavetable_synthesis(f0[None, :, None], amp[None, :, None],
                                  tables[None], n_samples=n_samples).numpy()[0]
   phase = TWO_PI * 220.0 * np.arange(n_samples) / SR
   # Tables crossfade linearly between frames: so do their coefficients.
@@ -663,7 +667,7 @@ def test_variable_length_delay_constant_integer_delay_is_a_shift():
   rng = np.random.default_rng(11)
   audio = f32(rng.uniform(-1, 1, (2, 1000)))
   phase = np.full((2, 1000, 1), 0.25, np.float32)  # 0.25 * 64 = 16 samples.
-  got = core.variable_length_delay(phase, audio, max_length=64).numpy()
+  got = exact_variable_length_delay(phase, audio, max_length=64).numpy()
   want = np.concatenate([np.zeros((2, 16)), audio[:, :-16]], axis=1)
   np.testing.assert_allclose(got, want, atol=1e-6)
 
@@ -676,7 +680,7 @@ def test_variable_length_delay_matches_fractional_delay(max_length):
   t = np.arange(n) / n
   phase = f32(np.stack([0.5 + 0.45 * np.sin(TWO_PI * 3 * t),
                         rng.uniform(0, 1, n)]))
-  got = core.variable_length_delay(phase[..., None], audio,
+  got = exact_variable_length_delay(phase[..., None], audio,
                                    max_length=max_length).numpy()
   for b in range(2):
     want = ref_fractional_delay(f64(audio[b]),
@@ -690,7 +694,7 @@ def test_variable_length_delay_is_accurate_late_in_long_audio():
   n, max_length = 4 * SR, 64
   audio = f32(np.sin(TWO_PI * 1000 * np.arange(n) / SR))
   phase = f32(0.5 + 0.45 * np.sin(TWO_PI * np.arange(n) / 4000))
-  got = core.variable_length_delay(phase[None], audio[None],
+  got = exact_variable_length_delay(phase[None], audio[None],
                                    max_length=max_length).numpy()[0]
   want = ref_fractional_delay(f64(audio), f64(phase) * max_length)
   # A float32 delay of <= 64 samples is exact to ~4e-6 samples; a 1 kHz sine
@@ -1113,7 +1117,7 @@ def test_graph_and_xla_with_unknown_batch(jit_compile):
   @tf.function(jit_compile=jit_compile, input_signature=[
       spec([None, n_samples, 1]), spec([None, n_samples])])
   def delay(phase, audio):
-    return core.variable_length_delay(phase, audio, max_length=40)
+    return exact_variable_length_delay(phase, audio, max_length=40)
 
   for batch in (1, 3):
     f0 = f32(rng.uniform(100, 500, (batch, n_frames, 1)))
@@ -1260,7 +1264,7 @@ def test_variable_length_delay_gradients_match_finite_differences():
   weights = rng.normal(size=n)
   phase_var = tf.Variable(phase[None, :, None])
   with tf.GradientTape() as tape:
-    y = core.variable_length_delay(phase_var, audio[None],
+    y = exact_variable_length_delay(phase_var, audio[None],
                                    max_length=max_length)
     loss = _loss_tf(y[0], f32(weights))
   grad = tape.gradient(loss, phase_var).numpy()[0, :, 0]
@@ -1305,13 +1309,13 @@ def test_no_nan_for_zero_controls_and_silence():
                                           zero_dist, n_samples=640)[0],
         precise_oscillator_bank(zero_phase, zero_phase),
         precise_oscillator_bank(zero_phase, zero_phase, use_angular_cumsum=True),
-        core.wavetable_synthesis(zeros_frames, zeros_frames,
+        precise_wavetable_synthesis(zeros_frames, zeros_frames,
                                  tf.zeros((2, 64)), n_samples=640),
         centered_frequency_filter(silent, zero_mags),
         centered_fft_convolve(silent, tf.zeros((2, 33))),
         centered_sinc_filter(silent, tf.zeros((2,))),
         centered_sinc_filter(silent + 1.0, tf.zeros((2, 4))),
-        core.variable_length_delay(zero_phase, silent),
+        exact_variable_length_delay(zero_phase, silent),
     ]
     loss = tf.add_n([tf.reduce_sum(o**2) + tf.reduce_sum(o) for o in outs])
   for out in outs:
@@ -1354,7 +1358,7 @@ def test_non_positive_sample_rate_raises(sample_rate):
     precise_streaming_harmonic_synthesis(frames, frames, n_samples=640,
                                       sample_rate=sample_rate)
   with pytest.raises(ValueError, match=match):
-    core.wavetable_synthesis(frames, frames, np.ones((1, 64), np.float32),
+    precise_wavetable_synthesis(frames, frames, np.ones((1, 64), np.float32),
                              n_samples=640, sample_rate=sample_rate)
 
 
@@ -1382,7 +1386,7 @@ def test_window_resampling_needs_dividing_n_samples():
     precise_harmonic_synthesis(f0, f0, n_samples=1000,
                             amp_resample_method='window')
   with pytest.raises(ValueError, match=r'\(1000\).*\(7\)'):
-    core.wavetable_synthesis(f0, f0, np.ones((1, 64), np.float32),
+    precise_wavetable_synthesis(f0, f0, np.ones((1, 64), np.float32),
                              n_samples=1000)
 
 
@@ -1402,16 +1406,16 @@ def test_lookup_and_delay_raise_on_mismatched_shapes():
     core.linear_lookup(np.zeros((2, 100, 1), np.float32),
                        np.zeros((2, 99, 16), np.float32))
   with pytest.raises(ValueError, match=r'\[1, 100\].*\[1, 101\]'):
-    core.variable_length_delay(np.zeros((1, 100), np.float32),
+    exact_variable_length_delay(np.zeros((1, 100), np.float32),
                                np.zeros((1, 101), np.float32))
   with pytest.raises(ValueError, match=r'audio.*rank 2.*\[100\]'):
-    core.variable_length_delay(np.zeros((1, 100), np.float32),
+    exact_variable_length_delay(np.zeros((1, 100), np.float32),
                                np.zeros((100,), np.float32))
   with pytest.raises(ValueError, match=r'phase.*rank 2 or 3.*\[100\]'):
-    core.variable_length_delay(np.zeros((100,), np.float32),
+    exact_variable_length_delay(np.zeros((100,), np.float32),
                                np.zeros((1, 100), np.float32))
   with pytest.raises(ValueError, match=r'max_length=0'):
-    core.variable_length_delay(np.zeros((1, 100), np.float32),
+    exact_variable_length_delay(np.zeros((1, 100), np.float32),
                                np.zeros((1, 100), np.float32), max_length=0)
 
 

@@ -497,7 +497,7 @@ def test_mod_delay_matches_numpy_fractional_delay(varying, add_dry):
     gain = np.full([2, N_DELAY_FRAMES, 1], 0.8, np.float32)
     phase = f32(np.array([0.37, 0.9])[:, None, None] *
                 np.ones([2, N_DELAY_FRAMES, 1]))
-  delay = effects.ModDelay(gain_scale_fn=None, phase_scale_fn=None,
+  delay = effects.ModDelay(exact_delay=True, gain_scale_fn=None, phase_scale_fn=None,
                            add_dry=add_dry)
   out = delay(audio, gain, phase).numpy()
   expected = ref_mod_delay(audio, gain, phase, 15.0, 10.0, add_dry=add_dry)
@@ -513,7 +513,7 @@ def test_mod_delay_other_settings_and_default_scale_fns():
                  * np.ones([2, 1, 1]))
   raw_phase = f32(np.linspace(-3.0, 3.0, N_DELAY_FRAMES)[None, :, None]
                   * np.array([1.0, -1.0])[:, None, None])
-  delay = effects.ModDelay(center_ms=2.0, depth_ms=3.0, sample_rate=16000)
+  delay = effects.ModDelay(exact_delay=True, center_ms=2.0, depth_ms=3.0, sample_rate=16000)
   out = delay(audio, raw_gain, raw_phase).numpy()
   expected = ref_mod_delay(audio, np_exp_sigmoid(raw_gain),
                            sigmoid(raw_phase), 2.0, 3.0)
@@ -527,7 +527,7 @@ def test_mod_delay_non_integer_maximum_delay():
   audio = f32([0.5 * np.sin(TWO_PI * 300.0 * t)])
   gain = np.ones([1, 20, 1], np.float32)
   phase = np.ones([1, 20, 1], np.float32)
-  delay = effects.ModDelay(sample_rate=sr, gain_scale_fn=None,
+  delay = effects.ModDelay(exact_delay=True, sample_rate=sr, gain_scale_fn=None,
                            phase_scale_fn=None, add_dry=False)
   out = delay(audio, gain, phase).numpy()
   expected = ref_mod_delay(audio, gain, phase, 15.0, 10.0, sr, add_dry=False)
@@ -656,7 +656,7 @@ def test_mod_delay_keras_roundtrip(tmp_path):
   phase_in = keras.Input(shape=(N_DELAY_FRAMES, 1))
   model = keras.Model([audio_in, gain_in, phase_in], effects.ModDelay(
       center_ms=5.0, depth_ms=2.5, gain_scale_fn=None, phase_scale_fn=None,
-      add_dry=False, name='chorus')(audio_in, gain_in, phase_in))
+      add_dry=False, name='chorus', exact_delay=True)(audio_in, gain_in, phase_in))
   loaded = _save_and_load(model, tmp_path)
   layer = loaded.get_layer('chorus')
   assert (layer.center_ms, layer.depth_ms, layer.add_dry) == (5.0, 2.5, False)
@@ -675,7 +675,7 @@ def test_mod_delay_keras_roundtrip(tmp_path):
                                 n_frames=20, n_filter_banks=5,
                                 initial_bias=-2.0, add_dry=False),
     effects.FIRFilter(centered=True, window_size=99, scale_fn=tf.nn.relu),
-    effects.ModDelay(center_ms=3.0, depth_ms=1.5, sample_rate=22050,
+    effects.ModDelay(exact_delay=True, center_ms=3.0, depth_ms=1.5, sample_rate=22050,
                      gain_scale_fn=None, phase_scale_fn=core.exp_sigmoid,
                      add_dry=False),
 ], ids=lambda layer: type(layer).__name__)
@@ -823,7 +823,7 @@ def test_fir_filter_in_tf_function(jit_compile):
 
 @JIT
 def test_mod_delay_in_tf_function(jit_compile):
-  delay = effects.ModDelay(gain_scale_fn=None, phase_scale_fn=None)
+  delay = effects.ModDelay(exact_delay=True, gain_scale_fn=None, phase_scale_fn=None)
   fn = tf.function(delay, jit_compile=jit_compile, input_signature=[
       _spec(None, N_DELAY), _spec(None, N_DELAY_FRAMES, 1),
       _spec(None, N_DELAY_FRAMES, 1)])
@@ -904,7 +904,7 @@ def test_mod_delay_gain_and_phase_gradients():
   weights = smooth_audio(1, N_DELAY, seed=5)
   gain_np, phase_np = slow_controls(1)
   gain, phase = tf.Variable(gain_np), tf.Variable(phase_np)
-  delay = effects.ModDelay(gain_scale_fn=None, phase_scale_fn=None,
+  delay = effects.ModDelay(exact_delay=True, gain_scale_fn=None, phase_scale_fn=None,
                            add_dry=False)
   with tf.GradientTape() as tape:
     loss = tf.reduce_sum(delay(audio, gain, phase) * weights)
@@ -954,13 +954,13 @@ def test_mod_delay_gain_and_phase_gradients():
      r'audio must have rank 2.*\[1, 100, 1\]'),
     (lambda: effects.FIRFilter(centered=True), (noise([1, 100]), noise([33])),
      r'magnitudes must have rank 2 or 3.*\[33\]'),
-    (lambda: effects.ModDelay(),
+    (lambda: effects.ModDelay(exact_delay=True),
      (noise([2, 100]), noise([2, 10]), noise([2, 10, 1])),
      r'gain must have rank 3.*\[2, 10\]'),
-    (lambda: effects.ModDelay(),
+    (lambda: effects.ModDelay(exact_delay=True),
      (noise([2, 100]), noise([2, 10, 1]), noise([2, 10])),
      r'phase must have rank 3.*\[2, 10\]'),
-    (lambda: effects.ModDelay(),
+    (lambda: effects.ModDelay(exact_delay=True),
      (noise([100]), noise([1, 10, 1]), noise([1, 10, 1])),
      r'audio must have rank 2.*\[100\]'),
 ], ids=['reverb_audio_1d', 'reverb_audio_3d', 'reverb_ir_1d', 'exp_gain_1d',
@@ -980,10 +980,10 @@ def test_bad_input_ranks_raise(make, args, match):
      r'n_frames \(0\)'),
     (lambda: effects.FilteredNoiseReverb(reverb_length=1000, n_frames=25,
                                          window_size=-2), r'-2'),
-    (lambda: effects.ModDelay(center_ms=-1.0), r'center_ms=-1\.0'),
-    (lambda: effects.ModDelay(depth_ms=-2.5), r'depth_ms=-2\.5'),
-    (lambda: effects.ModDelay(center_ms=0.0, depth_ms=0.0), r'center_ms=0\.0'),
-    (lambda: effects.ModDelay(sample_rate=0), r'sample_rate=0'),
+    (lambda: effects.ModDelay(exact_delay=True, center_ms=-1.0), r'center_ms=-1\.0'),
+    (lambda: effects.ModDelay(exact_delay=True, depth_ms=-2.5), r'depth_ms=-2\.5'),
+    (lambda: effects.ModDelay(exact_delay=True, center_ms=0.0, depth_ms=0.0), r'center_ms=0\.0'),
+    (lambda: effects.ModDelay(exact_delay=True, sample_rate=0), r'sample_rate=0'),
 ], ids=['reverb_len_0', 'reverb_len_neg', 'reverb_len_float', 'exp_len_0',
         'fnr_frames_0', 'fnr_window_neg', 'delay_center_neg',
         'delay_depth_neg', 'delay_zero', 'delay_sr_0'])

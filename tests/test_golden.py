@@ -39,14 +39,8 @@ INTENTIONAL_DIFFERENCES = {
 # Cases whose default still differs from the original (issue 18, in
 # progress); each is expected to fail until its function is made faithful.
 NOT_YET_FAITHFUL = frozenset([
-    'core/linear_lookup_single_table',
-    'core/wavetable_synthesis',
-    'core/wavetable_synthesis_single',
-    'core/variable_length_delay',
-    'processors/wavetable',
     'processors/reverb_rank1',
     'processors/exp_decay_reverb',
-    'processors/mod_delay_noscale',
     'processors/mix',
     'processors/mix_frames',
 ])

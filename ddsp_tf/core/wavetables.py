@@ -64,8 +64,8 @@ def linear_lookup(phase: tf.Tensor, wavetables: tf.Tensor) -> tf.Tensor:
       [batch, n_samples].
     wavetables: One period per sample, [batch, n_samples, n_wavetable], or a
       single table per batch entry, [batch, n_wavetable] or
-      [batch, 1, n_wavetable]. The table wraps: phase 1 reads the first
-      sample again.
+      [batch, 1, n_wavetable], or one table for everything, [n_wavetable].
+      The table wraps: phase 1 reads the first sample again.
 
   Returns:
     [batch, n_samples].
@@ -73,10 +73,13 @@ def linear_lookup(phase: tf.Tensor, wavetables: tf.Tensor) -> tf.Tensor:
   phase, wavetables = tf_float32(phase), tf_float32(wavetables)
   validation.check_rank('phase', phase, (2, 3), '[batch, n_samples(, 1)]')
   validation.check_rank(
-      'wavetables', wavetables, (2, 3),
-      '[batch, n_wavetable] or [batch, n_samples, n_wavetable]')
+      'wavetables', wavetables, (1, 2, 3),
+      '[n_wavetable], [batch, n_wavetable] or '
+      '[batch, n_samples, n_wavetable]')
   if phase.shape.rank == 3:
     phase = phase[..., 0]
+  if wavetables.shape.rank == 1:
+    wavetables = tf.tile(wavetables[tf.newaxis], [tf.shape(phase)[0], 1])
   if wavetables.shape.rank == 3 and wavetables.shape[1] == 1:
     wavetables = wavetables[:, 0]  # One frame: the same table throughout.
   validation.check_same_static_dims(('phase', 'wavetables'), phase, wavetables,
@@ -113,8 +116,16 @@ def harmonic_distribution_to_wavetable(harmonic_distribution: tf.Tensor,
       n_wavetable / 2.0)
 
 
-def _exclusive_cycles(frequencies: tf.Tensor, sample_rate: float) -> tf.Tensor:
-  """Phase in cycles before each sample (first sample at 0), in [0, 1)."""
+def _exclusive_cycles(frequencies: tf.Tensor, sample_rate: float,
+                      precise_phase: bool = True) -> tf.Tensor:
+  """Phase in cycles before each sample (first sample at 0), in [0, 1).
+
+  Summed in float64 with precise_phase, else in float32 as the original.
+  """
+  if not precise_phase:
+    cycles = tf.cumsum(tf_float32(frequencies) / float(sample_rate), axis=1,
+                       exclusive=True)
+    return tf.math.floormod(cycles, 1.0)
   cycles = tf.cumsum(tf.cast(frequencies, tf.float64) / sample_rate, axis=1,
                      exclusive=True)
   return tf.cast(cycles - tf.floor(cycles), tf.float32)
@@ -122,10 +133,12 @@ def _exclusive_cycles(frequencies: tf.Tensor, sample_rate: float) -> tf.Tensor:
 
 def wavetable_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
                         wavetables: tf.Tensor, n_samples: int = 64000,
-                        sample_rate: int = 16000) -> tf.Tensor:
+                        sample_rate: int = 16000,
+                        precise_phase: bool = False) -> tf.Tensor:
   """Plays wavetables at frame-rate frequencies and amplitudes.
 
-  The phase starts at 0 and accumulates in float64 (no drift). Frame-rate
+  The phase starts at 0 and accumulates in float32 as in magenta/ddsp, or
+  with precise_phase=True in float64 (no drift). Frame-rate
   wavetables are crossfaded linearly between frames by reading both
   neighbouring tables, which equals reading a linearly upsampled table
   without building one per sample.
@@ -136,6 +149,7 @@ def wavetable_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
     wavetables: [batch, n_wavetable] or [batch, n_frames, n_wavetable].
     n_samples: Output length; a multiple of n_frames.
     sample_rate: Samples per second.
+    precise_phase: ddsp_tf's float64 phase sum.
 
   Returns:
     Audio, [batch, n_samples].
@@ -150,7 +164,7 @@ def wavetable_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
       '[batch, n_wavetable] or [batch, n_frames, n_wavetable]')
   amplitude = resample(amplitudes, n_samples, method='window')[..., 0]
   frequency = resample(frequencies, n_samples)
-  phase = _exclusive_cycles(frequency, sample_rate)
+  phase = _exclusive_cycles(frequency, sample_rate, precise_phase)
   if wavetables.shape.rank == 2 or wavetables.shape[1] == 1:
     tables = wavetables if wavetables.shape.rank == 2 else wavetables[:, 0]
     return amplitude * linear_lookup(phase, tables)
@@ -174,19 +188,56 @@ def wavetable_synthesis(frequencies: tf.Tensor, amplitudes: tf.Tensor,
   return amplitude * (audio_lower + (audio_upper - audio_lower) * frame_frac)
 
 
+def _wrapping_delay(phase: tf.Tensor, audio: tf.Tensor,
+                    max_length: int) -> tf.Tensor:
+  """magenta/ddsp's delay read (see variable_length_delay), [batch, n].
+
+  Table entry k < max_length holds the sample k steps back and entry
+  max_length wraps to entry 0; phase p reads position p * max_length with
+  triangular (linear) weights, which vanish outside the table.
+  """
+  position = phase * float(max_length)
+  lower = tf.floor(position)
+  frac = position - lower
+  n_samples = tf.shape(audio)[1]
+  # Index i of the padded audio holds sample i - max_length.
+  padded = pad_axis(audio, (max_length, 0), axis=1)
+  sample_index = tf.range(n_samples)[tf.newaxis, :] + max_length
+
+  def read(entry):
+    inside = (entry >= 0) & (entry <= max_length)
+    back = tf.where(entry >= max_length, 0, entry)
+    back = tf.clip_by_value(back, 0, max_length - 1)
+    values = tf.gather(padded, sample_index - back, batch_dims=1)
+    return tf.where(inside, values, 0.0)
+
+  lower_entry = tf.cast(lower, tf.int32)
+  return (read(lower_entry) * (1.0 - frac) +
+          read(lower_entry + 1) * frac)
+
+
 def variable_length_delay(phase: tf.Tensor, audio: tf.Tensor,
-                          max_length: int = 512) -> tf.Tensor:
+                          max_length: int = 512,
+                          exact_delay: bool = False) -> tf.Tensor:
   """Delays audio by a time-varying, fractional number of samples.
 
   The delay at sample n is phase[n] * max_length samples, read by linear
   interpolation; samples before the start of the audio are zero. This is the
   core of chorus, flanger and vibrato effects.
 
+  By default this is magenta/ddsp's delay line: a wrapping table of the
+  delays 0 .. max_length - 1, so delays between max_length - 1 and
+  max_length fade back towards no delay (phase 1 reads the undelayed
+  sample), and phases outside [0, 1] fade to silence. exact_delay=True is
+  ddsp_tf's: phase 1 is a delay of exactly max_length samples, and phases
+  are clipped to [0, 1].
+
   Args:
     phase: Delay as a fraction of max_length, in [0, 1],
       [batch, n_samples, 1] or [batch, n_samples].
     audio: [batch, n_samples].
     max_length: Delay in samples for phase 1.
+    exact_delay: ddsp_tf's delay line (see above).
 
   Returns:
     Delayed audio, [batch, n_samples].
@@ -199,6 +250,8 @@ def variable_length_delay(phase: tf.Tensor, audio: tf.Tensor,
   if phase.shape.rank == 3:
     phase = phase[..., 0]
   validation.check_same_static_dims(('phase', 'audio'), phase, audio, (0, 1))
+  if not exact_delay:
+    return _wrapping_delay(phase, audio, max_length)
   delay = tf.clip_by_value(phase, 0.0, 1.0) * float(max_length)
   whole_delay = tf.floor(delay)
   # Index i of the padded audio holds original sample i - max_length - 1, so
