@@ -76,8 +76,9 @@ class Reverb(processors.Processor):
 
     Args:
       audio: Dry audio, [batch, n_samples].
-      ir: IR, [batch, ir_size] or [batch, ir_size, 1]; required unless the
-        layer is trainable, ignored if it is.
+      ir: IR, [batch, ir_size] or [batch, ir_size, 1], or [ir_size] for one
+        IR applied to every batch entry; required unless the layer is
+        trainable, ignored if it is.
 
     Returns:
       Dict with audio and ir [batch, ir_size].
@@ -91,7 +92,10 @@ class Reverb(processors.Processor):
                        'is not trainable (pass ir, or use trainable=True).')
     ir = core.tf_float32(ir)
     validation.check_rank(
-        'ir', ir, (2, 3), '[batch, ir_size] or [batch, ir_size, 1]')
+        'ir', ir, (1, 2, 3),
+        '[ir_size], [batch, ir_size] or [batch, ir_size, 1]')
+    if ir.shape.rank == 1:
+      ir = _tile_over_batch(ir, audio)
     if ir.shape.rank == 3:
       ir = ir[..., 0]
     return {'audio': audio, 'ir': ir}

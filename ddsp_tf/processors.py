@@ -162,10 +162,26 @@ class Add(Processor):
 @keras.saving.register_keras_serializable(package='ddsp_tf')
 @gin.register
 class Mix(Processor):
-  """Constant-power crossfade between two signals, set by a network."""
+  """Crossfade between two signals, set by a network.
 
-  def __init__(self, name: Text = 'mix', **kwargs):
+  By default magenta/ddsp's curves: sqrt(m) * one + (1 - sqrt(1 - m)) * two.
+  constant_power=True is ddsp_tf's true constant-power crossfade,
+  sqrt(m) * one + sqrt(1 - m) * two.
+  """
+
+  _config_args = ('constant_power',)
+
+  def __init__(self, name: Text = 'mix', constant_power: bool = False,
+               **kwargs):
+    """Sets the crossfade.
+
+    Args:
+      name: Layer name.
+      constant_power: ddsp_tf's constant-power crossfade (see above).
+      **kwargs: Keras layer arguments.
+    """
     super().__init__(name=name, **kwargs)
+    self.constant_power = constant_power
 
   def get_controls(self, signal_one: tf.Tensor, signal_two: tf.Tensor,
                    nn_out_mix_level: tf.Tensor) -> TensorDict:
@@ -194,11 +210,12 @@ class Mix(Processor):
 
   def get_signal(self, signal_one: tf.Tensor, signal_two: tf.Tensor,
                  mix_level: tf.Tensor) -> tf.Tensor:
-    """sqrt(m) * one + sqrt(1 - m) * two: equal power at every mix level.
+    """Mixes the signals with the level m of signal_one.
 
-    (magenta/ddsp used sqrt|m| * one + (1 - sqrt|m - 1|) * two, which is not
-    constant-power; for uncorrelated signals this crossfade keeps the output
-    power constant.)
+    By default, as magenta/ddsp, sqrt|m| * one + (1 - sqrt|m - 1|) * two
+    (not constant-power: the middle is 3 dB quieter for uncorrelated
+    signals); with constant_power, sqrt(m) * one + sqrt(1 - m) * two, which
+    keeps the power of uncorrelated signals constant.
 
     Args:
       signal_one: [batch, n_samples] or [batch, n_samples, channels].
@@ -208,9 +225,12 @@ class Mix(Processor):
     Returns:
       Same shape as the signals.
     """
-    mix_level = tf.clip_by_value(mix_level, 0.0, 1.0)
     if signal_one.shape.rank == 2:
       mix_level = mix_level[..., 0]
+    if not self.constant_power:
+      return (tf.sqrt(tf.abs(mix_level)) * signal_one +
+              (1.0 - tf.sqrt(tf.abs(mix_level - 1.0))) * signal_two)
+    mix_level = tf.clip_by_value(mix_level, 0.0, 1.0)
     return (tf.sqrt(mix_level) * signal_one +
             tf.sqrt(1.0 - mix_level) * signal_two)
 

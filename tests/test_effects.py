@@ -937,6 +937,18 @@ def test_mod_delay_gain_and_phase_gradients():
   assert np.abs(expected_phase).max() > 0.1
 
 
+def test_reverb_rank_one_ir_applies_to_every_batch_entry():
+  """A [ir_size] IR (accepted by the original) is the same IR for all."""
+  audio = noise([3, 300])
+  ir = noise([40])
+  out = effects.Reverb()(audio, ir).numpy()
+  tiled = effects.Reverb()(audio, np.tile(ir[None], [3, 1])).numpy()
+  np.testing.assert_allclose(out, tiled, atol=1e-6)
+  expected = audio + np.stack([np.convolve(a, np.r_[0.0, ir[1:]])[:300]
+                               for a in audio])
+  np.testing.assert_allclose(out, expected, atol=1e-4)
+
+
 # ----------------------------------------------------------------------------
 # Bad input.
 # ----------------------------------------------------------------------------
@@ -945,8 +957,8 @@ def test_mod_delay_gain_and_phase_gradients():
      r'audio must have rank 2.*\[100\]'),
     (lambda: effects.Reverb(), (noise([1, 100, 1]), noise([1, 10])),
      r'audio must have rank 2.*\[1, 100, 1\]'),
-    (lambda: effects.Reverb(), (noise([1, 100]), noise([10])),
-     r'ir must have rank 2 or 3.*\[10\]'),
+    (lambda: effects.Reverb(), (noise([1, 100]), noise([1, 10, 1, 1])),
+     r'ir must have rank.*\[1, 10, 1, 1\]'),
     (lambda: effects.ExpDecayReverb(reverb_length=10),
      (noise([1, 100]), f32([1.0]), f32([[1.0]])),
      r'gain must have rank 2.*\[1\]'),

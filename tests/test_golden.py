@@ -39,10 +39,6 @@ INTENTIONAL_DIFFERENCES = {
 # Cases whose default still differs from the original (issue 18, in
 # progress); each is expected to fail until its function is made faithful.
 NOT_YET_FAITHFUL = frozenset([
-    'processors/reverb_rank1',
-    'processors/exp_decay_reverb',
-    'processors/mix',
-    'processors/mix_frames',
 ])
 
 

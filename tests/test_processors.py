@@ -131,7 +131,7 @@ def test_mix_is_constant_power_for_independent_signals(logit):
   """
   s1, s2 = two_noises()
   levels = np.full((1, 50, 1), logit, np.float32)
-  out = processors.Mix()(s1, s2, levels).numpy()
+  out = processors.Mix(constant_power=True)(s1, s2, levels).numpy()
   assert abs(np.mean(out**2) - 1.0) < 0.03
 
 
@@ -140,7 +140,7 @@ def test_mix_matches_constant_power_formula():
   s1, s2 = two_noises(n_samples=1000, batch=3, seed=1)
   logits = np.array([-3.0, 0.0, 1.5], np.float32)
   levels = np.tile(logits[:, None, None], [1, 10, 1])
-  outputs = processors.Mix()(s1, s2, levels, return_outputs_dict=True)
+  outputs = processors.Mix(constant_power=True)(s1, s2, levels, return_outputs_dict=True)
   m = sigmoid(logits)[:, None]
   expected = np.sqrt(m) * s1 + np.sqrt(1.0 - m) * s2
   np.testing.assert_allclose(outputs['signal'], expected, rtol=1e-5,
@@ -159,7 +159,7 @@ def test_mix_time_varying_level_is_sigmoid_then_linear_upsampling():
   n_frames, n_samples = 8, 800
   s1, s2 = two_noises(n_samples=n_samples, seed=2)
   logits = np.linspace(-4.0, 4.0, n_frames).astype(np.float32)
-  out = processors.Mix()(s1, s2, logits[None, :, None]).numpy()
+  out = processors.Mix(constant_power=True)(s1, s2, logits[None, :, None]).numpy()
   positions = np.arange(n_samples) * n_frames / n_samples
   m = np.interp(positions, np.arange(n_frames), sigmoid(logits))
   expected = np.sqrt(m) * s1[0] + np.sqrt(1.0 - m) * s2[0]
@@ -169,16 +169,16 @@ def test_mix_time_varying_level_is_sigmoid_then_linear_upsampling():
 def test_mix_extremes_select_one_signal():
   s1, s2 = two_noises(n_samples=100, seed=3)
   ones = np.ones((1, 4, 1), np.float32)
-  np.testing.assert_allclose(processors.Mix()(s1, s2, 30.0 * ones), s1,
+  np.testing.assert_allclose(processors.Mix(constant_power=True)(s1, s2, 30.0 * ones), s1,
                              atol=1e-6)
-  np.testing.assert_allclose(processors.Mix()(s1, s2, -30.0 * ones), s2,
+  np.testing.assert_allclose(processors.Mix(constant_power=True)(s1, s2, -30.0 * ones), s2,
                              atol=1e-6)
 
 
 def test_mix_multichannel_signals_like_original():
   one = np.ones((2, 100, 3), np.float32)
   two = np.full((2, 100, 3), 2.0, np.float32)
-  out = processors.Mix()(one, two, np.full((2, 100, 1), 0.1, np.float32))
+  out = processors.Mix(constant_power=True)(one, two, np.full((2, 100, 1), 0.1, np.float32))
   assert out.shape == (2, 100, 3)
   m = sigmoid(0.1)
   np.testing.assert_allclose(out, np.sqrt(m) + 2 * np.sqrt(1 - m), rtol=1e-5)
@@ -187,9 +187,9 @@ def test_mix_multichannel_signals_like_original():
 def test_mix_bad_shapes_raise():
   s1, s2 = two_noises(n_samples=100)
   with pytest.raises(ValueError, match=r'\[1, 100\].*\[1, 99\]'):
-    processors.Mix()(s1, s2[:, :99], np.zeros((1, 4, 1), np.float32))
+    processors.Mix(constant_power=True)(s1, s2[:, :99], np.zeros((1, 4, 1), np.float32))
   with pytest.raises(ValueError, match=r'nn_out_mix_level.*\[1, 4\]'):
-    processors.Mix()(s1, s2, np.zeros((1, 4), np.float32))
+    processors.Mix(constant_power=True)(s1, s2, np.zeros((1, 4), np.float32))
 
 
 # ----------------------------------------------------------------------------
@@ -318,6 +318,7 @@ def test_processor_group_wiring_is_numerically_right():
   gin.parse_config(SOLO_INSTRUMENT_GIN)
   gin.parse_config("""
       synths.Harmonic.scale_fn = None
+      synths.Harmonic.precise_phase = True
       synths.FilteredNoise.scale_fn = None
   """)
   group = make_processor_group()
@@ -450,11 +451,25 @@ def test_add_saves_to_keras(tmp_path):
   np.testing.assert_allclose(loaded([a, b]), a + b, rtol=1e-6)
 
 
+def test_mix_default_is_the_originals_crossfade():
+  """sqrt(m) * one + (1 - sqrt(1 - m)) * two, m = sigmoid(logit)."""
+  s1, s2 = two_noises(n_samples=400, batch=2, seed=6)
+  logits = np.array([-1.5, 0.0, 3.0, -0.2], np.float32)
+  levels = np.tile(logits[None, :, None], [2, 1, 1])
+  out = processors.Mix()(s1, s2, levels).numpy()
+  m = sigmoid(np.float64(logits))
+  # Linear upsampling of 4 frames to 400 samples, holding the last frame.
+  positions = np.arange(400) * 4 / 400
+  m = np.interp(positions, np.arange(4), m)
+  np.testing.assert_allclose(
+      out, np.sqrt(m) * s1 + (1.0 - np.sqrt(1.0 - m)) * s2, atol=1e-5)
+
+
 def test_mix_saves_to_keras(tmp_path):
   inputs = {'one': keras.Input(shape=(400,), name='one'),
             'two': keras.Input(shape=(400,), name='two'),
             'level': keras.Input(shape=(4, 1), name='level')}
-  model = keras.Model(inputs, processors.Mix()(inputs['one'], inputs['two'],
+  model = keras.Model(inputs, processors.Mix(constant_power=True)(inputs['one'], inputs['two'],
                                                inputs['level']))
   loaded = save_and_load(model, tmp_path)
   only_layer(loaded, processors.Mix)

@@ -198,7 +198,15 @@ def _wrapping_delay(phase: tf.Tensor, audio: tf.Tensor,
   """
   position = phase * float(max_length)
   lower = tf.floor(position)
-  frac = position - lower
+  # Triangular weights 1 - |phase - k / max_length| * max_length with the
+  # table positions k / max_length of tf.linspace, as the original rounds.
+  grid = tf.linspace(0.0, 1.0, max_length + 1)
+  lower_entry = tf.cast(lower, tf.int32)
+
+  def weight(entry):
+    node = tf.gather(grid, tf.clip_by_value(entry, 0, max_length))
+    return tf.nn.relu(1.0 - tf.abs(phase - node) * float(max_length))
+
   n_samples = tf.shape(audio)[1]
   # Index i of the padded audio holds sample i - max_length.
   padded = pad_axis(audio, (max_length, 0), axis=1)
@@ -211,9 +219,8 @@ def _wrapping_delay(phase: tf.Tensor, audio: tf.Tensor,
     values = tf.gather(padded, sample_index - back, batch_dims=1)
     return tf.where(inside, values, 0.0)
 
-  lower_entry = tf.cast(lower, tf.int32)
-  return (read(lower_entry) * (1.0 - frac) +
-          read(lower_entry + 1) * frac)
+  return (read(lower_entry) * weight(lower_entry) +
+          read(lower_entry + 1) * weight(lower_entry + 1))
 
 
 def variable_length_delay(phase: tf.Tensor, audio: tf.Tensor,
