@@ -129,3 +129,28 @@ def test_config_round_trip_and_keras_weight_layout():
   restored(_inputs())
   restored.set_weights(fast.get_weights())
   np.testing.assert_allclose(restored(_inputs()), fast(_inputs()), atol=1e-6)
+
+
+def test_persistent_tape_gets_keras_gradients():
+  """A persistent tape (which also differentiates what the gradient reads)
+  gives Keras's gradients, through nn.Rnn (traced) as in the models."""
+  reference = keras.layers.GRU(UNITS, return_sequences=True)
+  rnn = nn.Rnn(UNITS, 'gru')
+  inputs = _inputs()
+  reference(inputs)
+  rnn(inputs)
+  _share_random_weights(reference, rnn.rnn)
+  weights = tf.sin(tf.range(BATCH * FRAMES * UNITS, dtype=tf.float32))
+
+  def loss(layer):
+    return tf.reduce_sum(tf.reshape(layer(inputs), [-1]) * weights)
+
+  with tf.GradientTape() as tape:
+    value = loss(reference)
+  expected = tape.gradient(value, reference.trainable_variables)
+  with tf.GradientTape(persistent=True) as tape:
+    value = loss(rnn)
+  for _ in range(2):
+    got = tape.gradient(value, rnn.trainable_variables)
+    for g, e in zip(got, expected):
+      np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)

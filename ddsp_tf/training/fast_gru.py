@@ -139,10 +139,17 @@ def _recurrence(x_projection: tf.Tensor, recurrent_kernel: tf.Tensor,
   """_forward with _backward as its gradient."""
   states = _forward(x_projection, recurrent_kernel, recurrent_bias,
                     initial_state)
+  # The gradient reads the states through a stop_gradient: a persistent
+  # GradientTape (built for higher-order gradients) also differentiates what
+  # the gradient reads, and would otherwise differentiate the compiled loop
+  # itself, which XLA cannot. Second-order gradients through the loop are
+  # not supported (a tape recording the gradient computation, i.e. nested
+  # tapes, still fails).
+  saved_states = tf.stop_gradient(states)
 
   def gradient(states_grad):
     return _backward(x_projection, recurrent_kernel, recurrent_bias,
-                     initial_state, states, states_grad)
+                     initial_state, saved_states, states_grad)
 
   return states, gradient
 
