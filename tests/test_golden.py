@@ -25,6 +25,7 @@ GROUPS = ('core', 'spectral_ops', 'processors')
 MODULES = {'core': core, 'spectral_ops': spectral_ops, 'synths': synths,
            'effects': effects, 'processors': processors}
 RTOL = 1e-4
+
 # Cases where ddsp_tf differs on purpose: the original's result there is an
 # error in disguise, and ddsp_tf raises or returns the meaningful result.
 INTENTIONAL_DIFFERENCES = {
@@ -35,11 +36,6 @@ INTENTIONAL_DIFFERENCES = {
         "the original treats any scale other than 'bark' as 'mel'; ddsp_tf "
         "rejects unknown scale names"),
 }
-
-# Cases whose default still differs from the original (issue 18, in
-# progress); each is expected to fail until its function is made faithful.
-NOT_YET_FAITHFUL = frozenset([
-])
 
 
 def _load(group):
@@ -52,13 +48,9 @@ def _cases():
     _, spec = _load(group)
     for entry in spec:
       name = f'{group}/{entry["case"]}'
-      if name in INTENTIONAL_DIFFERENCES:
-        marks = [pytest.mark.xfail(strict=True,
-                                   reason=INTENTIONAL_DIFFERENCES[name])]
-      elif name in NOT_YET_FAITHFUL:
-        marks = [pytest.mark.xfail(strict=True, reason='not yet faithful')]
-      else:
-        marks = []
+      marks = ([pytest.mark.xfail(strict=True,
+                                  reason=INTENTIONAL_DIFFERENCES[name])]
+               if name in INTENTIONAL_DIFFERENCES else [])
       yield pytest.param(group, entry['case'], id=name, marks=marks)
 
 
