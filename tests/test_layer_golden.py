@@ -9,12 +9,17 @@ kwargs, its variables (trainable then non-trainable, each in
 original's in count, order, leaf name and shape) are set to the original's
 values,
 and its output must equal the original's within 1e-4 * max(1, |value|).
+
+`layers_solo_instrument_checkpoint.npz` is a checkpoint of the original's
+small solo_instrument Autoencoder: CHECKPOINT_RULES map its keys onto
+ddsp_tf's, and with its values ddsp_tf's decoder gives the same outputs.
 """
 
 import glob
 import importlib
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -67,9 +72,11 @@ def _as_dict(outputs):
 
 def test_fixtures_present():
   assert len(CASES) >= 30, CASES
+  assert 'solo_instrument_checkpoint' in CASES
 
 
-@pytest.mark.parametrize('case', CASES)
+@pytest.mark.parametrize(
+    'case', [c for c in CASES if c != 'solo_instrument_checkpoint'])
 def test_layer_matches_original(case):
   spec, arrays = _load(case)
   tf.keras.utils.set_random_seed(0)
@@ -104,3 +111,93 @@ def test_layer_matches_original(case):
     deviation = np.abs(got - expected)
     assert np.all(deviation <= tolerance), (
         f'{case}/{key}: max deviation {deviation.max():.3g}')
+
+
+# ----------------------------------------------------------------------------
+# A checkpoint of the original's models/solo_instrument.gin Autoencoder.
+# ----------------------------------------------------------------------------
+# magenta/ddsp checkpoint key (after 'model/', without
+# '/.ATTRIBUTES/VARIABLE_VALUE') -> ddsp_tf's tf.train.Checkpoint key: the
+# rules a checkpoint converter applies, in order. The original's Fc and
+# FcStack are keras Sequentials (sublayers with weights numbered
+# layer_with_weights-<i>: an Fc's Dense is 0, its LayerNormalization 1);
+# ddsp_tf's keep them in lists (`.S<i>`) and attributes.
+CHECKPOINT_RULES = (
+    (r'input_stacks/(\d+)/', r'input_stacks.S\1/'),
+    (r'(input_stacks\.S\d+|out_stack)/layer_with_weights-(\d+)/',
+     r'\1/fcs.S\2/'),
+    (r'fcs\.S(\d+)/layer_with_weights-0/kernel$', r'fcs.S\1/dense/_kernel'),
+    (r'fcs\.S(\d+)/layer_with_weights-0/bias$', r'fcs.S\1/dense/bias'),
+    (r'fcs\.S(\d+)/layer_with_weights-1/(gamma|beta)$', r'fcs.S\1/norm/\2'),
+    (r'dense_out/kernel$', r'dense_out/_kernel'),
+    (r'processor_group/reverb/ir$', r'processor_group/dag_modules.Sreverb/_ir'),
+)
+_SUFFIX = '/.ATTRIBUTES/VARIABLE_VALUE'
+
+
+def map_checkpoint_key(key: str) -> str:
+  """An original checkpoint key -> the ddsp_tf checkpoint key."""
+  suffix = _SUFFIX if key.endswith(_SUFFIX) else ''
+  key = key[:len(key) - len(suffix)]
+  for pattern, replacement in CHECKPOINT_RULES:
+    key = re.sub(pattern, replacement, key)
+  return key + suffix
+
+
+def _variable_at(root, key: str):
+  """The variable a checkpoint key names, by attribute (and .S<item>) path."""
+  obj = root
+  for part in key[:-len(_SUFFIX)].split('/'):
+    name, _, item = part.partition('.S')
+    obj = getattr(obj, name)
+    if item:
+      obj = obj[int(item)] if isinstance(obj, (list, tuple)) else obj[item]
+  return obj
+
+
+@pytest.fixture
+def solo_instrument(tmp_path):
+  import gin  # pylint: disable=g-import-not-at-top
+  import ddsp_tf.training  # pylint: disable=g-import-not-at-top
+  from ddsp_tf.training import models  # pylint: disable=g-import-not-at-top
+  gin.clear_config()
+  gin.add_config_file_search_path(
+      os.path.join(os.path.dirname(ddsp_tf.training.__file__), 'gin'))
+  gin.parse_config_files_and_bindings(
+      ['models/solo_instrument.gin'],
+      ['RnnFcDecoder.rnn_channels = 8', 'RnnFcDecoder.ch = 4',
+       'Reverb.reverb_length = 100'])
+  try:
+    model = models.Autoencoder()
+    n_frames = 250
+    model({'audio': np.zeros([1, 16000], np.float32),
+           'f0_hz': np.full([1, n_frames, 1], 220.0, np.float32),
+           'loudness_db': np.full([1, n_frames, 1], -40.0, np.float32)},
+          training=False)
+    path = tf.train.Checkpoint(model=model).save(str(tmp_path / 'ckpt'))
+    keys = [k for k, _ in tf.train.list_variables(path)
+            if k.startswith('model/')]
+  finally:
+    gin.clear_config()
+  return model, keys
+
+
+def test_solo_instrument_checkpoint_maps_onto_ddsp_tf(solo_instrument):
+  model, our_keys = solo_instrument
+  with np.load(os.path.join(GOLDEN_DIR,
+                            'layers_solo_instrument_checkpoint.npz')) as data:
+    arrays = {k: data[k] for k in data.files}
+  keys = [str(k) for k in arrays['keys']]
+  mapped = [map_checkpoint_key(k) for k in keys]
+  assert sorted(mapped) == sorted(our_keys)
+  for i, key in enumerate(mapped):
+    variable = _variable_at(model, key[len('model/'):])
+    assert tuple(variable.shape) == arrays[f'key{i}'].shape, key
+    variable.assign(arrays[f'key{i}'])
+  features = {k: tf.constant(arrays[k]) for k in ('ld_scaled', 'f0_scaled')}
+  outputs = model.decoder(features)
+  for key in ('amps', 'harmonic_distribution', 'noise_magnitudes'):
+    expected = arrays[f'out_{key}']
+    deviation = np.abs(np.asarray(outputs[key]) - expected)
+    assert np.all(deviation <= 1e-4 * np.maximum(1.0, np.abs(expected))), (
+        key, deviation.max())

@@ -213,5 +213,58 @@ def main():
                 n_filter_banks=8), [audio[:, :400]])
 
 
+
+
+def solo_instrument_checkpoint():
+  """The checkpoint of a small models/solo_instrument.gin Autoencoder.
+
+  Writes `layers_solo_instrument_checkpoint.npz`: `keys` and `key<i>`, the
+  variables of `tf.train.Checkpoint(model=model)` (as the original's
+  Trainer writes them, without the optimizer) with fixed random values;
+  `ld_scaled`, `f0_scaled` and `out_<key>`: the decoder's outputs on them.
+  """
+  case = 'solo_instrument_checkpoint'
+  if sys.argv[1:] and case not in sys.argv[1:]:
+    return
+  import tempfile  # pylint: disable=g-import-not-at-top
+  import gin  # pylint: disable=g-import-not-at-top
+  import ddsp.training  # pylint: disable=g-import-not-at-top
+  from ddsp.training import models  # pylint: disable=g-import-not-at-top
+  tf.keras.utils.set_random_seed(SEED)
+  rng = np.random.default_rng(SEED + 1)
+  gin.clear_config()
+  gin.add_config_file_search_path(
+      os.path.join(os.path.dirname(ddsp.training.__file__), 'gin'))
+  gin.parse_config_files_and_bindings(
+      ['models/solo_instrument.gin'],
+      ['RnnFcDecoder.rnn_channels = 8', 'RnnFcDecoder.ch = 4',
+       'Reverb.reverb_length = 100'])
+  model = models.Autoencoder()
+  n_frames = 250
+  model({'audio': np.zeros([1, 16000], np.float32),
+         'f0_hz': np.full([1, n_frames, 1], 220.0, np.float32),
+         'loudness_db': np.full([1, n_frames, 1], -40.0, np.float32)},
+        training=False)
+  randomize(model, rng)
+  features = {'ld_scaled': f32(rng.uniform(0, 1, (2, 20, 1))),
+              'f0_scaled': f32(rng.uniform(0, 1, (2, 20, 1)))}
+  outputs = model.decoder(features)
+  with tempfile.TemporaryDirectory() as tmp:
+    path = tf.train.Checkpoint(model=model).save(os.path.join(tmp, 'ckpt'))
+    arrays = {}
+    keys = [k for k, _ in tf.train.list_variables(path)
+            if k.startswith('model/')]
+    for i, key in enumerate(keys):
+      arrays[f'key{i}'] = f32(tf.train.load_variable(path, key))
+  arrays['keys'] = np.array(keys)
+  arrays.update(features)
+  for k, v in outputs.items():
+    arrays[f'out_{k}'] = f32(v)
+  np.savez_compressed(os.path.join(HERE, f'layers_{case}.npz'), **arrays)
+  print(f'{case}: {len(keys)} checkpoint variables')
+  gin.clear_config()
+
+
 if __name__ == '__main__':
   main()
+  solo_instrument_checkpoint()
