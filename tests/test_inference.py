@@ -252,9 +252,13 @@ def test_compute_features_known_tone(input_rate, model_rate, frame_rate):
   midi_error = 12 * np.log2(features['f0_hz'][middle] / freq)
   assert np.max(np.abs(midi_error)) < 0.1
   assert np.min(features['f0_confidence'][middle]) > 0.5
-  # A-weighting is 0 dB at 1 kHz: 20 log10(A / sqrt(2)).
+  # A-weighting is 0 dB at 1 kHz: 20 log10(A / sqrt(2)) on the normalized
+  # scale, plus the original's unnormalized-STFT offset for n_fft = 512:
+  # 10 log10(512 * sum(hann^2) / 2 / 257) with sum(hann^2) = 3 * 512 / 8.
+  offset = 10 * np.log10(512 * (3 * 512 / 8) / 2 / 257)
   np.testing.assert_allclose(features['loudness_db'][middle],
-                             20 * np.log10(amplitude / np.sqrt(2)), atol=0.3)
+                             20 * np.log10(amplitude / np.sqrt(2)) + offset,
+                             atol=0.3)
   # The same loudness without CREPE.
   np.testing.assert_array_equal(transfer_app.compute_loudness(
       _tone(freq, seconds, input_rate, amplitude), input_rate,
