@@ -170,6 +170,15 @@ def test_aggregate_features_encoder():
   # Reversing time leaves the average unchanged.
   reversed_features = {k: v[:, ::-1] for k, v in features.items()}
   np.testing.assert_allclose(encoder(reversed_features)['z'], z, atol=1e-6)
+  # As in magenta/ddsp, one linear Dense: z = mean_t([f0, ld]) @ W + b.
+  kernel, bias = encoder.get_weights()
+  x = np.concatenate([features['f0_scaled'], features['ld_scaled']], -1)
+  np.testing.assert_allclose(z[:, 0], x.mean(axis=1) @ kernel + bias,
+                             rtol=1e-5, atol=1e-6)
+  # fc_stack_layers: an FcStack (Dense, LayerNorm) per layer instead.
+  stacked = encoders.AggregateFeaturesEncoder(ch=6, fc_stack_layers=2)
+  assert stacked(features)['z'].shape == (2, 25, 6)
+  assert len(stacked.weights) == 8
 
 
 @pytest.mark.parametrize('make_layer', [
