@@ -35,9 +35,14 @@ ORIGINAL_PATHS = {
         'prepare_tfrecord', 'CREPE_SAMPLE_RATE'],
     'ddsp_tf.training.data_preparation.ddsp_prepare_tfrecord': [
         'main', 'console_entry_point'],
-    'ddsp_tf.training.models': ['Model', 'Autoencoder', 'get_model'],
+    'ddsp_tf.training.models': ['Model', 'Autoencoder', 'get_model',
+                                'InverseSynthesis', 'MidiAutoencoder',
+                                'ZMidiAutoencoder'],
     'ddsp_tf.training.models.model': ['Model'],
     'ddsp_tf.training.models.autoencoder': ['Autoencoder'],
+    'ddsp_tf.training.models.inverse_synthesis': ['InverseSynthesis'],
+    'ddsp_tf.training.models.midi_autoencoder': ['MidiAutoencoder',
+                                                 'ZMidiAutoencoder'],
     'ddsp_tf.training.inference': [
         'parse_operative_config', 'AutoencoderInference', 'VSTBaseModule',
         'VSTExtractFeatures', 'VSTPredictControls',
@@ -96,12 +101,8 @@ ORIGINAL_PATHS = {
 }
 # What API.md lists at those paths that is still to be written (issues 18,
 # 20 and 21). A name that appears must leave this list.
-MISSING_NAMES = {
-    'ddsp_tf.training.models': ['InverseSynthesis', 'MidiAutoencoder',
-                                'ZMidiAutoencoder'],
-}
-MISSING_MODULES = ('ddsp_tf.training.models.inverse_synthesis',
-                   'ddsp_tf.training.models.midi_autoencoder')
+MISSING_NAMES = {}
+MISSING_MODULES = ()
 # Thin modules at the original's paths: imports and constants, no code.
 ALIAS_MODULES = ('ddsp_tf/training/ddsp_run.py',
                  'ddsp_tf/training/ddsp_export.py',

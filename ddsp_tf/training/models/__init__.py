@@ -3,6 +3,9 @@
 import gin
 
 from ddsp_tf.training.models.autoencoder import Autoencoder
+from ddsp_tf.training.models.inverse_synthesis import InverseSynthesis
+from ddsp_tf.training.models.midi_autoencoder import MidiAutoencoder
+from ddsp_tf.training.models.midi_autoencoder import ZMidiAutoencoder
 from ddsp_tf.training.models.model import Model
 from ddsp_tf.training.models.model import sum_losses
 

@@ -1,0 +1,1 @@
+"""gin configs of the MIDI autoencoders: package data, found by name."""

@@ -1,0 +1,1 @@
+"""gin mixins for the MIDI autoencoders: package data, found by name."""
