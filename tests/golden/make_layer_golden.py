@@ -161,6 +161,9 @@ def main():
            dict(ch=8, layers_per_stack=1, stacks=2, norm_type='layer',
                 resample_type='upsample', resample_stride=2,
                 stacks_per_resample=2), [x5])
+  run_case('dilated_conv_stack_cond_shift', nn, 'DilatedConvStack',
+           dict(ch=8, layers_per_stack=2, stacks=1, norm_type='layer',
+                conditional=True, shift_only=True), [x5, z3], pair=True)
   run_case('dilated_conv_stack_up_uneven', nn, 'DilatedConvStack',
            dict(ch=8, layers_per_stack=1, stacks=3, norm_type='layer',
                 resample_type='upsample', resample_stride=2,
