@@ -18,6 +18,7 @@ import tensorflow as tf
 from data_prep import synthetic_data
 from ddsp_tf import losses as losses_lib
 from ddsp_tf.training import data
+from ddsp_tf.training import eval_util
 from ddsp_tf.training import encoders
 from ddsp_tf.training import models
 from ddsp_tf.training import nn
@@ -319,3 +320,18 @@ def test_pretraining_on_generated_shards_learns_held_out_notes(tmp_path):
   assert after['ss_f0_hz_loss'] == pytest.approx(_f0_error(outputs, batch),
                                                  rel=1e-4)
   assert np.isfinite(after['ss_f0_hz_loss'])
+
+
+def test_evaluation_renders_synthetic_batches(model):
+  """eval_util gives SyntheticNotes batches audio, confidence and loudness."""
+  controls = _controls()
+  batch = eval_util.render_synthetic_batch(model, controls)
+  assert set(controls) < set(batch)
+  assert batch['audio'].shape == (2, N_SAMPLES)
+  np.testing.assert_array_equal(batch['f0_confidence'],
+                                np.ones([2, N_FRAMES], np.float32))
+  # 250 frames per second of the rendered audio, centred.
+  assert batch['loudness_db'].shape == (2, N_SAMPLES // 64 + 1)
+  assert np.max(np.abs(batch['audio'])) > 0.0
+  with pytest.raises(TypeError, match='generate_synthetic_audio'):
+    eval_util.render_synthetic_batch(object(), controls)

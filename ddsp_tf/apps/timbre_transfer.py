@@ -77,9 +77,22 @@ def _resample_factors(from_rate: int, to_rate: int, what: str) -> Tuple[int,
   return up, down
 
 
-def _resample(audio: np.ndarray, from_rate: int, to_rate: int,
-              what: str) -> np.ndarray:
-  """Band-limited polyphase resampling along the last axis."""
+def resample_audio(audio: np.ndarray, from_rate: int, to_rate: int,
+                   what: str = 'the audio') -> np.ndarray:
+  """Band-limited polyphase resampling along the last axis.
+
+  Args:
+    audio: Samples at from_rate, time on the last axis.
+    from_rate: Their sample rate in Hz.
+    to_rate: The wanted sample rate in Hz.
+    what: What the audio is, for the error message.
+
+  Returns:
+    The audio at to_rate (the same array if the rates are equal).
+
+  Raises:
+    ValueError: If the rates reduce to an impractically fine ratio.
+  """
   if from_rate == to_rate:
     return audio
   up, down = _resample_factors(from_rate, to_rate, what)
@@ -380,7 +393,7 @@ def _model_rate_audio(audio: Any, sample_rate: int, model_sample_rate: int,
         f'audio is too short: {audio.shape[0]} samples at {sample_rate} Hz '
         f'({audio.shape[0] / sample_rate:.4f} s); features need at least '
         f'{min_seconds:.4f} s ({needed}).')
-  audio = _resample(audio, sample_rate, model_sample_rate, 'the audio')
+  audio = resample_audio(audio, sample_rate, model_sample_rate, 'the audio')
   n_frames = audio.shape[0] // hop_size
   return audio[:n_frames * hop_size].astype(np.float32), hop_size
 
@@ -507,7 +520,7 @@ def apply_reverb_ir(audio: ArrayLike, ir: ArrayLike, sample_rate: int,
   if ir_sample_rate != sample_rate:
     logger.info('Resampling the reverb IR from %d Hz to %d Hz.',
                 ir_sample_rate, sample_rate)
-    ir = _resample(ir, ir_sample_rate, sample_rate, 'the reverb IR') * (
+    ir = resample_audio(ir, ir_sample_rate, sample_rate, 'the reverb IR') * (
         ir_sample_rate / sample_rate)
   n_samples = audio.shape[-1]
   n_fft = 1 << (n_samples + ir.shape[0] - 2).bit_length()

@@ -21,6 +21,7 @@ import tensorflow as tf
 from ddsp_tf import validation
 # Re-exported: these names are part of ddsp_tf.training.data.
 # pylint: disable=unused-import,g-multiple-import,g-importing-member
+from ddsp_tf.pitch import CREPE_FRAME_SIZE, CREPE_SAMPLE_RATE
 from ddsp_tf.training.data_base import (
     _AUTOTUNE, _GIN_MODULE, DataProvider, LegacyTFRecordProvider,
     TFRecordProvider)

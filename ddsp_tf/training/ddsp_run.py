@@ -10,6 +10,8 @@ from ddsp_tf.cli.run import build_parser
 from ddsp_tf.cli.run import console_entry_point
 from ddsp_tf.cli.run import main
 from ddsp_tf.training import gin as _gin_configs
+from ddsp_tf.training.runner import allow_memory_growth
+from ddsp_tf.training.runner import delay_start
 from ddsp_tf.training.runner import parse_gin
 from ddsp_tf.training.runner import run
 from ddsp_tf.training.runner import RunSettings

@@ -15,7 +15,9 @@ from typing import Dict, Iterator, Optional, Sequence
 import gin
 import tensorflow as tf
 
+from ddsp_tf import spectral_ops
 from ddsp_tf import validation
+from ddsp_tf.training import data
 from ddsp_tf.training import train_util
 
 logger = logging.getLogger(__name__)
@@ -93,8 +95,11 @@ def evaluate_or_sample(data_provider, model, evaluator_classes: Sequence[type],
   run_sample = mode == 'sample' or evaluate_and_sample
 
   dataset = data_provider.get_batch(batch_size, shuffle=False, repeats=-1)
-  model(train_util.read_first_batch(data_provider, dataset),
-        training=False)  # Creates the variables to restore.
+  synthetic = isinstance(data_provider, data.SyntheticNotes)
+  first_batch = train_util.read_first_batch(data_provider, dataset)
+  if synthetic:
+    first_batch = render_synthetic_batch(model, first_batch)
+  model(first_batch, training=False)  # Creates the variables to restore.
   iterator = iter(dataset)
 
   @tf.function
@@ -117,6 +122,8 @@ def evaluate_or_sample(data_provider, model, evaluator_classes: Sequence[type],
     with writer.as_default():
       for _ in range(num_batches):
         batch = next(iterator)
+        if synthetic:
+          batch = render_synthetic_batch(model, batch)
         outputs, losses = predict(batch)
         for evaluator in evaluators:
           if run_evaluate:
@@ -132,6 +139,40 @@ def evaluate_or_sample(data_provider, model, evaluator_classes: Sequence[type],
         f'{name} {value:.4f}' for name, value in sorted(results.items())
         if value is not None), time.time() - start)
   return results
+
+
+def render_synthetic_batch(model, batch: Dict[str, tf.Tensor]
+                           ) -> Dict[str, tf.Tensor]:
+  """Adds audio and its features to a batch of `data.SyntheticNotes` controls.
+
+  Synthetic-notes datasets hold synthesizer controls only, so (as magenta/ddsp
+  does when it evaluates on them) the model renders their audio with
+  `generate_synthetic_audio`, every frame is taken as confidently pitched and
+  loudness is computed from the rendered audio with the default settings.
+
+  Args:
+    model: A model with `generate_synthetic_audio(batch)`, e.g.
+      `models.InverseSynthesis`.
+    batch: SyntheticNotes features, with 'f0_hz' [batch, n_frames, 1].
+
+  Returns:
+    A new dict: the batch plus 'audio' [batch, n_samples], 'f0_confidence'
+    [batch, n_frames] (ones) and 'loudness_db' [batch, n_loudness_frames].
+
+  Raises:
+    TypeError: If the model cannot render synthetic notes.
+  """
+  if not hasattr(model, 'generate_synthetic_audio'):
+    raise TypeError(
+        f'{type(model).__name__} cannot evaluate on data.SyntheticNotes: '
+        'those batches hold synthesizer controls and no audio, and only a '
+        'model with generate_synthetic_audio (e.g. models.InverseSynthesis) '
+        'can render them.')
+  batch = dict(batch)
+  batch['audio'] = model.generate_synthetic_audio(batch)
+  batch['f0_confidence'] = tf.ones_like(batch['f0_hz'])[:, :, 0]
+  batch['loudness_db'] = spectral_ops.compute_loudness(batch['audio'])
+  return batch
 
 
 @gin.configurable

@@ -130,9 +130,35 @@ def _check_bound(function_name: str, parameter: str, hint: str) -> None:
         f'No {function_name}.{parameter} is bound; {hint}') from None
 
 
-def _allow_memory_growth() -> None:
+def allow_memory_growth() -> None:
+  """Lets TensorFlow grow each GPU's memory as needed, not take it all.
+
+  Must run before TensorFlow initializes the GPUs; a RuntimeError from a
+  later call is logged and ignored, as in magenta/ddsp.
+  """
   for gpu in tf.config.list_physical_devices('GPU'):
-    tf.config.experimental.set_memory_growth(gpu, True)
+    try:
+      tf.config.experimental.set_memory_growth(gpu, True)
+    except RuntimeError as error:
+      logger.warning('Cannot set GPU memory growth: %s', error)
+
+
+def delay_start(initial_delay_secs: Optional[float]) -> None:
+  """Waits initial_delay_secs seconds (none for None or 0).
+
+  Args:
+    initial_delay_secs: The delay; must be >= 0 or None.
+
+  Raises:
+    ValueError: For a negative delay.
+  """
+  if not initial_delay_secs:
+    return
+  if initial_delay_secs < 0:
+    raise ValueError(f'initial_delay_secs must be >= 0, got '
+                     f'{initial_delay_secs!r}.')
+  logger.info('Waiting %.0f s before starting.', initial_delay_secs)
+  time.sleep(initial_delay_secs)
 
 
 @dataclasses.dataclass
@@ -193,7 +219,7 @@ def run(settings: RunSettings) -> None:
     raise StartupError('--deterministic needs --seed: unseeded random ops '
                        'cannot be made deterministic.')
   if settings.allow_memory_growth:
-    _allow_memory_growth()
+    allow_memory_growth()
   if settings.seed is not None:
     tf.keras.utils.set_random_seed(settings.seed)
   if settings.deterministic:
@@ -236,9 +262,7 @@ def run(settings: RunSettings) -> None:
   _check_bound('get_model', 'model',
                'train first (restore_dir has no operative config) or add a '
                'model config.')
-  if settings.initial_delay_secs:
-    logger.info('Waiting %.0f s before starting.', settings.initial_delay_secs)
-    time.sleep(settings.initial_delay_secs)
+  delay_start(settings.initial_delay_secs)
   function(data_provider=gin.REQUIRED, model=models.get_model(),
            evaluator_classes=gin.REQUIRED, save_dir=save_dir,
            restore_dir=restore_dir, run_once=settings.run_once)
