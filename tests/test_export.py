@@ -392,11 +392,6 @@ def streaming(trained_run):
   return inference.StreamingModule(inference.ExportModule(model))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'ddsp_tf/training/streaming.py delays its noise by ir_size // 2 (the '
-    'centered=True convention) while the batch FilteredNoise now uses the '
-    "original's fft_convolve delay, (ir_size - 1) // 2 - 1: streaming.py's "
-    'noise_offset needs the same amount (issue 18)'))
 def test_stream_noise_is_the_batch_filtered_noise(streaming):
   n_frames, n_bands = 12, 16
   rng = np.random.default_rng(3)

@@ -166,7 +166,10 @@ class StreamingModule(tf.Module):
       self.noise_basis = tf.constant(core.frequency_impulse_response(
           tf.eye(n_bands)[tf.newaxis], self.noise[2].window_size)[0])
       self.noise_ir_size = int(self.noise_basis.shape[-1])
-      self.noise_offset = max(self.hop_size - self.noise_ir_size // 2, 0)
+      # The batch synth's fft_convolve removes (ir_size - 1) // 2 - 1
+      # samples of the filter's delay (magenta/ddsp's delay compensation).
+      self.noise_offset = max(
+          self.hop_size - max((self.noise_ir_size - 1) // 2 - 1, 0), 0)
       self.noise_tail_size = self.noise_offset + self.noise_ir_size - 1
       self.noise_indices = tf.constant(
           _toeplitz_indices(self.hop_size, self.noise_ir_size))
