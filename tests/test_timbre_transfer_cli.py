@@ -79,18 +79,23 @@ def test_manual_shifts_and_reverb_ir(exports, input_wav, tmp_path):
   ir = np.zeros(50)
   ir[0], ir[49] = 1.0, -0.25
   sf.write(ir_path, ir, MODEL_RATE, subtype='FLOAT')
-  dry_path, wet_path = str(tmp_path / 'dry.flac'), str(tmp_path / 'wet.wav')
+  dry_path, wet_path = str(tmp_path / 'dry.wav'), str(tmp_path / 'wet.wav')
+  flac_path = str(tmp_path / 'dry.flac')
   common = [input_wav, '--model', exports['reverb'], '--crepe_model', 'tiny',
             '--noauto_adjust', '--pitch_shift', '7', '--octave_shift', '-1']
   assert timbre_transfer.main(common + ['--output', dry_path, '--dry']) == 0
   assert timbre_transfer.main(common + ['--output', wet_path, '--reverb_ir',
                                         ir_path]) == 0
+  assert timbre_transfer.main(common + ['--output', flac_path, '--dry']) == 0
   dry, _ = sf.read(dry_path)
   wet, _ = sf.read(wet_path)
   assert abs(_peak_hz(dry, MODEL_RATE) - 220 * 2**(7 / 12)) < 2.0
-  # FLAC is 16-bit: compare at that precision.
+  # The room is applied by plain convolution with the IR (float WAVs).
   expected = dry + np.concatenate([np.zeros(49), -0.25 * dry[:-49]])
-  np.testing.assert_allclose(wet, expected, atol=1e-4)
+  np.testing.assert_allclose(wet, expected, atol=1e-5)
+  # FLAC holds the same render as 16-bit samples, clipped to full scale.
+  flac, _ = sf.read(flac_path)
+  np.testing.assert_allclose(flac, np.clip(dry, -1.0, 1.0), atol=1.5 / 32768)
 
 
 def test_no_statistics_model_notes_skip(exports, input_wav, tmp_path, capsys):
