@@ -137,12 +137,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   Returns:
     The exit status.
   """
-  parser = make_parser()
-  args, beam_args = parser.parse_known_args(
-      flags.rewrite_bool_args(parser, argv))
-  flags.configure_logging(args.log_level)
-  beam_args = flags.beam_pipeline_args(parser, beam_args,
-                                       args.pipeline_options, args.log_level)
+  args, beam_args = flags.parse_beam_script_args(make_parser(), argv)
   patterns = [pattern for flag in args.input_audio_filepatterns
               for pattern in flag.split(',') if pattern.strip()]
 

@@ -203,3 +203,26 @@ def beam_pipeline_args(parser: argparse.ArgumentParser,
                   '--sdk_harness_log_level_overrides='
                   f'{{"data_prep": "{log_level}"}}']
   return beam_args
+
+
+def parse_beam_script_args(parser: argparse.ArgumentParser,
+                           argv: Optional[Sequence[str]]
+                           ) -> Tuple[argparse.Namespace, List[str]]:
+  """Parses a Beam script's command line and sets up its logging.
+
+  The script's own flags (absl-style booleans accepted) go to the namespace;
+  every other argument, plus --pipeline_options, must be a Beam pipeline
+  option. The parser must define --log_level and --pipeline_options.
+
+  Args:
+    parser: The script's parser.
+    argv: Arguments without the program name (default: sys.argv[1:]).
+
+  Returns:
+    (the script's flags, the Beam options). Exits with status 2
+    (parser.error) for an argument neither the script nor Beam defines.
+  """
+  args, beam_args = parser.parse_known_args(rewrite_bool_args(parser, argv))
+  configure_logging(args.log_level)
+  return args, beam_pipeline_args(parser, beam_args, args.pipeline_options,
+                                  args.log_level)
