@@ -105,6 +105,8 @@ setuptools.setup(
             'data_prep.synthetic_cli:console_entry_point',
             'ddsp_tf_run = ddsp_tf.cli.run:console_entry_point',
             'ddsp_tf_export = ddsp_tf.cli.export:console_entry_point',
+            'ddsp_tf_convert_checkpoint = '
+            'ddsp_tf.cli.convert_checkpoint:console_entry_point',
             'ddsp_tf_timbre_transfer = '
             'ddsp_tf.cli.timbre_transfer:console_entry_point',
             'ddsp_tf_extract_ir = ddsp_tf.cli.extract_ir:console_entry_point',

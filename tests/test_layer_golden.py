@@ -11,7 +11,8 @@ values,
 and its output must equal the original's within 1e-4 * max(1, |value|).
 
 `layers_solo_instrument_checkpoint.npz` is a checkpoint of the original's
-small solo_instrument Autoencoder: CHECKPOINT_RULES map its keys onto
+small solo_instrument Autoencoder: the converter's CHECKPOINT_RULES
+(ddsp_tf.training.checkpoint_conversion) map its keys onto
 ddsp_tf's, and with its values ddsp_tf's decoder gives the same outputs.
 """
 
@@ -19,11 +20,12 @@ import glob
 import importlib
 import json
 import os
-import re
 
 import numpy as np
 import pytest
 import tensorflow as tf
+
+from ddsp_tf.training import checkpoint_conversion
 
 GOLDEN_DIR = os.path.join(os.path.dirname(__file__), 'golden')
 FILES = sorted(glob.glob(os.path.join(GOLDEN_DIR, 'layers_*.npz')))
@@ -116,43 +118,10 @@ def test_layer_matches_original(case):
 # ----------------------------------------------------------------------------
 # A checkpoint of the original's models/solo_instrument.gin Autoencoder.
 # ----------------------------------------------------------------------------
-# magenta/ddsp checkpoint key (after 'model/', without
-# '/.ATTRIBUTES/VARIABLE_VALUE') -> ddsp_tf's tf.train.Checkpoint key: the
-# rules a checkpoint converter applies, in order. The original's Fc and
-# FcStack are keras Sequentials (sublayers with weights numbered
-# layer_with_weights-<i>: an Fc's Dense is 0, its LayerNormalization 1);
-# ddsp_tf's keep them in lists (`.S<i>`) and attributes.
-CHECKPOINT_RULES = (
-    (r'input_stacks/(\d+)/', r'input_stacks.S\1/'),
-    (r'(input_stacks\.S\d+|out_stack)/layer_with_weights-(\d+)/',
-     r'\1/fcs.S\2/'),
-    (r'fcs\.S(\d+)/layer_with_weights-0/kernel$', r'fcs.S\1/dense/_kernel'),
-    (r'fcs\.S(\d+)/layer_with_weights-0/bias$', r'fcs.S\1/dense/bias'),
-    (r'fcs\.S(\d+)/layer_with_weights-1/(gamma|beta)$', r'fcs.S\1/norm/\2'),
-    (r'dense_out/kernel$', r'dense_out/_kernel'),
-    (r'processor_group/reverb/ir$', r'processor_group/dag_modules.Sreverb/_ir'),
-)
-_SUFFIX = '/.ATTRIBUTES/VARIABLE_VALUE'
-
-
-def map_checkpoint_key(key: str) -> str:
-  """An original checkpoint key -> the ddsp_tf checkpoint key."""
-  suffix = _SUFFIX if key.endswith(_SUFFIX) else ''
-  key = key[:len(key) - len(suffix)]
-  for pattern, replacement in CHECKPOINT_RULES:
-    key = re.sub(pattern, replacement, key)
-  return key + suffix
-
-
-def _variable_at(root, key: str):
-  """The variable a checkpoint key names, by attribute (and .S<item>) path."""
-  obj = root
-  for part in key[:-len(_SUFFIX)].split('/'):
-    name, _, item = part.partition('.S')
-    obj = getattr(obj, name)
-    if item:
-      obj = obj[int(item)] if isinstance(obj, (list, tuple)) else obj[item]
-  return obj
+# The key rules live in ddsp_tf.training.checkpoint_conversion (the
+# ddsp_tf_convert_checkpoint converter); here they map this checkpoint.
+map_checkpoint_key = checkpoint_conversion.map_checkpoint_key
+_variable_at = checkpoint_conversion.variable_at
 
 
 @pytest.fixture

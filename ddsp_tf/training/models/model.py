@@ -113,7 +113,9 @@ class Model(layer_base.RebuiltByCall, layer_base.CheckpointTracked,
         checkpoint_path (incomplete checkpoints are skipped).
       ValueError: If a restore key is not an attribute of the model, the
         checkpoint holds no model weights, or (unless partial) weights the
-        model has created are missing from it (the message lists them).
+        model has created are missing from it (the message lists them), or
+        the checkpoint was written by magenta/ddsp (the message gives the
+        ddsp_tf_convert_checkpoint command that converts it).
     """
     prefix = train_util.get_latest_checkpoint(checkpoint_path)
     if restore_keys is None:
@@ -128,6 +130,14 @@ class Model(layer_base.RebuiltByCall, layer_base.CheckpointTracked,
     if 'model' not in _root_children(prefix):
       raise ValueError(f'The checkpoint {prefix!r} holds no model (it was '
                        'not written as tf.train.Checkpoint(model=...)).')
+    from ddsp_tf.training import checkpoint_conversion  # pylint: disable=g-import-not-at-top
+    if checkpoint_conversion.looks_like_original(
+        [key for key, _ in tf.train.list_variables(prefix)]):
+      raise ValueError(
+          f'The checkpoint {prefix!r} was written by magenta/ddsp (its keys '
+          'are laid out by Keras 2, e.g. layer_with_weights-<i>); convert it '
+          'into a ddsp_tf checkpoint first: '
+          f'{checkpoint_conversion.convert_command(prefix)}')
     status = tf.train.Checkpoint(model=model).read(prefix).expect_partial()
     if not partial:
       try:

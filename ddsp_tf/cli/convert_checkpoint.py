@@ -1,0 +1,89 @@
+"""ddsp_tf_convert_checkpoint: read a magenta/ddsp checkpoint into ddsp_tf.
+
+  ddsp_tf_convert_checkpoint --original_checkpoint=~/runs/violin_original \\
+      --save_dir=~/runs/violin
+
+reads the latest checkpoint of a run trained by magenta/ddsp (or the
+prefix given, e.g. ~/runs/violin_original/ckpt-20000), builds the model of
+the run's operative_config-<step>.gin in ddsp_tf, and writes --save_dir as
+a ddsp_tf training directory (ckpt-<step> and the operative config) that
+ddsp_tf_run, ddsp_tf_export and Model.restore read. The optimizer's state
+is not converted. See ddsp_tf.training.checkpoint_conversion.
+"""
+
+import argparse
+import logging
+import sys
+from typing import Optional, Sequence
+
+from absl import logging as absl_logging
+
+from ddsp_tf.training import checkpoint_conversion
+
+logger = logging.getLogger('ddsp_tf_convert_checkpoint')
+PROG = 'ddsp_tf_convert_checkpoint'
+
+
+def build_parser() -> argparse.ArgumentParser:
+  """The flags of ddsp_tf_convert_checkpoint."""
+  parser = argparse.ArgumentParser(
+      prog=PROG,
+      description=('Convert a checkpoint trained by magenta/ddsp into a '
+                   'ddsp_tf training directory.'))
+  add = parser.add_argument
+  add('--original_checkpoint', required=True,
+      help='A checkpoint prefix written by magenta/ddsp (<run>/ckpt-N) or '
+      'its run directory (the latest checkpoint is used).')
+  add('--save_dir', required=True,
+      help='The ddsp_tf training directory to write (ckpt-<step> and '
+      'operative_config-<step>.gin); written under a temporary name and '
+      'renamed.')
+  add('--gin_file', default=None,
+      help='The run\'s operative config; default the latest '
+      'operative_config-<N>.gin beside the checkpoint.')
+  add('--gin_param', action='append', default=[],
+      help='Extra gin binding applied after the operative config; '
+      'repeatable.')
+  add('--overwrite', action='store_true',
+      help='Replace --save_dir if it exists and is not empty.')
+  add('--log_level', default='INFO',
+      choices=('DEBUG', 'INFO', 'WARNING', 'ERROR'),
+      help='Logging level; DEBUG also prints tracebacks of errors.')
+  return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+  """Runs ddsp_tf_convert_checkpoint.
+
+  Args:
+    argv: Arguments without the program name; None reads sys.argv.
+
+  Returns:
+    The exit status: 0 on success, 2 for bad usage or a checkpoint that
+    cannot be converted (the message says why).
+  """
+  args = build_parser().parse_args(argv)
+  logging.basicConfig(
+      level=getattr(logging, args.log_level),
+      format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+  absl_logging.set_verbosity(absl_logging.WARNING)
+  try:
+    path = checkpoint_conversion.convert_checkpoint(
+        args.original_checkpoint, args.save_dir, gin_file=args.gin_file,
+        gin_params=args.gin_param, overwrite=args.overwrite)
+  except (ValueError, FileNotFoundError, FileExistsError,
+          PermissionError) as error:
+    logger.debug('Traceback:', exc_info=True)
+    print(f'{PROG}: error: {type(error).__name__}: {error}', file=sys.stderr)
+    return 2
+  print(f'Converted to {path}')
+  return 0
+
+
+def console_entry_point() -> None:
+  """The installed `ddsp_tf_convert_checkpoint` console script."""
+  sys.exit(main())
+
+
+if __name__ == '__main__':
+  console_entry_point()

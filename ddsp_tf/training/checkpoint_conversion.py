@@ -1,0 +1,299 @@
+"""Converts checkpoints trained by magenta/ddsp into ddsp_tf checkpoints.
+
+The original (Keras 2) and ddsp_tf (Keras 3) keep the same weights under
+different checkpoint keys: the original's Fc and FcStack are Keras
+Sequentials, whose weighted sublayers are numbered `layer_with_weights-<i>`
+(an Fc's Dense is 0, its LayerNormalization 1), lists are numbered
+`<i>/`, and a ProcessorGroup tracks its processors by name. ddsp_tf keeps
+sublayers in lists (`.S<i>`) and attributes, and a ProcessorGroup's
+processors in `dag_modules`. `CHECKPOINT_RULES` rewrite the original's
+model keys into ddsp_tf's; `convert_checkpoint` builds the run's model in
+ddsp_tf from the run's operative gin config, assigns the original's values
+and saves `tf.train.Checkpoint(model=model)` as ddsp_tf's Trainer does, so
+`ddsp_tf_run`, `Model.restore` and `ddsp_tf_export` read it.
+
+Verified layouts (a checkpoint written by the original is the test
+fixture): models/solo_instrument.gin's Autoencoder (RnnFcDecoder, Reverb,
+ProcessorGroup). The optimizer's state is not converted.
+"""
+
+import logging
+import os
+import re
+import tempfile
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+from ddsp_tf.training import models
+from ddsp_tf.training import train_util
+
+logger = logging.getLogger(__name__)
+
+# (pattern, replacement) applied in order with re.sub to a model key (after
+# 'model/', without VARIABLE_SUFFIX).
+CHECKPOINT_RULES: Tuple[Tuple[Text, Text], ...] = (
+    (r'input_stacks/(\d+)/', r'input_stacks.S\1/'),
+    (r'(input_stacks\.S\d+|out_stack)/layer_with_weights-(\d+)/',
+     r'\1/fcs.S\2/'),
+    (r'fcs\.S(\d+)/layer_with_weights-0/kernel$', r'fcs.S\1/dense/_kernel'),
+    (r'fcs\.S(\d+)/layer_with_weights-0/bias$', r'fcs.S\1/dense/bias'),
+    (r'fcs\.S(\d+)/layer_with_weights-1/(gamma|beta)$', r'fcs.S\1/norm/\2'),
+    (r'dense_out/kernel$', r'dense_out/_kernel'),
+    (r'processor_group/reverb/ir$', r'processor_group/dag_modules.Sreverb/_ir'),
+)
+VARIABLE_SUFFIX = '/.ATTRIBUTES/VARIABLE_VALUE'
+MODEL_PREFIX = 'model/'
+COMMAND = 'ddsp_tf_convert_checkpoint'
+
+# Keras 2 numbers the weighted sublayers of Sequentials and functional
+# models; Keras 3 (ddsp_tf) never writes such keys.
+_ORIGINAL_KEY = re.compile(r'^model/.*/layer_with_weights-\d+/')
+
+
+def map_checkpoint_key(key: Text) -> Text:
+  """A checkpoint key of the original -> the ddsp_tf checkpoint key.
+
+  Args:
+    key: A key such as
+      'model/decoder/out_stack/layer_with_weights-0/layer_with_weights-1/'
+      'gamma/.ATTRIBUTES/VARIABLE_VALUE' (the suffix is optional).
+
+  Returns:
+    The key of the same weight in ddsp_tf's checkpoint, with the same
+    suffix (or none).
+  """
+  suffix = VARIABLE_SUFFIX if key.endswith(VARIABLE_SUFFIX) else ''
+  key = key[:len(key) - len(suffix)]
+  for pattern, replacement in CHECKPOINT_RULES:
+    key = re.sub(pattern, replacement, key)
+  return key + suffix
+
+
+def looks_like_original(keys: Sequence[Text]) -> bool:
+  """Whether checkpoint keys are laid out as magenta/ddsp (Keras 2) writes.
+
+  Args:
+    keys: The variable keys of a checkpoint (tf.train.list_variables).
+
+  Returns:
+    True if a model key names a Keras 2 `layer_with_weights-<i>` sublayer.
+  """
+  return any(_ORIGINAL_KEY.match(key) for key in keys)
+
+
+def convert_command(original_checkpoint: Text) -> Text:
+  """The shell command that converts an original checkpoint."""
+  return (f'{COMMAND} --original_checkpoint={original_checkpoint} '
+          '--save_dir=<new directory>')
+
+
+def variable_at(root, key: Text) -> tf.Variable:
+  """The variable of `root` that a ddsp_tf model key names.
+
+  Args:
+    root: The model.
+    key: A key below 'model/' (e.g. 'decoder/out_stack/fcs.S0/norm/gamma'),
+      with or without VARIABLE_SUFFIX: attribute names separated by '/',
+      list items and dict entries as `<attribute>.S<item>`.
+
+  Returns:
+    The variable.
+
+  Raises:
+    KeyError: If the path does not lead to a variable of the model.
+  """
+  if key.endswith(VARIABLE_SUFFIX):
+    key = key[:-len(VARIABLE_SUFFIX)]
+  obj = root
+  try:
+    for part in key.split('/'):
+      name, _, item = part.partition('.S')
+      obj = getattr(obj, name)
+      if item:
+        obj = obj[int(item)] if isinstance(obj, (list, tuple)) else obj[item]
+  except (AttributeError, KeyError, IndexError, ValueError, TypeError):
+    raise KeyError(key) from None
+  if not isinstance(obj, tf.Variable) and not hasattr(obj, 'assign'):
+    raise KeyError(key)
+  return obj
+
+
+def _read_checkpoint(original_checkpoint: Text
+                     ) -> Tuple[Text, Any]:
+  prefix = train_util.get_latest_checkpoint(original_checkpoint)
+  try:
+    reader = tf.train.load_checkpoint(prefix)
+  except (tf.errors.OpError, ValueError) as error:
+    raise ValueError(f'Cannot read the checkpoint {prefix!r} (corrupt or '
+                     f'incomplete files?): {error}') from None
+  return prefix, reader
+
+
+def _step(prefix: Text, reader: Any) -> int:
+  """The training step of an original checkpoint (its optimizer's)."""
+  for key in ('optimizer/iter' + VARIABLE_SUFFIX,
+              'optimizer/_iterations' + VARIABLE_SUFFIX):
+    if reader.has_tensor(key):
+      return int(reader.get_tensor(key))
+  match = re.search(r'-(\d+)$', prefix)
+  return int(match.group(1)) if match else 0
+
+
+def _run_config_text(path: Text) -> Text:
+  """The original's operative config without its `import ddsp...` lines."""
+  with tf.io.gfile.GFile(path) as f:
+    lines = f.read().splitlines()
+  return '\n'.join(line for line in lines
+                   if not re.match(r'\s*import\s', line)) + '\n'
+
+
+def _built_model(config_text: Text, gin_params: Sequence[Text]):
+  """The gin model of the run, built by one call on zeros."""
+  gin.clear_config()
+  with gin.unlock_config():
+    gin.parse_config(config_text, skip_unknown=True)
+    gin.parse_config_files_and_bindings([], list(gin_params),
+                                        skip_unknown=False)
+  try:
+    model = models.get_model()
+  except (RuntimeError, ValueError, TypeError) as error:
+    raise ValueError(
+        'Cannot build the model of the run\'s operative config (it needs '
+        f'get_model.model = @models.<Model>()): {error}') from None
+  preprocessor = getattr(model, 'preprocessor', None)
+  n_frames = getattr(preprocessor, 'time_steps', None) or 250
+  zeros = tf.zeros([1, n_frames, 1])
+  features = {'f0_hz': zeros + 100.0, 'loudness_db': zeros - 60.0}
+  sample_rate = getattr(preprocessor, 'sample_rate', 16000)
+  frame_rate = getattr(preprocessor, 'frame_rate', 250)
+  features['audio'] = tf.zeros([1, n_frames * (sample_rate // frame_rate)])
+  model(features, training=False)
+  return model
+
+
+def _model_keys(model, tmp_dir: Text) -> Dict[Text, List[int]]:
+  """ddsp_tf's model keys (below 'model/') and shapes, from a saved copy."""
+  prefix = tf.train.Checkpoint(model=model).write(
+      os.path.join(tmp_dir, 'keys'))
+  keys = {k[len(MODEL_PREFIX):]: shape
+          for k, shape in tf.train.list_variables(prefix)
+          if k.startswith(MODEL_PREFIX)}
+  for name in tf.io.gfile.listdir(tmp_dir):
+    tf.io.gfile.remove(os.path.join(tmp_dir, name))
+  return keys
+
+
+def _move_into(tmp_dir: Text, output_dir: Text) -> None:
+  if tf.io.gfile.isdir(output_dir):
+    tf.io.gfile.rmtree(output_dir)
+  os.rename(tmp_dir, output_dir)
+
+
+def convert_checkpoint(original_checkpoint: Text, output_dir: Text,
+                       gin_file: Optional[Text] = None,
+                       gin_params: Sequence[Text] = (),
+                       overwrite: bool = False) -> Text:
+  """Converts a magenta/ddsp checkpoint into a ddsp_tf training directory.
+
+  Replaces the global gin config with the run's (and clears it at the end).
+  The optimizer's state and save_counter are dropped.
+
+  Args:
+    original_checkpoint: A checkpoint prefix written by magenta/ddsp
+      ('<run>/ckpt-N') or its run directory (the latest checkpoint).
+    output_dir: Directory to write: 'ckpt-<step>' (step: the original's
+      optimizer iterations) with its `checkpoint` file, and the run's
+      operative config as 'operative_config-<step>.gin'. Written under a
+      temporary name beside it and renamed, so a failure leaves nothing.
+    gin_file: The run's operative config; default the latest
+      operative_config-<N>.gin beside the checkpoint (or in its parent).
+    gin_params: Extra gin bindings applied after the config.
+    overwrite: Replace output_dir if it exists and is not empty.
+
+  Returns:
+    The prefix of the written checkpoint.
+
+  Raises:
+    FileNotFoundError: If there is no checkpoint or no operative config.
+    FileExistsError: If output_dir is not empty and overwrite is False.
+    ValueError: If the checkpoint cannot be read, holds no model, has
+      model keys the rules cannot map onto the ddsp_tf model or shapes
+      that differ (the message lists them), or leaves weights of the
+      ddsp_tf model without a value.
+  """
+  output_dir = train_util.expand_path(output_dir)
+  if (tf.io.gfile.isdir(output_dir) and tf.io.gfile.listdir(output_dir)
+      and not overwrite):
+    raise FileExistsError(
+        f'output_dir {output_dir!r} exists and is not empty; choose a new '
+        'directory or pass overwrite=True (--overwrite).')
+  prefix, reader = _read_checkpoint(original_checkpoint)
+  original_keys = sorted(k for k in reader.get_variable_to_shape_map()
+                         if k.startswith(MODEL_PREFIX))
+  if not original_keys:
+    raise ValueError(f'The checkpoint {prefix!r} holds no model weights (no '
+                     f'key under {MODEL_PREFIX!r}).')
+  if gin_file is None:
+    gin_file = train_util.get_latest_operative_config(os.path.dirname(prefix))
+  config_text = _run_config_text(gin_file)
+  step = _step(prefix, reader)
+
+  parent = os.path.dirname(output_dir.rstrip('/'))
+  tf.io.gfile.makedirs(parent)
+  tmp_dir = tempfile.mkdtemp(
+      dir=parent, prefix=f'.{os.path.basename(output_dir)}.tmp-')
+  os.chmod(tmp_dir, 0o755)  # mkdtemp's 0o700 would outlive the rename.
+  try:
+    model = _built_model(config_text, gin_params)
+    ours = _model_keys(model, tmp_dir)
+    unmapped, mismatched, mapped = [], [], set()
+    for key in original_keys:
+      value = reader.get_tensor(key)
+      new_key = map_checkpoint_key(key)[len(MODEL_PREFIX):]
+      if new_key not in ours:
+        unmapped.append(f'{key} -> {MODEL_PREFIX}{new_key}')
+        continue
+      variable = variable_at(model, new_key)
+      if tuple(variable.shape) != np.shape(value):
+        mismatched.append(f'{key}: {np.shape(value)}, ddsp_tf '
+                          f'{MODEL_PREFIX}{new_key}: {tuple(variable.shape)}')
+        continue
+      variable.assign(value)
+      mapped.add(new_key)
+    missing = sorted(set(ours) - mapped)
+    problems = []
+    if unmapped:
+      problems.append(f'{len(unmapped)} original keys map onto no weight of '
+                      f'the ddsp_tf {type(model).__name__}: {unmapped}')
+    if mismatched:
+      problems.append(f'{len(mismatched)} shapes differ: {mismatched}')
+    if missing and not unmapped and not mismatched:
+      problems.append(f'{len(missing)} ddsp_tf weights have no value in the '
+                      f'checkpoint: {missing}')
+    if problems:
+      raise ValueError(
+          f'Cannot convert {prefix!r} with the config {gin_file!r}: '
+          + '; '.join(problems) + f'. ddsp_tf keys: {sorted(ours)}')
+
+    manager = tf.train.CheckpointManager(
+        tf.train.Checkpoint(model=model), directory=tmp_dir, max_to_keep=1,
+        checkpoint_name=train_util.CHECKPOINT_PREFIX.rstrip('-'))
+    manager.save(checkpoint_number=step)
+    train_util.write_text_atomically(
+        os.path.join(tmp_dir,
+                     f'{train_util.OPERATIVE_CONFIG_PREFIX}{step}.gin'),
+        config_text)
+    _move_into(tmp_dir, output_dir)
+  except BaseException:
+    if tf.io.gfile.isdir(tmp_dir):
+      tf.io.gfile.rmtree(tmp_dir)
+    raise
+  finally:
+    gin.clear_config()
+  path = os.path.join(output_dir, f'{train_util.CHECKPOINT_PREFIX}{step}')
+  logger.info('Converted %s (%d weights) into %s.', prefix,
+              len(original_keys), path)
+  return path

@@ -1,0 +1,176 @@
+"""ddsp_tf_convert_checkpoint against a checkpoint written by magenta/ddsp.
+
+`tests/golden/original_solo_instrument/` (written by the original, see
+tests/golden/make_original_checkpoint.py) is a training directory of a
+small models/solo_instrument.gin Autoencoder: ckpt-1 (model and Adam
+optimizer), operative_config-0.gin, and expected.npz, a batch with the
+original's decoder controls and its harmonic signal through the trained
+reverb. The converted checkpoint, restored by ddsp_tf's Model.restore into
+the model of the run's config, must reproduce them within 1e-4.
+"""
+
+import os
+import shutil
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import cli_checks
+from ddsp_tf.cli import convert_checkpoint as cli
+from ddsp_tf.training import checkpoint_conversion
+from ddsp_tf.training import models
+from ddsp_tf.training import train_util
+
+ORIGINAL = os.path.join(os.path.dirname(__file__), 'golden',
+                        'original_solo_instrument')
+CONTROLS = ('amps', 'harmonic_distribution', 'noise_magnitudes')
+
+
+def _expected():
+  with np.load(os.path.join(ORIGINAL, 'expected.npz')) as data:
+    return {k: data[k] for k in data.files}
+
+
+def _assert_close(got, expected, name):
+  got = np.asarray(got)
+  assert got.shape == expected.shape, (name, got.shape, expected.shape)
+  deviation = np.abs(got - expected)
+  assert np.all(deviation <= 1e-4 * np.maximum(1.0, np.abs(expected))), (
+      name, deviation.max())
+
+
+def _run_model(save_dir):
+  """The model of save_dir's operative config, restored from save_dir."""
+  gin.clear_config()
+  try:
+    with gin.unlock_config():
+      gin.parse_config_file(train_util.get_latest_operative_config(save_dir),
+                            skip_unknown=True)
+    model = models.get_model()
+  finally:
+    gin.clear_config()
+  return model
+
+
+@pytest.fixture
+def converted(tmp_path):
+  save_dir = str(tmp_path / 'run')
+  assert cli.main([f'--original_checkpoint={ORIGINAL}',
+                   f'--save_dir={save_dir}']) == 0
+  return save_dir
+
+
+def test_converted_checkpoint_reproduces_the_original(converted):
+  # The original's Adam had taken one step: the checkpoint is ckpt-1.
+  assert sorted(os.listdir(converted)) == [
+      'checkpoint', 'ckpt-1.data-00000-of-00001', 'ckpt-1.index',
+      'operative_config-1.gin']
+  assert train_util.get_latest_checkpoint(converted) == os.path.join(
+      converted, 'ckpt-1')
+  keys = [k for k, _ in tf.train.list_variables(converted)]
+  assert not any(k.startswith('optimizer/') for k in keys)
+  assert not checkpoint_conversion.looks_like_original(keys)
+
+  expected = _expected()
+  features = {k[len('in_'):]: tf.constant(v) for k, v in expected.items()
+              if k.startswith('in_')}
+  model = _run_model(converted)
+  model(features, training=False)  # Builds the weights.
+  model.restore(converted)  # Strict: every weight must be in it.
+  outputs = model(features, training=False)
+  for key in CONTROLS:
+    _assert_close(outputs[key], expected[f'out_{key}'], key)
+  # The harmonic synthesizer is deterministic; the filtered noise is not.
+  reverb = model.processor_group.dag_modules['reverb']
+  _assert_close(reverb(outputs['harmonic']['signal']),
+                expected['out_harmonic_reverb'], 'harmonic_reverb')
+
+
+def test_restore_of_an_original_checkpoint_names_the_converter():
+  model = _run_model(ORIGINAL)
+  with pytest.raises(ValueError, match='magenta/ddsp') as error:
+    model.restore(ORIGINAL)
+  assert ('ddsp_tf_convert_checkpoint --original_checkpoint='
+          f'{os.path.join(ORIGINAL, "ckpt-1")}') in str(error.value)
+
+
+def test_every_rule_is_used_and_keys_map_one_to_one():
+  keys = [k for k, _ in tf.train.list_variables(ORIGINAL)
+          if k.startswith('model/')]
+  assert checkpoint_conversion.looks_like_original(keys)
+  mapped = [checkpoint_conversion.map_checkpoint_key(k) for k in keys]
+  assert len(set(mapped)) == len(keys)
+  assert not any('layer_with_weights' in k for k in mapped)
+  assert checkpoint_conversion.map_checkpoint_key(
+      'model/decoder/out_stack/layer_with_weights-2/layer_with_weights-1/'
+      'gamma') == 'model/decoder/out_stack/fcs.S2/norm/gamma'
+
+
+def _convert(capsys, *argv):
+  status = cli.main(list(argv))
+  return status, capsys.readouterr().err
+
+
+def test_missing_checkpoint(tmp_path, capsys):
+  status, err = _convert(capsys, f'--original_checkpoint={tmp_path}/none',
+                         f'--save_dir={tmp_path}/out')
+  assert status == 2
+  assert 'FileNotFoundError' in err and f'{tmp_path}/none' in err
+  assert not os.path.exists(tmp_path / 'out')
+
+
+def test_corrupt_checkpoint(tmp_path, capsys):
+  original = tmp_path / 'original'
+  shutil.copytree(ORIGINAL, original)
+  (original / 'ckpt-1.index').write_bytes(b'not a checkpoint index')
+  status, err = _convert(capsys, f'--original_checkpoint={original}/ckpt-1',
+                         f'--save_dir={tmp_path}/out')
+  assert status == 2
+  assert 'Cannot read the checkpoint' in err
+  assert not os.path.exists(tmp_path / 'out')
+
+
+def test_unmappable_keys_are_listed(tmp_path, capsys):
+  # With 2 Fc layers per stack the ddsp_tf model has no third Fc for the
+  # original's layer_with_weights-2 of both input stacks and the out stack
+  # (a Dense kernel and bias, a LayerNormalization gamma and beta each).
+  status, err = _convert(capsys, f'--original_checkpoint={ORIGINAL}',
+                         f'--save_dir={tmp_path}/out',
+                         '--gin_param=RnnFcDecoder.layers_per_stack = 2')
+  assert status == 2
+  assert '12 original keys map onto no weight' in err
+  assert ('model/decoder/out_stack/layer_with_weights-2/'
+          'layer_with_weights-1/gamma') in err
+  assert not os.path.exists(tmp_path / 'out')
+  assert os.listdir(tmp_path) == []  # No temporary directory is left.
+
+
+def test_shape_mismatch_is_listed(tmp_path, capsys):
+  status, err = _convert(capsys, f'--original_checkpoint={ORIGINAL}',
+                         f'--save_dir={tmp_path}/out',
+                         '--gin_param=RnnFcDecoder.ch = 5')
+  assert status == 2
+  assert 'shapes differ' in err and 'dense_out/kernel' in err
+
+
+def test_existing_output_is_kept(tmp_path, capsys):
+  (tmp_path / 'out').mkdir()
+  (tmp_path / 'out' / 'keep').write_text('x')
+  status, err = _convert(capsys, f'--original_checkpoint={ORIGINAL}',
+                         f'--save_dir={tmp_path}/out')
+  assert status == 2 and 'FileExistsError' in err
+  assert os.listdir(tmp_path / 'out') == ['keep']
+
+
+def test_help_explains_every_flag(capsys):
+  cli_checks.assert_help_lists(
+      cli.main, ['--original_checkpoint', '--save_dir', '--gin_file',
+                 '--gin_param', '--overwrite'], capsys)
+
+
+def test_console_script_is_declared():
+  cli_checks.assert_console_script(
+      'ddsp_tf_convert_checkpoint',
+      'ddsp_tf.cli.convert_checkpoint:console_entry_point')
