@@ -1,15 +1,18 @@
-"""ddsp_tf_convert_checkpoint against a checkpoint written by magenta/ddsp.
+"""ddsp_tf_convert_checkpoint against checkpoints written by magenta/ddsp.
 
-`tests/golden/original_solo_instrument/` (written by the original, see
-tests/golden/make_original_checkpoint.py) is a training directory of a
-small models/solo_instrument.gin Autoencoder: ckpt-1 (model and Adam
-optimizer), operative_config-0.gin, and expected.npz, a batch with the
-original's decoder controls and its harmonic signal through the trained
-reverb. The converted checkpoint, restored by ddsp_tf's Model.restore into
-the model of the run's config, must reproduce them within 1e-4.
+`tests/golden/original_solo_instrument/` and `original_vst/` (written by the
+original, see tests/golden/make_original_checkpoint.py) are training
+directories of small models/solo_instrument.gin and models/vst/vst.gin
+Autoencoders: ckpt-1 (model and Adam optimizer), operative_config-0.gin,
+and expected.npz, a batch with the original's decoder controls and its
+harmonic signal (solo_instrument: through the trained reverb). The
+converted checkpoint, restored by ddsp_tf's Model.restore into the model of
+the run's config, must reproduce them within 1e-4 * max(1, |value|), and
+hold the original's reverb weights.
 """
 
 import os
+import re
 import shutil
 
 import gin
@@ -23,13 +26,18 @@ from ddsp_tf.training import checkpoint_conversion
 from ddsp_tf.training import models
 from ddsp_tf.training import train_util
 
-ORIGINAL = os.path.join(os.path.dirname(__file__), 'golden',
-                        'original_solo_instrument')
+GOLDEN_DIR = os.path.join(os.path.dirname(__file__), 'golden')
+ORIGINAL = os.path.join(GOLDEN_DIR, 'original_solo_instrument')
 CONTROLS = ('amps', 'harmonic_distribution', 'noise_magnitudes')
+# case -> (the reverb's weight in the original's checkpoint, the attribute of
+# ddsp_tf's reverb that holds it).
+CASES = {'solo_instrument': ('ir', '_ir'),
+         'vst': ('magnitudes', '_magnitudes')}
 
 
-def _expected():
-  with np.load(os.path.join(ORIGINAL, 'expected.npz')) as data:
+def _expected(case):
+  path = os.path.join(GOLDEN_DIR, f'original_{case}', 'expected.npz')
+  with np.load(path) as data:
     return {k: data[k] for k in data.files}
 
 
@@ -42,7 +50,7 @@ def _assert_close(got, expected, name):
 
 
 def _run_model(save_dir):
-  """The model of save_dir's operative config, restored from save_dir."""
+  """The (unbuilt) model of save_dir's operative config."""
   gin.clear_config()
   try:
     with gin.unlock_config():
@@ -54,15 +62,12 @@ def _run_model(save_dir):
   return model
 
 
-@pytest.fixture
-def converted(tmp_path):
-  save_dir = str(tmp_path / 'run')
-  assert cli.main([f'--original_checkpoint={ORIGINAL}',
-                   f'--save_dir={save_dir}']) == 0
-  return save_dir
-
-
-def test_converted_checkpoint_reproduces_the_original(converted):
+@pytest.mark.parametrize('case', sorted(CASES))
+def test_converted_checkpoint_reproduces_the_original(case, tmp_path):
+  original = os.path.join(GOLDEN_DIR, f'original_{case}')
+  converted = str(tmp_path / 'run')
+  assert cli.main([f'--original_checkpoint={original}',
+                   f'--save_dir={converted}']) == 0
   # The original's Adam had taken one step: the checkpoint is ckpt-1.
   assert sorted(os.listdir(converted)) == [
       'checkpoint', 'ckpt-1.data-00000-of-00001', 'ckpt-1.index',
@@ -73,7 +78,7 @@ def test_converted_checkpoint_reproduces_the_original(converted):
   assert not any(k.startswith('optimizer/') for k in keys)
   assert not checkpoint_conversion.looks_like_original(keys)
 
-  expected = _expected()
+  expected = _expected(case)
   features = {k[len('in_'):]: tf.constant(v) for k, v in expected.items()
               if k.startswith('in_')}
   model = _run_model(converted)
@@ -82,10 +87,21 @@ def test_converted_checkpoint_reproduces_the_original(converted):
   outputs = model(features, training=False)
   for key in CONTROLS:
     _assert_close(outputs[key], expected[f'out_{key}'], key)
-  # The harmonic synthesizer is deterministic; the filtered noise is not.
+  # The harmonic synthesizer is deterministic; the filtered noise (and
+  # FilteredNoiseReverb's impulse response) are not.
   reverb = model.processor_group.dag_modules['reverb']
-  _assert_close(reverb(outputs['harmonic']['signal']),
-                expected['out_harmonic_reverb'], 'harmonic_reverb')
+  if case == 'solo_instrument':
+    _assert_close(reverb(outputs['harmonic']['signal']),
+                  expected['out_harmonic_reverb'], 'harmonic_reverb')
+  else:
+    _assert_close(outputs['harmonic']['signal'], expected['out_harmonic'],
+                  'harmonic')
+  original_key, attribute = CASES[case]
+  np.testing.assert_array_equal(
+      getattr(reverb, attribute).numpy(),
+      tf.train.load_variable(
+          original, f'model/processor_group/reverb/{original_key}/'
+          '.ATTRIBUTES/VARIABLE_VALUE'))
 
 
 def test_restore_of_an_original_checkpoint_names_the_converter():
@@ -97,15 +113,30 @@ def test_restore_of_an_original_checkpoint_names_the_converter():
 
 
 def test_every_rule_is_used_and_keys_map_one_to_one():
-  keys = [k for k, _ in tf.train.list_variables(ORIGINAL)
-          if k.startswith('model/')]
-  assert checkpoint_conversion.looks_like_original(keys)
-  mapped = [checkpoint_conversion.map_checkpoint_key(k) for k in keys]
-  assert len(set(mapped)) == len(keys)
-  assert not any('layer_with_weights' in k for k in mapped)
+  used = set()
+  for case in CASES:
+    original = os.path.join(GOLDEN_DIR, f'original_{case}')
+    keys = [k for k, _ in tf.train.list_variables(original)
+            if k.startswith('model/')]
+    assert checkpoint_conversion.looks_like_original(keys)
+    mapped = [checkpoint_conversion.map_checkpoint_key(k) for k in keys]
+    assert len(set(mapped)) == len(keys)
+    assert not any('layer_with_weights' in k for k in mapped)
+    for key in keys:  # Which rules change a key, applied in order.
+      key = key[:-len(checkpoint_conversion.VARIABLE_SUFFIX)]
+      for i, (pattern, replacement) in enumerate(
+          checkpoint_conversion.CHECKPOINT_RULES):
+        new_key = re.sub(pattern, replacement, key)
+        if new_key != key:
+          used.add(i)
+        key = new_key
+  assert used == set(range(len(checkpoint_conversion.CHECKPOINT_RULES)))
   assert checkpoint_conversion.map_checkpoint_key(
       'model/decoder/out_stack/layer_with_weights-2/layer_with_weights-1/'
       'gamma') == 'model/decoder/out_stack/fcs.S2/norm/gamma'
+  assert checkpoint_conversion.map_checkpoint_key(
+      'model/processor_group/room/decay') == (
+          'model/processor_group/dag_modules.Sroom/_decay')
 
 
 def _convert(capsys, *argv):

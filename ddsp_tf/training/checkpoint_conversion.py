@@ -13,8 +13,9 @@ and saves `tf.train.Checkpoint(model=model)` as ddsp_tf's Trainer does, so
 `ddsp_tf_run`, `Model.restore` and `ddsp_tf_export` read it.
 
 Verified layouts (a checkpoint written by the original is the test
-fixture): models/solo_instrument.gin's Autoencoder (RnnFcDecoder, Reverb,
-ProcessorGroup). The optimizer's state is not converted.
+fixture): the Autoencoders of models/solo_instrument.gin (RnnFcDecoder,
+Reverb) and models/vst/vst.gin (RnnFcDecoder, FilteredNoiseReverb,
+OnlineF0PowerPreprocessor). The optimizer's state is not converted.
 """
 
 import logging
@@ -27,13 +28,14 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from ddsp_tf import spectral_ops
 from ddsp_tf.training import models
 from ddsp_tf.training import train_util
 
 logger = logging.getLogger(__name__)
 
-# (pattern, replacement) applied in order with re.sub to a model key (after
-# 'model/', without VARIABLE_SUFFIX).
+# (pattern, replacement) applied in order with re.sub to a model key
+# (starting with 'model/', without VARIABLE_SUFFIX).
 CHECKPOINT_RULES: Tuple[Tuple[Text, Text], ...] = (
     (r'input_stacks/(\d+)/', r'input_stacks.S\1/'),
     (r'(input_stacks\.S\d+|out_stack)/layer_with_weights-(\d+)/',
@@ -42,7 +44,11 @@ CHECKPOINT_RULES: Tuple[Tuple[Text, Text], ...] = (
     (r'fcs\.S(\d+)/layer_with_weights-0/bias$', r'fcs.S\1/dense/bias'),
     (r'fcs\.S(\d+)/layer_with_weights-1/(gamma|beta)$', r'fcs.S\1/norm/\2'),
     (r'dense_out/kernel$', r'dense_out/_kernel'),
-    (r'processor_group/reverb/ir$', r'processor_group/dag_modules.Sreverb/_ir'),
+    # A processor's weights (by the processor's gin name, e.g. 'reverb'):
+    # Reverb's ir, FilteredNoiseReverb's magnitudes, ExpDecayReverb's gain
+    # and decay.
+    (r'^model/processor_group/([^/]+)/(ir|magnitudes|gain|decay)$',
+     r'model/processor_group/dag_modules.S\1/_\2'),
 )
 VARIABLE_SUFFIX = '/.ATTRIBUTES/VARIABLE_VALUE'
 MODEL_PREFIX = 'model/'
@@ -121,8 +127,8 @@ def variable_at(root, key: Text) -> tf.Variable:
   return obj
 
 
-def _read_checkpoint(original_checkpoint: Text
-                     ) -> Tuple[Text, Any]:
+def _read_checkpoint(original_checkpoint: Text) -> Tuple[Text, Any]:
+  """The checkpoint prefix and a reader of its variables."""
   prefix = train_util.get_latest_checkpoint(original_checkpoint)
   try:
     reader = tf.train.load_checkpoint(prefix)
@@ -164,13 +170,24 @@ def _built_model(config_text: Text, gin_params: Sequence[Text]):
         'Cannot build the model of the run\'s operative config (it needs '
         f'get_model.model = @models.<Model>()): {error}') from None
   preprocessor = getattr(model, 'preprocessor', None)
-  n_frames = getattr(preprocessor, 'time_steps', None) or 250
-  zeros = tf.zeros([1, n_frames, 1])
-  features = {'f0_hz': zeros + 100.0, 'loudness_db': zeros - 60.0}
+  n_frames = getattr(preprocessor, 'time_steps', None) or 50
   sample_rate = getattr(preprocessor, 'sample_rate', 16000)
-  frame_rate = getattr(preprocessor, 'frame_rate', 250)
-  features['audio'] = tf.zeros([1, n_frames * (sample_rate // frame_rate)])
-  model(features, training=False)
+  hop_size = sample_rate // getattr(preprocessor, 'frame_rate', 250)
+  n_samples = n_frames * hop_size
+  if hasattr(preprocessor, 'padding') and hasattr(preprocessor, 'frame_size'):
+    # Framed from the audio (OnlineF0PowerPreprocessor).
+    n_frames = spectral_ops.get_framed_lengths(
+        n_samples, preprocessor.frame_size, hop_size, preprocessor.padding)[0]
+  zeros = tf.zeros([1, n_frames, 1])
+  features = {'f0_hz': zeros + 100.0, 'loudness_db': zeros - 60.0,
+              'f0_confidence': zeros + 1.0, 'audio': tf.zeros([1, n_samples])}
+  try:
+    model(features, training=False)
+  except (ValueError, TypeError, KeyError, tf.errors.OpError) as error:
+    raise ValueError(
+        f'Cannot build the {type(model).__name__} of the run\'s operative '
+        'config by a call on zeros (f0_hz, loudness_db, f0_confidence, '
+        f'audio): {error}') from None
   return model
 
 
