@@ -9,8 +9,9 @@ sublayers in lists (`.S<i>`) and attributes, and a ProcessorGroup's
 processors in `dag_modules`. `CHECKPOINT_RULES` rewrite the original's
 model keys into ddsp_tf's; `convert_checkpoint` builds the run's model in
 ddsp_tf from the run's operative gin config, assigns the original's values
-and saves `tf.train.Checkpoint(model=model)` as ddsp_tf's Trainer does, so
-`ddsp_tf_run`, `Model.restore` and `ddsp_tf_export` read it.
+and saves them with ddsp_tf's Trainer (a fresh optimizer state at the
+original's step), so `ddsp_tf_run`, `Model.restore` and `ddsp_tf_export`
+read it.
 
 Verified layouts (a checkpoint written by the original is the test
 fixture): the Autoencoders of models/solo_instrument.gin (RnnFcDecoder,
@@ -31,6 +32,7 @@ import tensorflow as tf
 from ddsp_tf import spectral_ops
 from ddsp_tf.training import models
 from ddsp_tf.training import train_util
+from ddsp_tf.training import trainers
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +218,9 @@ def convert_checkpoint(original_checkpoint: Text, output_dir: Text,
   """Converts a magenta/ddsp checkpoint into a ddsp_tf training directory.
 
   Replaces the global gin config with the run's (and clears it at the end).
-  The optimizer's state and save_counter are dropped.
+  The original's optimizer state is dropped: the checkpoint holds a fresh
+  Adam state (zero moments) whose step is the original's, so ddsp_tf_run
+  resumes the step count (and learning-rate schedule) from there.
 
   Args:
     original_checkpoint: A checkpoint prefix written by magenta/ddsp
@@ -295,10 +299,12 @@ def convert_checkpoint(original_checkpoint: Text, output_dir: Text,
           f'Cannot convert {prefix!r} with the config {gin_file!r}: '
           + '; '.join(problems) + f'. ddsp_tf keys: {sorted(ours)}')
 
-    manager = tf.train.CheckpointManager(
-        tf.train.Checkpoint(model=model), directory=tmp_dir, max_to_keep=1,
-        checkpoint_name=train_util.CHECKPOINT_PREFIX.rstrip('-'))
-    manager.save(checkpoint_number=step)
+    # As ddsp_tf's Trainer writes it, so that ddsp_tf_run resumes from it:
+    # a fresh Adam state (zero moments) at the original's step.
+    trainer = trainers.Trainer(model, tf.distribute.get_strategy())
+    trainer.optimizer.build(model.trainable_variables)
+    trainer.step.assign(step)
+    trainer.save(tmp_dir)
     train_util.write_text_atomically(
         os.path.join(tmp_dir,
                      f'{train_util.OPERATIVE_CONFIG_PREFIX}{step}.gin'),
