@@ -676,3 +676,16 @@ def test_none_turns_stages_off_as_in_the_original():
   assert (spec.frame_rate, spec.example_secs, spec.chunk_secs) == (0, 0, 0)
   assert spec == examples_lib.ExampleSpec(frame_rate=0, example_secs=0,
                                           chunk_secs=0)
+
+
+def test_run_reads_the_process_command_line(tmp_path, monkeypatch, capsys):
+  """run() (the original's entry point name) parses sys.argv like main()."""
+  monkeypatch.setattr(sys, 'argv', [
+      'ddsp_prepare_tfrecord',
+      f'--input_audio_filepatterns={tmp_path}/none/*.wav',
+      f'--output_tfrecord_path={tmp_path}/out/train.tfrecord'])
+  # pylint: disable-next=g-import-not-at-top
+  from ddsp_tf.training.data_preparation import ddsp_prepare_tfrecord
+  assert ddsp_prepare_tfrecord.run() == 1
+  assert 'No audio file matches' in capsys.readouterr().err
+  assert not os.path.exists(tmp_path / 'out')

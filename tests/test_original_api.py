@@ -20,17 +20,6 @@ with open(NAMES_PATH, encoding='utf-8') as _names_file:
 # The original's names that ddsp_tf does not have yet, with the reason. A name
 # that appears must leave this list (the last test checks).
 KNOWN_GAPS = {
-    # The original's absl scripts' run() read the global FLAGS; ddsp_tf's
-    # scripts take argv (main(argv)) and the jobs are library functions.
-    'ddsp_tf.training.data_preparation.ddsp_prepare_tfrecord': ['run'],
-    'ddsp_tf.training.data_preparation.ddsp_generate_synthetic_dataset': [
-        'run'],
-    # The steps of the original's export script, as separate functions;
-    # ddsp_tf's export is apps.export.export_model / export_inference_model.
-    'ddsp_tf.training.ddsp_export': [
-        'ckpt_to_saved_model', 'ensure_exits', 'export_impulse_response',
-        'get_data_provider', 'get_inference_model', 'get_metadata_dict',
-        'saved_model_to_tfjs', 'saved_model_to_tflite'],
 }
 
 

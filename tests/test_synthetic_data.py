@@ -303,3 +303,15 @@ def test_cli_loads_without_tensorflow_and_aliases_reexport():
   assert ddsp_generate_synthetic_dataset.main is synthetic_cli.main
   assert ddsp_generate_synthetic_dataset.console_entry_point is (
       synthetic_cli.console_entry_point)
+
+
+def test_run_reads_the_process_command_line(tmp_path, monkeypatch, capsys):
+  """run() (the original's entry point name) parses sys.argv like main()."""
+  monkeypatch.setattr(sys, 'argv', [
+      'ddsp_generate_synthetic_dataset',
+      f'--output_tfrecord_path={tmp_path}/out/notes.tfrecord',
+      '--num_examples=0'] + [f'--gin_param={p}' for p in V2_BINDINGS])
+  # pylint: disable-next=g-import-not-at-top
+  from ddsp_tf.training.data_preparation import ddsp_generate_synthetic_dataset
+  assert ddsp_generate_synthetic_dataset.run() == 2
+  assert 'num_examples' in capsys.readouterr().err

@@ -9,4 +9,5 @@ code written for the original imports.
 from data_prep.synthetic_cli import GIN_PATH
 from data_prep.synthetic_cli import console_entry_point
 from data_prep.synthetic_cli import main
+from data_prep.synthetic_cli import run
 from data_prep.synthetic_pipeline import GenerateExampleFn

@@ -7,3 +7,4 @@ names, so code written for the original imports.
 # pylint: disable=unused-import
 from data_prep.cli import console_entry_point
 from data_prep.cli import main
+from data_prep.cli import run
