@@ -416,17 +416,53 @@ def _query(binding: Text, default: Any) -> Any:
     return default
 
 
-def plugin_metadata(run: Any, dataset_path: Optional[Text] = None
-                    ) -> Dict[Text, Any]:
-  """The metadata magenta/ddsp's export computes for the DDSP-VST plugin.
-
-  Statistics come from the training data: dataset_path (TFRecord shards,
-  read with the run's TFRecordProvider settings) or, without it, the run's
-  train.data_provider binding.
+def dataset_provider(dataset_path: Optional[Text], sample_rate: int,
+                     frame_rate: int) -> Any:
+  """The training data of the run whose gin config is parsed.
 
   Args:
-    run: A VST inference module of the run (sizes and rates).
-    dataset_path: A file pattern of TFRecord shards, or None.
+    dataset_path: A file pattern of TFRecord shards, read with the run's
+      TFRecordProvider settings at sample_rate; None uses the run's
+      train.data_provider binding.
+    sample_rate: The model's audio rate, Hz.
+    frame_rate: The default feature rate, frames per second.
+
+  Returns:
+    A data provider.
+
+  Raises:
+    ValueError: If dataset_path is None and the run binds no
+      train.data_provider.
+  """
+  from ddsp_tf.training import data  # pylint: disable=g-import-not-at-top
+  if dataset_path:
+    return data.TFRecordProvider(
+        files.expand_path(dataset_path),
+        example_secs=_query('TFRecordProvider.example_secs', 4),
+        sample_rate=sample_rate,
+        frame_rate=_query('TFRecordProvider.frame_rate', frame_rate),
+        centered=_query('TFRecordProvider.centered', True))
+  binding = _query('train.data_provider', None)
+  if binding is None:
+    raise ValueError(
+        'The plugin metadata needs the training data: pass --dataset_path '
+        '(the TFRecord file pattern) or --nometadata; the run binds no '
+        'train.data_provider.')
+  return binding.scoped_configurable_fn()
+
+
+def statistics_metadata(provider: Any, sample_rate: int, frame_rate: int,
+                        frame_size: int, n_harmonics: int,
+                        n_noise: int) -> Dict[Text, Any]:
+  """The plugin's metadata: dataset statistics of provider and model sizes.
+
+  Args:
+    provider: The training data (features framed 'center' at frame_rate).
+    sample_rate: The model's audio rate, Hz.
+    frame_rate: Feature frames per second.
+    frame_size: Window of the power feature, samples.
+    n_harmonics: Harmonic amplitudes the decoder predicts.
+    n_noise: Noise magnitudes the decoder predicts.
 
   Returns:
     The keys mean_min/max_pitch_note(_hz), mean_min/max_power_note,
@@ -434,29 +470,11 @@ def plugin_metadata(run: Any, dataset_path: Optional[Text] = None
     frame_size, sample_rate; plain floats (strict JSON).
 
   Raises:
-    ValueError: If no dataset is found, or its statistics cannot be
-      computed (e.g. features not framed 'center' at the model's rate).
+    ValueError: If the statistics cannot be computed.
   """
-  from ddsp_tf.training import data  # pylint: disable=g-import-not-at-top
   from ddsp_tf.training import postprocessing  # pylint: disable=g-import-not-at-top
-  frame_rate = run.sample_rate // run.hop_size
-  if dataset_path:
-    provider = data.TFRecordProvider(
-        files.expand_path(dataset_path),
-        example_secs=_query('TFRecordProvider.example_secs', 4),
-        sample_rate=run.sample_rate,
-        frame_rate=_query('TFRecordProvider.frame_rate', frame_rate),
-        centered=_query('TFRecordProvider.centered', True))
-  else:
-    binding = _query('train.data_provider', None)
-    if binding is None:
-      raise ValueError(
-          'The plugin metadata needs the training data: pass --dataset_path '
-          '(the TFRecord file pattern) or --nometadata; the run binds no '
-          'train.data_provider.')
-    provider = binding.scoped_configurable_fn()
   statistics = postprocessing.compute_dataset_statistics(
-      provider, power_frame_size=run.frame_size, power_frame_rate=frame_rate)
+      provider, power_frame_size=frame_size, power_frame_rate=frame_rate)
   midi_to_hz = lambda note: float(core.midi_to_hz(note))
   return {
       'mean_min_pitch_note': float(statistics['mean_min_pitch_note']),
@@ -467,12 +485,34 @@ def plugin_metadata(run: Any, dataset_path: Optional[Text] = None
       'mean_max_power_note': float(statistics['mean_max_power_note']),
       'version': version.__version__,
       'export_time': datetime.datetime.now().isoformat(),
-      'num_harmonics': run.n_harmonics,
-      'num_noise_amps': run.n_noise,
-      'frame_rate': frame_rate,
-      'frame_size': run.frame_size,
-      'sample_rate': run.sample_rate,
+      'num_harmonics': int(n_harmonics),
+      'num_noise_amps': int(n_noise),
+      'frame_rate': int(frame_rate),
+      'frame_size': int(frame_size),
+      'sample_rate': int(sample_rate),
   }
+
+
+def plugin_metadata(run: Any, dataset_path: Optional[Text] = None
+                    ) -> Dict[Text, Any]:
+  """The metadata magenta/ddsp's export computes for the DDSP-VST plugin.
+
+  Args:
+    run: A VST inference module of the run (sizes and rates).
+    dataset_path: A file pattern of TFRecord shards, or None (see
+      dataset_provider).
+
+  Returns:
+    The dict of statistics_metadata.
+
+  Raises:
+    ValueError: If no dataset is found, or its statistics cannot be
+      computed (e.g. features not framed 'center' at the model's rate).
+  """
+  frame_rate = run.sample_rate // run.hop_size
+  provider = dataset_provider(dataset_path, run.sample_rate, frame_rate)
+  return statistics_metadata(provider, run.sample_rate, frame_rate,
+                             run.frame_size, run.n_harmonics, run.n_noise)
 
 
 def _saved_model_to_tflite(saved_model_dir: Text, plugin: bool) -> bytes:
