@@ -7,10 +7,12 @@ that config (recorded by running the original).
 """
 
 import glob
+import os
 import subprocess
 import sys
 
 import gin
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -235,6 +237,67 @@ def test_config_round_trip():
 
 
 # ----------------------------------------------------------------------------
+# The pre-training losses and the harmonic encoder against the original.
+# ----------------------------------------------------------------------------
+def _golden():
+  path = os.path.join(os.path.dirname(__file__), 'golden',
+                      'inverse_synthesis_golden.npz')
+  return dict(np.load(path))
+
+
+def test_consistency_losses_match_the_original():
+  """magenta/ddsp v3.7.0's values (tests/golden/inverse_synthesis_*)."""
+  g = _golden()
+  args = [g[k] for k in ('amps_a', 'freqs_a', 'amps_b', 'freqs_b')]
+  kde = losses_lib.KDEConsistencyLoss(weight_a=1.0, weight_b=1.0,
+                                      scale_a=0.1, scale_b=0.1)
+  # The NLLs are the amplitude-weighted mean over the source sinusoids
+  # (the expected NLL / n), as in the original: 5 sinusoids in a, 4 in b.
+  np.testing.assert_allclose(kde.nll(*args, 0.1), g['kde_nll_ab'],
+                             rtol=1e-5)
+  np.testing.assert_allclose(
+      kde.nll(args[2], args[3], args[0], args[1], 0.1), g['kde_nll_ba'],
+      rtol=1e-5)
+  np.testing.assert_allclose(float(kde(*args)), g['kde_total'], rtol=1e-5)
+  kde2 = losses_lib.KDEConsistencyLoss(
+      weight_a=0.5, weight_b=2.0, weight_mean_amp=3.0, scale_a=0.3,
+      scale_b=0.7)
+  np.testing.assert_allclose(float(kde2(*args)), g['kde2_total'], rtol=1e-5)
+
+  harmonic = losses_lib.HarmonicConsistencyLoss(
+      amp_weight=1.0, dist_weight=2.0, f0_weight=3.0)
+  values = harmonic.get_losses_dict(
+      g['harm_amp'], g['harm_amp_t'], g['harm_dist'], g['harm_dist_t'],
+      g['f0_hz'], g['f0_hz_t'])
+  assert set(values) == {'harm_amp_loss', 'harm_dist_loss', 'f0_hz_loss'}
+  for key, value in values.items():
+    np.testing.assert_allclose(float(value), g[f'harm_{key}'], rtol=1e-5)
+  noise = losses_lib.FilteredNoiseConsistencyLoss(weight=2.0)
+  np.testing.assert_allclose(float(noise(g['noise'], g['noise_t'])),
+                             g['noise_loss'], rtol=1e-5)
+
+
+def test_sinusoidal_to_harmonic_encoder_matches_the_original():
+  """Same Dense weights as the original's -> the same harmonic controls."""
+  g = _golden()
+  encoder = encoders.SinusoidalToHarmonicEncoder(
+      net=keras.layers.Dense(8), n_harmonics=20, f0_depth=64,
+      sample_rate=16000)
+  encoder(g['freqs_a'], g['amps_a'])
+  for i, layer in enumerate([encoder.net, encoder.amp_out, encoder.hd_out,
+                             encoder.f0_out]):
+    layer.set_weights([g[f's2h_kernel{i}'], g[f's2h_bias{i}']])
+  outputs = encoder(g['freqs_a'], g['amps_a'])
+  # Some harmonics are above Nyquist and get no weight.
+  assert np.sum(g['s2h_harm_dist'] == 0.0) > 0
+  np.testing.assert_allclose(outputs['harm_amp'], g['s2h_harm_amp'],
+                             rtol=1e-5, atol=1e-7)
+  np.testing.assert_allclose(outputs['harm_dist'], g['s2h_harm_dist'],
+                             rtol=1e-5, atol=1e-7)
+  np.testing.assert_allclose(outputs['f0_hz'], g['s2h_f0_hz'], rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------
 # Training on shards from ddsp_tf_generate_synthetic_dataset.
 # ----------------------------------------------------------------------------
 def _generate_shards(prefix):
@@ -314,9 +377,11 @@ def test_pretraining_on_generated_shards_learns_held_out_notes(tmp_path):
       'ss_kde_consistency_loss']
   assert after['ss_filtered_noise_consistency_loss'] < 0.5 * before[
       'ss_filtered_noise_consistency_loss']
-  # f0 comes later: after a few dozen steps the harmonic encoder still
-  # predicts a nearly constant f0 (the paper pre-trains for 1.2M steps), so
-  # its error is only checked to be measured and finite here.
+  # f0 comes later: with the original's loss scales (KDEConsistencyLoss
+  # averages its NLLs over the sinusoids, ~10 on the harmonic side after a
+  # few steps) the held-out f0 error still stays near 14 semitones after 200
+  # steps here (the paper pre-trains for 1.2M steps), so it is only checked
+  # to be measured and finite.
   assert after['ss_f0_hz_loss'] == pytest.approx(_f0_error(outputs, batch),
                                                  rel=1e-4)
   assert np.isfinite(after['ss_f0_hz_loss'])

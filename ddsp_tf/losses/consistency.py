@@ -264,8 +264,9 @@ class KDEConsistencyLoss(Loss):
 
   Experimental. Each set defines, per frame, a Gaussian mixture over MIDI
   pitch (one kernel per sinusoid, weighted by its amplitude). The loss adds
-  the expected negative log-likelihood of a under b's mixture, of b under
-  a's mixture (a symmetrised, Jeffreys-like divergence), and the L1 between
+  the amplitude-weighted negative log-likelihood of a under b's mixture
+  and of b under a's mixture (a symmetrised, Jeffreys-like divergence;
+  each averaged over its source sinusoids, see nll), and the L1 between
   the mean amplitudes, which the likelihoods ignore. It is a likelihood, not
   a distance: identical inputs do not give 0.
   """
@@ -328,7 +329,8 @@ class KDEConsistencyLoss(Loss):
 
     Args:
       amps: Source amplitudes, [batch, n_frames, n]; they weight the
-        per-sinusoid NLLs (normalised to sum to one per frame).
+        per-sinusoid NLLs (normalised to sum to one per frame), which are
+        then averaged (so the result is the expected NLL over n).
       freqs: Source frequencies in Hz, same shape.
       amps_target: Target amplitudes, [batch, n_frames, m].
       freqs_target: Target frequencies in Hz, same shape.
@@ -346,7 +348,9 @@ class KDEConsistencyLoss(Loss):
     nll = -tf.transpose(density.log_prob(points), [1, 2, 0])
     weights = core.safe_divide(amps, tf.reduce_sum(amps, axis=-1,
                                                    keepdims=True))
-    return tf.reduce_sum(nll * weights, axis=-1)
+    # As in magenta/ddsp: the mean (not the sum) over the n source sinusoids
+    # of the amplitude-weighted NLLs, i.e. the expected NLL divided by n.
+    return tf.reduce_mean(nll * weights, axis=-1)
 
   def kernel_density_estimate(self, amps: tf.Tensor, freqs: tf.Tensor,
                               scale: float) -> tfd.Distribution:
