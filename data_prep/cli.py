@@ -167,18 +167,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   return 0
 
 
-def run() -> int:
-  """Runs the job with this process's command-line flags (sys.argv).
-
-  The original's `run()` read its already parsed absl flags; here the flags
-  are parsed from sys.argv, as `ddsp_tf_prepare_tfrecord` does.
-
-  Returns:
-    The exit status.
-  """
-  return main()
-
-
 def console_entry_point() -> None:
   """The console script."""
   sys.exit(main())

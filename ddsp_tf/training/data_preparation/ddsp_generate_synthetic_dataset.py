@@ -9,5 +9,7 @@ code written for the original imports.
 from data_prep.synthetic_cli import GIN_PATH
 from data_prep.synthetic_cli import console_entry_point
 from data_prep.synthetic_cli import main
-from data_prep.synthetic_cli import run
+# The original's run() ran the job from the command line: main() with no
+# arguments does (it parses sys.argv).
+from data_prep.synthetic_cli import main as run
 from data_prep.synthetic_pipeline import GenerateExampleFn

@@ -7,4 +7,6 @@ names, so code written for the original imports.
 # pylint: disable=unused-import
 from data_prep.cli import console_entry_point
 from data_prep.cli import main
-from data_prep.cli import run
+# The original's run() ran the job from the command line: main() with no
+# arguments does (it parses sys.argv).
+from data_prep.cli import main as run
