@@ -46,7 +46,18 @@ _EXTRAS_REQUIRE = {
     # The Apache Beam dataset-preparation pipeline. The tfrecord extra is what
     # lets Beam write TFRecord shards; Beam needs pandas when it runs inside a
     # Jupyter kernel (the notebooks).
-    'data': ['apache-beam[tfrecord]>=2.77,<3', 'pandas>=2'],
+    'data': ['apache-beam[tfrecord]>=2.77,<3', 'pandas>=2',
+             # Fast TFRecord checksums (Beam warns and falls back to a slow
+             # pure-Python CRC without it).
+             'google-crc32c>=1.5'],
+    # Beam's DaskRunner: prepare datasets on a Dask distributed cluster
+    # (ddsp_tf_prepare_tfrecord --runner=DaskRunner).
+    'dask': ['apache-beam[dask,tfrecord]>=2.77,<3', 'dask>=2024.4.2',
+             'distributed>=2024.4.2'],
+    # The SwiftF0 pitch estimator (compute_f0(f0_estimator='swiftf0'),
+    # ddsp_tf_prepare_tfrecord --f0_estimator=swiftf0): an ONNX model in the
+    # swift-f0 wheel, run with onnxruntime.
+    'swiftf0': ['swift-f0>=0.3,<1', 'onnxruntime>=1.17'],
     # AI Platform hyperparameter-tuning reports (training.cloud).
     'cloud': ['cloudml-hypertune>=0.1.0.dev6'],
     # MIDI: NoteSequences from training.heuristics.segment_notes, and the
@@ -75,6 +86,12 @@ _EXTRAS_REQUIRE = {
         # The MIDI metrics and heuristics (tests/test_midi_metrics.py).
         'note-seq>=0.0.5,<0.1',
         'mir_eval>=0.7',
+        # SwiftF0 (tests/test_pitch_estimators.py) and the DaskRunner
+        # (tests/test_data_prep_scale.py).
+        'swift-f0>=0.3,<1',
+        'onnxruntime>=1.17',
+        'dask>=2024.4.2',
+        'distributed>=2024.4.2',
     ],
 }
 
