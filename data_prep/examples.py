@@ -21,12 +21,23 @@ frames need (zeros beyond the file's ends, as the whole-file padding would
 give), so features match those of the whole file computed at once; only
 Viterbi decoding sees one chunk at a time. Chunks overlap by
 example_secs - hop_secs, which is computed twice.
+
+Pitch comes from CREPE (`f0_estimator='crepe'`, at the frame rate or, with
+crepe_hop_ms, at that hop) or SwiftF0 (`'swiftf0'`). Trackers that look
+beyond CREPE's 1024-sample frame get more audio on each side of a chunk, so
+chunk edges see the context the whole file would give: SwiftF0 runs on its
+receptive field around the chunk, from a multiple of its 256-sample hop on
+the file's timeline (its frames sit where whole-file analysis puts them);
+CREPE at another hop gets `ExampleSpec.f0_context_frames` more frames on
+each side, computed and dropped (its analysis frames line up across chunks
+when hop_secs and chunk_secs are multiples of crepe_hop_ms).
 """
 
 import dataclasses
 import hashlib
+import math
 import os
-from typing import Dict, Iterator, List, Mapping, Tuple
+from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -34,12 +45,18 @@ import tensorflow as tf
 from data_prep import audio_io
 from ddsp_tf import crepe
 from ddsp_tf import formats
+from ddsp_tf import pitch
 from ddsp_tf import spectral_ops
+from ddsp_tf import swiftf0
 from ddsp_tf import validation
 
 CREPE_SAMPLE_RATE = formats.FEATURE_SAMPLE_RATE
 LOUDNESS_N_FFT = 512
 SHORT_CLIP_POLICIES = ('pad', 'skip')
+F0_ESTIMATORS = pitch.F0_ESTIMATORS
+# 16 kHz samples SwiftF0 looks at beyond a frame centre (its receptive field,
+# 2815 samples), plus one of its 256-sample frames for the interpolation.
+SWIFTF0_CONTEXT = 2816 + swiftf0.HOP_SIZE
 
 
 def _whole_samples(name: str, seconds: float, rate: int) -> int:
@@ -70,6 +87,9 @@ class ExampleSpec:
     model_capacity: CREPE capacity ('tiny' ... 'full') or a weight file.
     short_clips: 'pad' a file shorter than one example to one example, or
       'skip' it (it is listed in the rejects).
+    f0_estimator: 'crepe' or 'swiftf0' (needs the swift-f0 package).
+    crepe_hop_ms: CREPE's analysis hop in ms (10.0 is its native hop),
+      interpolated to frame_rate; None analyses at the frame rate.
   """
   sample_rate: int = 16000
   frame_rate: int = 250
@@ -80,6 +100,8 @@ class ExampleSpec:
   viterbi: bool = True
   model_capacity: str = 'full'
   short_clips: str = 'pad'
+  f0_estimator: str = 'crepe'
+  crepe_hop_ms: Optional[float] = None
 
   def __post_init__(self):
     # None turns a stage off, as in the original (frame_rate=None: audio
@@ -116,6 +138,15 @@ class ExampleSpec:
           f'{self.model_capacity!r}.')
     validation.check_choice('short_clips', self.short_clips,
                             SHORT_CLIP_POLICIES)
+    validation.check_choice('f0_estimator', self.f0_estimator, F0_ESTIMATORS)
+    if self.crepe_hop_ms is not None:
+      if self.f0_estimator != 'crepe':
+        raise ValueError(
+            f'crepe_hop_ms applies to CREPE only; got crepe_hop_ms='
+            f'{self.crepe_hop_ms!r} with f0_estimator={self.f0_estimator!r}.')
+      pitch.crepe_hop_samples(self.crepe_hop_ms)
+    if self.f0_estimator == 'swiftf0' and self.frame_rate:
+      swiftf0.check_installed()
 
   def _rates(self) -> Tuple[int, ...]:
     return tuple(rate for rate in (self.sample_rate, CREPE_SAMPLE_RATE,
@@ -130,6 +161,14 @@ class ExampleSpec:
   def frame_hop(self) -> int:
     """16 kHz samples between frames (frame_rate > 0)."""
     return CREPE_SAMPLE_RATE // self.frame_rate
+
+  @property
+  def f0_context_frames(self) -> int:
+    """Frames of extra audio CREPE reads on each side of a chunk."""
+    if self.f0_estimator != 'crepe' or self.crepe_hop_ms is None:
+      return 0
+    return math.ceil(pitch.crepe_hop_samples(self.crepe_hop_ms) /
+                     self.frame_hop)
 
   def n_frames(self, n_samples_16k: int) -> int:
     """Frames of a window of n_samples_16k samples at 16 kHz."""
@@ -297,25 +336,44 @@ def chunk_features(chunk: Chunk, spec: ExampleSpec) -> Dict[str, np.ndarray]:
   if spec.frame_rate:
     hop = spec.frame_hop
     first_frame, stop_frame = chunk.span('frames')
+    margin = spec.f0_context_frames
     # Frame k of a signal padded for framing covers samples
     # [k * hop - before, k * hop - before + frame_size) of the signal.
     crepe_before = crepe.FRAME_SIZE // 2 if spec.center else 0
     loudness_before = LOUDNESS_N_FFT // 2 if spec.center else 0
-    read_start = min(start_16k, first_frame * hop - crepe_before)
-    read_stop = max(stop_16k, (stop_frame - 1) * hop - crepe_before +
+    read_start = min(start_16k, (first_frame - margin) * hop - crepe_before)
+    read_stop = max(stop_16k, (stop_frame + margin - 1) * hop - crepe_before +
                     crepe.FRAME_SIZE)
+    # Frame k is centred on sample k * hop + first_center of the file.
+    first_center = crepe.FRAME_SIZE // 2 - crepe_before
+    if spec.f0_estimator == 'swiftf0':
+      swift_start = (first_frame * hop + first_center - SWIFTF0_CONTEXT
+                     ) // swiftf0.HOP_SIZE * swiftf0.HOP_SIZE
+      swift_stop = (stop_frame - 1) * hop + first_center + SWIFTF0_CONTEXT
+      read_start, read_stop = (min(read_start, swift_start),
+                               max(read_stop, swift_stop))
     audio_16k = audio_io.read_resampled(chunk.info, CREPE_SAMPLE_RATE,
                                         read_start, read_stop)
 
-    def frames_input(before, frame_size):
-      start = first_frame * hop - before - read_start
-      return audio_16k[start:start + (stop_frame - 1 - first_frame) * hop +
-                       frame_size]
+    def frames_input(before, frame_size, extra=0):
+      start = (first_frame - extra) * hop - before - read_start
+      return audio_16k[start:start + (stop_frame + 2 * extra - 1 -
+                                      first_frame) * hop + frame_size]
 
-    f0_hz, confidence = spectral_ops.compute_f0(
-        frames_input(crepe_before, crepe.FRAME_SIZE), spec.frame_rate,
-        viterbi=spec.viterbi, padding='valid',
-        model_capacity=spec.model_capacity)
+    if spec.f0_estimator == 'swiftf0':
+      f0_hz, confidence = pitch.swiftf0_at_frames(
+          audio_16k[np.newaxis, swift_start - read_start:
+                    swift_stop - read_start],
+          first_frame * hop + first_center - swift_start, hop,
+          stop_frame - first_frame)
+      f0_hz, confidence = f0_hz[0], confidence[0]
+    else:
+      f0_hz, confidence = spectral_ops.compute_f0(
+          frames_input(crepe_before, crepe.FRAME_SIZE, margin),
+          spec.frame_rate, viterbi=spec.viterbi, padding='valid',
+          model_capacity=spec.model_capacity, crepe_hop_ms=spec.crepe_hop_ms)
+      f0_hz = f0_hz[margin:len(f0_hz) - margin]
+      confidence = confidence[margin:len(confidence) - margin]
     loudness = spectral_ops.compute_loudness(
         frames_input(loudness_before, LOUDNESS_N_FFT), CREPE_SAMPLE_RATE,
         spec.frame_rate, n_fft=LOUDNESS_N_FFT, padding='valid')

@@ -281,6 +281,11 @@ def export_model(save_dir: Text, export_dir: Text,
       'has_reverb': has_reverb,
       'reverb_ir_file': formats.REVERB_IR_FILE if has_reverb else None,
       'crepe_model': crepe_model,
+      # The pitch tracker that made the training data (stats.json records
+      # it; datasets without the key were made with CREPE), which
+      # timbre_transfer uses for new audio unless told otherwise.
+      'f0_estimator': (statistics or {}).get('f0_estimator', 'crepe'),
+      'crepe_hop_ms': (statistics or {}).get('crepe_hop_ms'),
       'feature_padding': module.padding,
       'model': type(model).__name__,
       'training_step': checkpoint_step(prefix),

@@ -35,6 +35,7 @@ import tensorflow as tf
 from ddsp_tf import crepe
 from ddsp_tf import files
 from ddsp_tf import formats
+from ddsp_tf import pitch
 from ddsp_tf import spectral_ops
 from ddsp_tf import validation
 from ddsp_tf.training import postprocessing
@@ -252,6 +253,31 @@ class ExportedModel:
     return padding
 
   @property
+  def f0_estimator(self) -> str:
+    """The pitch tracker that made the training features.
+
+    Read from the metadata's 'f0_estimator', else from its dataset
+    statistics (stats.json records it), else 'crepe' (exports and datasets
+    that predate the choice).
+    """
+    statistics = self.dataset_statistics or {}
+    estimator = self.metadata.get('f0_estimator') or statistics.get(
+        'f0_estimator') or 'crepe'
+    if estimator not in pitch.F0_ESTIMATORS:
+      raise ExportError(
+          f'{self.export_dir}: metadata f0_estimator must be one of '
+          f'{list(pitch.F0_ESTIMATORS)}, got {estimator!r}; re-export the '
+          'model with ddsp_tf_export.')
+    return estimator
+
+  @property
+  def crepe_hop_ms(self) -> Optional[float]:
+    """CREPE's analysis hop (ms) for the training features; None = frame hop."""
+    if 'crepe_hop_ms' in self.metadata:
+      return self.metadata['crepe_hop_ms']
+    return (self.dataset_statistics or {}).get('crepe_hop_ms')
+
+  @property
   def has_reverb(self) -> bool:
     """Whether the model has a learned room (and a reverb_ir.wav)."""
     return bool(self.metadata['has_reverb'])
@@ -440,13 +466,15 @@ def compute_loudness(audio: Any, sample_rate: int,
 def compute_features(audio: Any, sample_rate: int,
                      model_sample_rate: int = 16000, frame_rate: int = 250,
                      model_capacity: str = 'full', viterbi: bool = True,
-                     padding: str = 'center') -> Dict[str, np.ndarray]:
+                     padding: str = 'center', f0_estimator: str = 'crepe',
+                     crepe_hop_ms: Optional[float] = None
+                     ) -> Dict[str, np.ndarray]:
   """Pitch, confidence and loudness of audio, at a model's rates.
 
   The audio is mixed to mono (see `to_mono`), resampled to
   model_sample_rate and trimmed to a whole number of frames, n_frames =
-  n_samples // hop_size. f0 comes from CREPE (spectral_ops.compute_f0, at
-  16 kHz) and loudness from spectral_ops.compute_loudness at
+  n_samples // hop_size. f0 comes from CREPE or SwiftF0
+  (spectral_ops.compute_f0, at 16 kHz) and loudness from spectral_ops.compute_loudness at
   model_sample_rate with n_fft = max(512, hop_size), which is what the
   training preprocessor computes. With 'center' padding (the default, like
   the original Colab) frame k is centred on sample k * hop_size; with
@@ -461,6 +489,10 @@ def compute_features(audio: Any, sample_rate: int,
     model_capacity: CREPE size ('tiny', ..., 'full') or a weight file path.
     viterbi: Decode CREPE's pitch with Viterbi smoothing.
     padding: 'center' or 'same' framing of both features.
+    f0_estimator: 'crepe' or 'swiftf0' (use the one that made the model's
+      training data: ExportedModel.f0_estimator).
+    crepe_hop_ms: CREPE's analysis hop in ms (e.g. 10.0), interpolated to
+      frame_rate; None analyses at the frame rate.
 
   Returns:
     Dict of float32 arrays: 'audio' [n_frames * hop_size] at
@@ -468,7 +500,9 @@ def compute_features(audio: Any, sample_rate: int,
 
   Raises:
     ValueError: For bad rates, a bad rank, empty audio, audio shorter than
-      one frame or one CREPE window (64 ms), or NaN/Inf samples.
+      one frame or one CREPE window (64 ms), NaN/Inf samples, or an
+      unknown f0_estimator.
+    ImportError: For 'swiftf0' without the swift-f0 package.
   """
   audio, hop_size = _model_rate_audio(
       audio, sample_rate, model_sample_rate, frame_rate, padding,
@@ -476,7 +510,8 @@ def compute_features(audio: Any, sample_rate: int,
   n_frames = audio.shape[0] // hop_size
   f0_hz, f0_confidence = spectral_ops.compute_f0(
       audio, frame_rate, viterbi=viterbi, padding=padding,
-      sample_rate=model_sample_rate, model_capacity=model_capacity)
+      sample_rate=model_sample_rate, model_capacity=model_capacity,
+      f0_estimator=f0_estimator, crepe_hop_ms=crepe_hop_ms)
   return {'audio': audio,
           'f0_hz': np.asarray(f0_hz[:n_frames], np.float32),
           'f0_confidence': np.asarray(f0_confidence[:n_frames], np.float32),
@@ -533,7 +568,10 @@ def apply_reverb_ir(audio: ArrayLike, ir: ArrayLike, sample_rate: int,
 # Timbre transfer.
 # ----------------------------------------------------------------------------
 def timbre_transfer(audio: Any, sample_rate: int, model: ExportedModel, *,
-                    crepe_model: str = 'full', pitch_shift: ArrayLike = 0.0,
+                    crepe_model: str = 'full',
+                    f0_estimator: Optional[str] = None,
+                    crepe_hop_ms: Optional[float] = None,
+                    pitch_shift: ArrayLike = 0.0,
                     dry: bool = False, reverb_ir: Optional[ArrayLike] = None,
                     reverb_ir_sample_rate: Optional[int] = None,
                     **adjust_kwargs) -> Tuple[np.ndarray, Dict[str, Any]]:
@@ -544,6 +582,11 @@ def timbre_transfer(audio: Any, sample_rate: int, model: ExportedModel, *,
     sample_rate: Rate of `audio`; it is resampled to the model's.
     model: The ExportedModel.
     crepe_model: CREPE size for the pitch ('tiny', ..., 'full').
+    f0_estimator: 'crepe' or 'swiftf0'; None uses the one that made the
+      model's training data (model.f0_estimator) and, for CREPE, its
+      analysis hop (model.crepe_hop_ms).
+    crepe_hop_ms: CREPE's analysis hop in ms; None takes the model's when
+      f0_estimator is None, else analyses at the frame rate.
     pitch_shift: Extra transposition in semitones, constant or per frame,
       after the adjustment.
     dry: Return the signal before the model's reverb.
@@ -566,11 +609,17 @@ def timbre_transfer(audio: Any, sample_rate: int, model: ExportedModel, *,
   if dry and reverb_ir is not None:
     raise ValueError('dry=True and reverb_ir ask for different rooms; pass '
                      'one of them.')
+  if f0_estimator is None:
+    f0_estimator = model.f0_estimator
+    if crepe_hop_ms is None and f0_estimator == 'crepe':
+      crepe_hop_ms = model.crepe_hop_ms
   features = compute_features(audio, sample_rate,
                               model_sample_rate=model.sample_rate,
                               frame_rate=model.frame_rate,
                               model_capacity=crepe_model,
-                              padding=model.feature_padding)
+                              padding=model.feature_padding,
+                              f0_estimator=f0_estimator,
+                              crepe_hop_ms=crepe_hop_ms)
   adjusted = postprocessing.adjust_features(features, model.dataset_statistics,
                              **{'frame_rate': model.frame_rate,
                                 **adjust_kwargs})

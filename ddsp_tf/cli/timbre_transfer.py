@@ -91,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
       'several seconds per second of audio and tiny about 20 times less '
       '(on the bundled flute clip tiny\'s pitch is a median 2 cents from '
       'full\'s). Default: full.')
+  add('--f0_estimator', choices=('crepe', 'swiftf0'), default=None,
+      help='Pitch tracker for the input: crepe (--crepe_model chooses its '
+      'size) or swiftf0 (much faster; needs pip install "ddsp_tf[swiftf0]"). '
+      'Default: the one that made the model\'s training data, as its '
+      'export metadata records (crepe for older exports).')
+  add('--crepe_hop_ms', type=float, default=None,
+      help='CREPE\'s analysis hop in ms (10 is its native hop), '
+      'interpolated to the model\'s frame rate. Default: the training '
+      'data\'s setting when --f0_estimator is not given, else the frame '
+      'hop.')
   add('--features_out', default=None, metavar='FILE.npz',
       help='Also save the original and adjusted features (original_f0_hz, '
       'adjusted_loudness_db, mask_on, ...) as a .npz file.')
@@ -149,11 +159,14 @@ def run(args: argparse.Namespace) -> None:
   if model.dataset_statistics is None and args.auto_adjust:
     print('The export has no dataset statistics: skipping auto adjust, '
           'manual shifts only.', flush=True)
-  print(f'Computing features (CREPE {args.crepe_model}) and resynthesizing',
-        flush=True)
+  estimator = args.f0_estimator or model.f0_estimator
+  tracker = (f'CREPE {args.crepe_model}' if estimator == 'crepe' else
+             'SwiftF0')
+  print(f'Computing features ({tracker}) and resynthesizing', flush=True)
   mono = audio[:, 0] if audio.shape[1] == 1 else np.mean(audio, axis=1)
   audio_out, info = transfer_app.timbre_transfer(
       mono, sample_rate, model, crepe_model=args.crepe_model,
+      f0_estimator=args.f0_estimator, crepe_hop_ms=args.crepe_hop_ms,
       pitch_shift=args.pitch_shift, dry=args.dry,
       reverb_ir=None if ir is None else np.mean(ir, axis=1),
       reverb_ir_sample_rate=ir_rate, auto_adjust=args.auto_adjust,
@@ -195,7 +208,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   args = flags.parse_args(build_parser(), argv)
   logging.basicConfig(level=logging.INFO, format='%(message)s')
   return flags.exit_status(PROG, lambda: run(args), (flags.CliError,),
-                           (ValueError, TypeError, OSError))
+                           (ValueError, TypeError, OSError, ImportError))
 
 
 def console_entry_point() -> None:
