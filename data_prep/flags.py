@@ -6,6 +6,7 @@ scripts (`ddsp_tf.cli`) use them too.
 """
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -140,10 +141,49 @@ def exit_status(prog: str, run: Callable[[], None],
 # The Beam console scripts (ddsp_tf_prepare_tfrecord and
 # ddsp_tf_generate_synthetic_dataset).
 # ----------------------------------------------------------------------------
+# Known-harmless lines that a plain run would print, by logger name and the
+# start of the message.
+_HARMLESS = (
+    # Beam's BigQuery client module, imported by every Beam program, warns
+    # through the root logger when the optional GCP client is absent.
+    ('root', 'apitools not found, and bigquery client libraries are not '
+     'available'),
+)
+
+
+class HarmlessFilter(logging.Filter):
+  """Drops records by logger name and message start ((name, start) pairs)."""
+
+  def __init__(self, harmless=_HARMLESS):
+    super().__init__()
+    self._harmless = tuple(harmless)
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    message = str(record.msg)
+    return not any(record.name == name and message.startswith(start)
+                   for name, start in self._harmless)
+
+
+def drop_harmless_warnings() -> None:
+  """Adds HarmlessFilter to the loggers that emit the _HARMLESS lines."""
+  for name in sorted({name for name, _ in _HARMLESS}):
+    logger = logging.getLogger(None if name == 'root' else name)
+    if not any(isinstance(existing, HarmlessFilter)
+               for existing in logger.filters):
+      logger.addFilter(HarmlessFilter())
+
+
 def configure_logging(level: str) -> None:
-  """Logs to stderr at `level` (data_prep too); Beam at WARNING or above."""
+  """Logs to stderr at `level` (data_prep too); Beam at WARNING or above.
+
+  Known-harmless warnings are dropped (_HARMLESS) unless level is DEBUG.
+  (TensorFlow's C++ start-up lines go through absl before it is set up and
+  cannot be turned off; TF_CPP_MIN_LOG_LEVEL does not reach them.)
+  """
   logging.basicConfig(level=level,
                       format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+  if level != 'DEBUG':
+    drop_harmless_warnings()
   logging.getLogger('data_prep').setLevel(level)
   logging.getLogger('apache_beam').setLevel(
       max(logging.WARNING, logging.getLevelName(level)))
@@ -168,6 +208,11 @@ def unknown_beam_flags(args: Sequence[str]) -> List[str]:
   # Imported here: importing Beam logs through the root logger, which would
   # configure logging before main() does.
   from apache_beam.options import pipeline_options  # pylint: disable=import-outside-toplevel
+  try:
+    # Registers DaskOptions (--dask_client_address, ...); needs dask.
+    importlib.import_module('apache_beam.runners.dask.dask_runner')
+  except ImportError:
+    pass
   parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
   for options_class in _all_subclasses(pipeline_options.PipelineOptions):
     options_class._add_argparse_args(parser)  # pylint: disable=protected-access
@@ -193,6 +238,9 @@ def beam_pipeline_args(parser: argparse.ArgumentParser,
   beam_args = list(beam_args) + [option for option in
                                  pipeline_options.split(',') if option]
   unknown = unknown_beam_flags(beam_args)
+  if unknown and all(arg.startswith('--dask_') for arg in unknown):
+    parser.error(f'{" ".join(unknown)}: the DaskRunner and its options need '
+                 'dask and distributed: pip install "ddsp_tf[dask]"')
   if unknown:
     parser.error(f'unrecognized arguments (neither flags of this tool nor '
                  f'Beam pipeline options): {" ".join(unknown)}')

@@ -2,20 +2,29 @@
 
     Create(files) -> probe + plan chunks --(bad file)--> rejects
       -> Reshuffle (chunks of long files spread over workers)
-      -> per chunk: decode, resample, CREPE f0 + loudness, windows
+      -> per chunk: the cached features of an interrupted run, or decode,
+           resample, f0 + loudness (then cached); windows
            --(decode error)--> rejects
       -> train/eval by a stable hash of (file key, window index)
-      -> WriteToTFRecord: <output> or <output>-train / <output>-eval
-      -> statistics (CombineFn) + rejects + shard list
-      -> rejects.tsv, then stats.json (each written to a temporary name and
-         renamed), after every shard is in place.
+      -> shards written to beam-temp-<name>-<run>/ (data_prep.shards)
+      -> statistics + rejects + shard list + reuse counts (one CombineFn)
+      -> rejects.tsv, shards renamed to <output>-SSSSS-of-NNNNN (or
+         <output>-train-... / <output>-eval-...), then stats.json (each text
+         file written to a temporary name and renamed).
 
-Beam writes each shard under a `beam-temp-*` directory and renames it to its
-final name `<prefix>-SSSSS-of-NNNNN` only when all shards are written, so a
-killed job never leaves a partial file under a final shard name. stats.json
+Every element carries its tag, (tag, value), and no step takes a side input,
+so the pipeline is one graph that runs the same on the DirectRunner, the
+DaskRunner (which mishandles tagged outputs and recomputes side inputs),
+Dataflow, Flink and Spark.
+
+A killed job never leaves a partial file under a final shard name. stats.json
 is deleted when a job starts and written last: its presence marks a complete
 dataset. Shards of an earlier run under the same prefix that this run did not
 write (say, with another shard count) are deleted before stats.json appears.
+A job started again after a kill reuses the features of the chunks the
+killed one finished, and removes its temporary folders (data_prep.run_state).
+While a job runs, the starting process logs its progress
+(data_prep.progress).
 
 With --num_shards, Beam groups every example by shard before writing; the
 DirectRunner holds that group in memory, so for large datasets on one
@@ -26,21 +35,23 @@ distributed shuffle (Dataflow, Flink, Spark) are not affected.
 import dataclasses
 import json
 import logging
-import operator
 import os
-import time
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
 
 from data_prep import audio_io
 from data_prep import examples
+from data_prep import progress
+from data_prep import run_state
+from data_prep import runners
+from data_prep import shards
 from data_prep import statistics
 from ddsp_tf import crepe
 from ddsp_tf import files
 from ddsp_tf import formats
+from ddsp_tf import swiftf0
 
 _LOGGER = logging.getLogger(__name__)
 METRICS_NAMESPACE = 'prepare-tfrecord'
@@ -112,103 +123,173 @@ def _counter(name: str) -> beam.metrics.metricbase.Counter:
 
 
 class ProbeFn(beam.DoFn):
-  """InputFile -> its chunks, or ('rejects', (path, reason))."""
+  """InputFile -> ('chunk', chunk) per chunk, or ('rejects', (path, reason)).
 
-  def __init__(self, spec: examples.ExampleSpec):
-    """Args: spec: The example layout."""
+  Outputs carry their tag in the element rather than as TaggedOutputs: the
+  DaskRunner hands every output of a ParDo to each of its tagged outputs.
+  """
+
+  def __init__(self, spec: examples.ExampleSpec,
+               progress_dir: Optional[str] = None):
+    """Creates the DoFn.
+
+    Args:
+      spec: The example layout.
+      progress_dir: Where progress markers go (None: nowhere).
+    """
     super().__init__()
     self._spec = spec
+    self._progress_dir = progress_dir
 
   def process(self, input_file: audio_io.InputFile) -> Iterator[Any]:
     try:
       chunks = examples.plan_chunks(audio_io.probe(input_file), self._spec)
     except audio_io.AudioFileError as error:
       _counter('files-rejected').inc()
-      yield beam.pvalue.TaggedOutput('rejects', (input_file.path, str(error)))
+      progress.mark_probed(self._progress_dir, input_file.path, 0, 0.0)
+      yield 'rejects', (input_file.path, str(error))
       return
     _counter('load-audio').inc()
-    yield from chunks
-
-
-class _Progress:
-  """Logs this worker's progress every `interval_secs`."""
-
-  def __init__(self, interval_secs: float):
-    self._interval = interval_secs
-    self._start = self._last = time.monotonic()
-    self._chunks = 0
-    self._secs = 0.0
-
-  def update(self, audio_secs: float, total_secs: float) -> None:
-    self._chunks += 1
-    self._secs += audio_secs
-    now = time.monotonic()
-    if now - self._last < self._interval:
-      return
-    self._last = now
-    rate = self._secs / max(now - self._start, 1e-9)
-    remaining = max(total_secs - self._secs, 0.0) / max(rate, 1e-9)
-    _LOGGER.info(
-        'prepare_tfrecord [pid %d]: %d chunks, %.1f of %.1f audio-s '
-        '(%.1f%%), %.2f audio-s/s, ETA %.0f s if no other worker helps',
-        os.getpid(), self._chunks, self._secs, total_secs,
-        100.0 * self._secs / max(total_secs, 1e-9), rate, remaining)
+    progress.mark_probed(self._progress_dir, input_file.path, len(chunks),
+                         sum(chunk.owned_secs for chunk in chunks))
+    for chunk in chunks:
+      yield 'chunk', chunk
 
 
 class ChunkFn(beam.DoFn):  # pylint: disable=abstract-method
-  """Chunk -> serialized examples tagged 'train'/'eval', a 'stats' summary.
+  """('chunk', chunk) -> ('train' or 'eval', serialized example) per
+  window, ('stats', summary) and ('reuse', (path, reused)).
 
-  A chunk that fails to decode goes to 'rejects' as (path, reason). The CREPE
-  model is loaded once per worker, in setup().
+  Elements with other tags pass through. A chunk that fails to decode gives
+  ('rejects', (path, reason)). With a cache folder, a chunk's features are
+  read from the cache when an earlier run finished it, and stored there
+  when computed. The pitch
+  tracker (CREPE's model or SwiftF0's detector) is loaded once per worker,
+  in setup().
   """
 
   def __init__(self, spec: examples.ExampleSpec, eval_split_fraction: float,
-               confidence_threshold: float, progress_secs: float = 30.0):
+               confidence_threshold: float, cache_dir: Optional[str] = None,
+               progress_dir: Optional[str] = None):
     """Creates the DoFn.
 
     Args:
       spec: The example layout.
       eval_split_fraction: Fraction of windows for eval.
       confidence_threshold: Voiced-frame threshold for the statistics.
-      progress_secs: Seconds between progress log lines.
+      cache_dir: The chunk cache folder (None: no cache).
+      progress_dir: Where progress markers go (None: nowhere).
     """
     super().__init__()
     self._spec = spec
     self._eval_split_fraction = eval_split_fraction
     self._confidence_threshold = confidence_threshold
-    self._progress_secs = progress_secs
-    self._progress = None
+    self._cache_dir = cache_dir
+    self._progress_dir = progress_dir
+    # Every ExampleSpec field changes features, so all of them key the cache.
+    self._cache_key = run_state.settings_key(dataclasses.asdict(spec))
 
   def setup(self) -> None:
-    if self._spec.frame_rate:
+    if self._spec.frame_rate and self._spec.f0_estimator == 'swiftf0':
+      swiftf0.get_detector()
+    elif self._spec.frame_rate:
       crepe.get_model(self._spec.model_capacity)
-    self._progress = _Progress(self._progress_secs)
 
-  def process(self, chunk: examples.Chunk,
-              total_secs: float) -> Iterator[Any]:
-    try:
-      features = examples.chunk_features(chunk, self._spec)
-    except audio_io.AudioFileError as error:
-      _counter('chunks-rejected').inc()
-      yield beam.pvalue.TaggedOutput(
-          'rejects', (chunk.info.path, f'chunk {chunk.index}: {error}'))
+  def process(self, element: Tuple[str, Any]) -> Iterator[Any]:
+    tag, chunk = element
+    if tag != 'chunk':
+      yield element
       return
-    if self._spec.frame_rate:
-      _counter('estimate-f0').inc()
-      _counter('compute-loudness').inc()
+    path = chunk.info.path
+    entry = run_state.entry_path(self._cache_dir, path, chunk.index, chunk.first,
+                              chunk.count, self._cache_key)
+    features = run_state.load(entry)
+    reused = features is not None
+    if reused:
+      _counter('chunks-reused').inc()
+    else:
+      try:
+        features = examples.chunk_features(chunk, self._spec)
+      except audio_io.AudioFileError as error:
+        _counter('chunks-rejected').inc()
+        progress.mark_chunk(self._progress_dir, path, chunk.index,
+                            chunk.owned_secs, progress.REJECTED)
+        yield 'rejects', (path, f'chunk {chunk.index}: {error}')
+        return
+      run_state.save(entry, features)
+      if self._spec.frame_rate:
+        _counter('estimate-f0').inc()
+        _counter('compute-loudness').inc()
     counts = dict.fromkeys(_SPLITS, 0)
     for window, example in examples.split_windows(chunk, features):
       split = 'eval' if examples.is_eval(
           chunk.info.key, window, self._eval_split_fraction) else 'train'
       counts[split] += 1
-      yield beam.pvalue.TaggedOutput(split, examples.to_tf_example(example))
+      yield split, examples.to_tf_example(example)
     _counter('split-example').inc(sum(counts.values()))
     _counter('chunks').inc()
     _counter('audio-milliseconds').inc(int(round(1000 * chunk.owned_secs)))
-    yield beam.pvalue.TaggedOutput('stats', statistics.summarize_chunk(
+    yield 'stats', statistics.summarize_chunk(
         chunk, features, counts['train'], counts['eval'],
-        self._confidence_threshold))
-    self._progress.update(chunk.owned_secs, total_secs)
+        self._confidence_threshold)
+    yield 'reuse', (path, reused)
+    progress.mark_chunk(self._progress_dir, path, chunk.index,
+                        chunk.owned_secs,
+                        progress.REUSED if reused else progress.COMPUTED)
+
+
+class CollectFn(beam.CombineFn):
+  """('stats' | 'rejects' | 'shard' | 'reuse', value) -> one dict.
+
+  The output: {'stats': DatasetStatisticsFn's output, 'rejects': [(path,
+  reason)], 'shards': [(split, index, temporary path)], 'reuse': {path:
+  [chunks, reused chunks]}}.
+  """
+
+  def __init__(self):
+    super().__init__()
+    self._stats = statistics.DatasetStatisticsFn()
+
+  def create_accumulator(self) -> Dict[str, Any]:
+    return {'stats': self._stats.create_accumulator(), 'rejects': [],
+            'shards': [], 'reuse': {}}
+
+  def add_input(self, accumulator: Dict[str, Any],
+                element: Tuple[str, Any]) -> Dict[str, Any]:
+    tag, value = element
+    if tag == 'stats':
+      accumulator['stats'] = self._stats.add_input(accumulator['stats'], value)
+    elif tag == 'rejects':
+      accumulator['rejects'].append(tuple(value))
+    elif tag == 'shard':
+      accumulator['shards'].append(tuple(value))
+    elif tag == 'reuse':
+      path, reused = value
+      counts = accumulator['reuse'].setdefault(path, [0, 0])
+      counts[0] += 1
+      counts[1] += int(reused)
+    else:
+      raise ValueError(f'Unexpected element tag {tag!r}.')
+    return accumulator
+
+  def merge_accumulators(self, accumulators: Iterable[Dict[str, Any]]
+                         ) -> Dict[str, Any]:
+    accumulators = list(accumulators)
+    merged = accumulators[0]
+    merged['stats'] = self._stats.merge_accumulators(
+        [accumulator['stats'] for accumulator in accumulators])
+    for accumulator in accumulators[1:]:
+      merged['rejects'] += accumulator['rejects']
+      merged['shards'] += accumulator['shards']
+      for path, (chunks, reused) in accumulator['reuse'].items():
+        counts = merged['reuse'].setdefault(path, [0, 0])
+        counts[0] += chunks
+        counts[1] += reused
+    return merged
+
+  def extract_output(self, accumulator: Dict[str, Any]) -> Dict[str, Any]:
+    return {**accumulator,
+            'stats': self._stats.extract_output(accumulator['stats'])}
 
 
 def _write_text(path: str, text: str) -> None:
@@ -241,21 +322,26 @@ def _stale_shards(prefixes: Sequence[str], written: Sequence[str]
                 if metadata.path not in keep)
 
 
-def _finalize(unused_element: Any, paths: OutputPaths,
-              config: Dict[str, Any], stats: Dict[str, Any],
-              rejects: List[Tuple[str, str]], written: List[str]) -> None:
-  """Writes rejects.tsv, removes stale shards, then writes stats.json."""
-  rejects = sorted(set(rejects))
+def _finalize(collected: Dict[str, Any], paths: OutputPaths,
+              config: Dict[str, Any], num_shards: int) -> None:
+  """Writes rejects.tsv, renames the shards, removes stale ones, then writes
+  stats.json."""
+  rejects = sorted(set(collected['rejects']))
   _write_text(paths.rejects, ''.join(
       f'{path}\t{reason}\n'.replace('\r', ' ') for path, reason in rejects))
+  written = shards.commit(collected['shards'], paths.prefixes, num_shards)
   stale = _stale_shards(_all_prefixes(paths), written)
   if stale:
     _LOGGER.warning('Deleting %d shard(s) left by an earlier run: %s',
                     len(stale), stale)
     FileSystems.delete(stale)
+  reuse = collected['reuse'].values()
   document = {'format_version': statistics.FORMAT_VERSION, **config,
-              **stats,
+              **collected['stats'],
               'rejected_files': len({path for path, _ in rejects}),
+              'files_reused': sum(1 for chunks, reused in reuse
+                                  if chunks and reused == chunks),
+              'chunks_reused': sum(reused for _, reused in reuse),
               'shards': {split: sorted(name for name in written
                                        if name.startswith(prefix + '-'))
                          for split, prefix in paths.prefixes.items()},
@@ -276,7 +362,8 @@ def build_pipeline(pipeline: beam.Pipeline,
                    paths: OutputPaths, spec: examples.ExampleSpec,
                    num_shards: int, eval_split_fraction: float,
                    confidence_threshold: float,
-                   config: Dict[str, Any]) -> None:
+                   config: Dict[str, Any],
+                   folders: run_state.RunFolders) -> None:
   """Adds the preparation steps to a pipeline.
 
   Args:
@@ -288,33 +375,52 @@ def build_pipeline(pipeline: beam.Pipeline,
     eval_split_fraction: Fraction of windows for eval.
     confidence_threshold: Voiced-frame threshold for the statistics.
     config: Settings recorded in stats.json.
+    folders: The run's folders (run_state.run_folders, after
+      run_state.start_run).
   """
-  probed = (pipeline
-            | 'InputFiles' >> beam.Create(list(input_files))
-            | 'Probe' >> beam.ParDo(ProbeFn(spec)).with_outputs(
-                'rejects', main='chunks'))
-  total_secs = (probed.chunks
-                | 'ChunkSeconds' >> beam.Map(operator.attrgetter('owned_secs'))
-                | 'TotalSeconds' >> beam.CombineGlobally(sum))
-  processed = (probed.chunks
-               | 'Reshuffle' >> beam.Reshuffle()
-               | 'Features' >> beam.ParDo(
-                   ChunkFn(spec, eval_split_fraction, confidence_threshold),
-                   beam.pvalue.AsSingleton(total_secs)).with_outputs(
-                       'train', 'eval', 'stats', 'rejects'))
-  written = [processed[split] | f'Write-{split}' >> beam.io.WriteToTFRecord(
-      prefix, num_shards=num_shards)
-             for split, prefix in paths.prefixes.items()]
-  stats = processed.stats | 'Statistics' >> beam.CombineGlobally(
-      statistics.DatasetStatisticsFn())
-  rejects = ((probed.rejects, processed.rejects)
-             | 'AllRejects' >> beam.Flatten())
-  shards = tuple(written) | 'AllShards' >> beam.Flatten()
-  _ = (pipeline
-       | 'Once' >> beam.Create([None])
-       | 'Finalize' >> beam.Map(
-           _finalize, paths, config, beam.pvalue.AsSingleton(stats),
-           beam.pvalue.AsList(rejects), beam.pvalue.AsList(shards)))
+  processed = (
+      pipeline
+      | 'InputFiles' >> beam.Create(list(input_files))
+      | 'Probe' >> beam.ParDo(ProbeFn(spec, folders.progress))
+      | 'Reshuffle' >> beam.Reshuffle()
+      | 'Features' >> beam.ParDo(ChunkFn(
+          spec, eval_split_fraction, confidence_threshold, folders.cache,
+          folders.progress)))
+  splits = tuple(paths.prefixes)
+  records = processed | 'Examples' >> beam.Filter(
+      lambda element: element[0] in splits)
+  if num_shards:
+    written = (records
+               | 'ShardKeys' >> beam.Map(shards.shard_key, num_shards)
+               | 'GroupShards' >> beam.GroupByKey()
+               | 'WriteShards' >> beam.ParDo(shards.WriteGroupFn(folders.temp)))
+  else:
+    written = records | 'WriteShards' >> beam.ParDo(
+        shards.WriteBundlesFn(folders.temp))
+  others = processed | 'Others' >> beam.Filter(
+      lambda element: element[0] not in _SPLITS)
+  _ = ((others, written)
+       | 'Results' >> beam.Flatten()
+       | 'Collect' >> beam.CombineGlobally(CollectFn()).without_defaults()
+       | 'Finalize' >> beam.Map(_finalize, paths, config, num_shards))
+
+
+def _log_counters(result: beam.runners.runner.PipelineResult) -> None:
+  """Logs the run's counters at DEBUG, where the runner can query them.
+
+  The DaskRunner has no metrics; its client is closed here, before its
+  local cluster shuts down.
+  """
+  client = getattr(result, 'client', None)
+  if client is not None and hasattr(client, 'close'):
+    client.close()
+  try:
+    counters = result.metrics().query()['counters']
+  except NotImplementedError:
+    return
+  for counter in counters:
+    _LOGGER.debug('counter %s: %d', counter.key.metric.name,
+                  counter.committed)
 
 
 def _read_json(path: str) -> Dict[str, Any]:
@@ -337,9 +443,15 @@ def prepare_tfrecord(
     model_capacity: str = 'full',
     short_clips: str = 'pad',
     confidence_threshold: float = statistics.DEFAULT_CONFIDENCE_THRESHOLD,
+    f0_estimator: str = 'crepe',
+    crepe_hop_ms: Optional[float] = None,
     pipeline_options: Sequence[str] = (),
     stats_path: Optional[str] = None,
-    rejects_path: Optional[str] = None) -> Dict[str, Any]:
+    rejects_path: Optional[str] = None,
+    resume: bool = True,
+    cache_dir: Optional[str] = None,
+    progress_secs: float = 30.0,
+    dask_workers: Optional[int] = None) -> Dict[str, Any]:
   """Prepares TFRecord shards of DDSP examples from audio files.
 
   Args:
@@ -359,23 +471,42 @@ def prepare_tfrecord(
     short_clips: 'pad' files shorter than one example, or 'skip' them.
     confidence_threshold: Frames with f0_confidence >= this are voiced in
       the statistics.
+    f0_estimator: Pitch tracker: 'crepe' or 'swiftf0' (the swift-f0
+      package, `pip install "ddsp_tf[swiftf0]"`).
+    crepe_hop_ms: CREPE's analysis hop in ms (10.0 is its native hop),
+      interpolated to frame_rate; None analyses at the frame rate.
     pipeline_options: Beam command-line options, e.g. ['--runner=...'].
     stats_path: Where stats.json goes (default: beside the shards).
     rejects_path: Where rejects.tsv goes (default: beside the shards).
+    resume: Reuse the chunks that an interrupted run on the same output
+      finished, and cache this run's chunks until it completes.
+    cache_dir: Where the chunk cache and progress markers go (default:
+      <output dir>/.ddsp_tf_prepare_cache/<output name>); it must be
+      reachable by every worker. Removed when the run succeeds.
+    progress_secs: Seconds between progress lines (logged at INFO).
+    dask_workers: Worker processes of the local Dask cluster started for
+      --runner=DaskRunner without --dask_client_address (default: the CPU
+      count).
 
   Returns:
-    The contents of stats.json.
+    The contents of stats.json, which also counts the files and chunks
+    reused from the cache ('files_reused', 'chunks_reused').
 
   Raises:
     ValueError: For invalid arguments.
     NoUsableAudioError: If no file matches, or no example was made (the
       rejects file says why).
+    ImportError: For f0_estimator='swiftf0' without swift-f0 installed, or
+      the DaskRunner without dask installed (the message says what to pip
+      install).
+    runners.RunnerError: If the Dask scheduler cannot be reached.
   """
   spec = examples.ExampleSpec(
       sample_rate=sample_rate, frame_rate=frame_rate,
       example_secs=example_secs, hop_secs=hop_secs, chunk_secs=chunk_secs,
       center=center, viterbi=viterbi, model_capacity=model_capacity,
-      short_clips=short_clips)
+      short_clips=short_clips, f0_estimator=f0_estimator,
+      crepe_hop_ms=crepe_hop_ms)
   num_shards = 0 if num_shards is None else num_shards
   if isinstance(num_shards, bool) or not isinstance(num_shards, int) or (
       num_shards < 0):
@@ -406,18 +537,41 @@ def prepare_tfrecord(
             'chunk_secs': spec.chunk_secs, 'center': spec.center,
             'viterbi': spec.viterbi, 'model_capacity': spec.model_capacity,
             'short_clips': spec.short_clips,
+            'f0_estimator': spec.f0_estimator,
+            'crepe_hop_ms': spec.crepe_hop_ms,
             'eval_split_fraction': eval_split_fraction,
             'confidence_threshold': confidence_threshold,
             'input_files': len(input_files)}
-  _LOGGER.info('prepare_tfrecord: %d input file(s) -> %s', len(input_files),
-               ', '.join(paths.prefixes.values()))
-  pipeline = beam.Pipeline(options=PipelineOptions(list(pipeline_options)))
-  build_pipeline(pipeline, input_files, paths, spec, num_shards,
-                 eval_split_fraction, confidence_threshold, config)
-  result = pipeline.run()
-  result.wait_until_finish()
-  for counter in result.metrics().query()['counters']:
-    _LOGGER.info('counter %s: %d', counter.key.metric.name, counter.committed)
+  base = paths.prefixes['train']
+  if 'eval' in paths.prefixes:
+    base = base[:-len('-train')]
+  folders = run_state.run_folders(base, cache_dir, bool(resume))
+  with runners.session(pipeline_options, len(input_files),
+                       dask_workers) as options:
+    _LOGGER.info('prepare_tfrecord: %d input file(s) -> %s (runner %s)',
+                 len(input_files), ', '.join(paths.prefixes.values()),
+                 runners.runner_name(options).rsplit('.', 1)[-1])
+    reporter = progress.Reporter(folders.progress, len(input_files),
+                                 progress_secs)
+    run_state.start_run(folders)
+    success = False
+    try:
+      pipeline = runners.make_pipeline(options)
+      build_pipeline(pipeline, input_files, paths, spec, num_shards,
+                     eval_split_fraction, confidence_threshold, config,
+                     folders)
+      with reporter:
+        result = pipeline.run()
+        result.wait_until_finish()
+      _log_counters(result)
+      success = True
+    finally:
+      run_state.end_run(folders, success)
+  if not FileSystems.exists(paths.stats):
+    # Nothing reached the final step: no file gave a chunk or a reject.
+    raise NoUsableAudioError(
+        f'No usable audio: none of the {len(input_files)} matched file(s) gave '
+        'an example.')
   stats = _read_json(paths.stats)
   if not sum(stats['examples'].values()):
     raise NoUsableAudioError(
