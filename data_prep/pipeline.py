@@ -141,7 +141,10 @@ class ProbeFn(beam.DoFn):
     self._spec = spec
     self._progress_dir = progress_dir
 
-  def process(self, input_file: audio_io.InputFile) -> Iterator[Any]:
+  def process(self, input_file: Any) -> Iterator[Any]:
+    if not isinstance(input_file, audio_io.InputFile):
+      yield input_file  # Probed already (plan_chunks_here).
+      return
     try:
       chunks = examples.plan_chunks(audio_io.probe(input_file), self._spec)
     except audio_io.AudioFileError as error:
@@ -154,6 +157,26 @@ class ProbeFn(beam.DoFn):
                          sum(chunk.owned_secs for chunk in chunks))
     for chunk in chunks:
       yield 'chunk', chunk
+
+
+def plan_chunks_here(input_files: Sequence[audio_io.InputFile],
+                     spec: examples.ExampleSpec,
+                     progress_dir: Optional[str] = None
+                     ) -> List[Tuple[str, Any]]:
+  """Probes the files in this process, as ProbeFn would on the workers.
+
+  Args:
+    input_files: From audio_io.find_audio_files.
+    spec: The example layout.
+    progress_dir: Where progress markers go (None: nowhere).
+
+  Returns:
+    ('chunk', chunk) and ('rejects', (path, reason)) elements; ProbeFn
+    passes them through.
+  """
+  probe = ProbeFn(spec, progress_dir)
+  return [element for input_file in input_files
+          for element in probe.process(input_file)]
 
 
 class ChunkFn(beam.DoFn):  # pylint: disable=abstract-method
@@ -368,7 +391,8 @@ def build_pipeline(pipeline: beam.Pipeline,
 
   Args:
     pipeline: The Beam pipeline.
-    input_files: From audio_io.find_audio_files.
+    input_files: From audio_io.find_audio_files, or plan_chunks_here's
+      elements.
     paths: From output_paths.
     spec: The example layout.
     num_shards: Shards per split; 0 lets the runner decide.
@@ -546,8 +570,7 @@ def prepare_tfrecord(
   if 'eval' in paths.prefixes:
     base = base[:-len('-train')]
   folders = run_state.run_folders(base, cache_dir, bool(resume))
-  with runners.session(pipeline_options, len(input_files),
-                       dask_workers) as options:
+  with runners.session(pipeline_options, dask_workers) as options:
     _LOGGER.info('prepare_tfrecord: %d input file(s) -> %s (runner %s)',
                  len(input_files), ', '.join(paths.prefixes.values()),
                  runners.runner_name(options).rsplit('.', 1)[-1])
@@ -556,8 +579,16 @@ def prepare_tfrecord(
     run_state.start_run(folders)
     success = False
     try:
-      pipeline = runners.make_pipeline(options)
-      build_pipeline(pipeline, input_files, paths, spec, num_shards,
+      elements = list(input_files)
+      if runners.is_dask(options) and not any(
+          '://' in input_file.path for input_file in input_files):
+        # Dask keeps Create's partitions to the end (Reshuffle is a no-op
+        # there), so chunks, not files, are what the partitions must hold
+        # for the chunks of a long file to spread over workers.
+        elements = plan_chunks_here(input_files, spec, folders.progress)
+      pipeline = runners.make_pipeline(
+          runners.with_dask_partitions(options, len(elements)))
+      build_pipeline(pipeline, elements, paths, spec, num_shards,
                      eval_split_fraction, confidence_threshold, config,
                      folders)
       with reporter:

@@ -16,8 +16,9 @@ options). This module only fills the gaps:
   * a `--dask_client_address` is checked before the pipeline is built, so an
     unreachable scheduler fails in seconds, naming the address;
   * the DaskRunner partitions its input by `--dask_npartitions`, default one
-    partition per input file (at most 1024), so files spread over workers
-    (Dask's own default puts up to 128 elements in one partition).
+    partition per input element (at most 1024), so the work spreads over
+    workers (Dask's own default puts up to 128 elements in one partition,
+    and Beam's Reshuffle does not repartition on Dask).
 """
 
 import contextlib
@@ -123,6 +124,26 @@ def make_pipeline(options: Sequence[str]) -> beam.Pipeline:
   return beam.Pipeline(runner=runner, options=pipeline_options)
 
 
+def with_dask_partitions(options: Sequence[str], n_elements: int
+                         ) -> List[str]:
+  """Adds --dask_npartitions=n_elements (at most 1024) for the DaskRunner.
+
+  Args:
+    options: Beam options from session().
+    n_elements: Elements of the pipeline's input.
+
+  Returns:
+    The options, unchanged unless they choose the DaskRunner without
+    --dask_npartitions or --dask_partition_size.
+  """
+  options = list(options)
+  if is_dask(options) and not (_has(options, 'dask_npartitions') or
+                               _has(options, 'dask_partition_size')):
+    options.append('--dask_npartitions='
+                   f'{max(1, min(n_elements, MAX_DASK_PARTITIONS))}')
+  return options
+
+
 def import_distributed():
   """dask.distributed, or an ImportError that says how to install it."""
   try:
@@ -188,13 +209,12 @@ _SHUTDOWN_CHATTER = (('distributed.nanny', 'Worker process still alive'),)
 
 
 @contextlib.contextmanager
-def session(options: Sequence[str], n_inputs: int = 1,
+def session(options: Sequence[str],
             dask_workers: Optional[int] = None) -> Iterator[List[str]]:
   """Prepares the runner of one run; yields the Beam options to run with.
 
   Args:
     options: Beam command-line options.
-    n_inputs: The run's number of input files (for Dask's partitions).
     dask_workers: Worker processes of the local Dask cluster (default: the
       CPU count); only used by the DaskRunner without a cluster address.
 
@@ -218,10 +238,6 @@ def session(options: Sequence[str], n_inputs: int = 1,
     return
   distributed = import_distributed()
   _quiet_dask_logs()
-  if not (_has(options, 'dask_npartitions') or
-          _has(options, 'dask_partition_size')):
-    options.append('--dask_npartitions='
-                   f'{max(1, min(n_inputs, MAX_DASK_PARTITIONS))}')
   timeouts = _values(options, 'dask_connection_timeout')
   timeout = float(timeouts[-1]) if timeouts else DEFAULT_CONNECT_SECS
   if not timeouts:
