@@ -64,7 +64,7 @@ def main() -> None:
   if args.suite in ('data_prep', 'all'):
     # Imported here: it needs the [data] extra (apache-beam).
     from benchmarks import data_prep  # pylint: disable=import-outside-toplevel
-    data_prep.run(rss_hours=args.rss_hours)
+    data_prep.run(rss_hours=args.rss_hours, only=args.filter)
   if args.suite in ('training', 'all'):
     training.run()
   if args.suite in ('quality', 'all'):

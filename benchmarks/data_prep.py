@@ -3,7 +3,14 @@
 Rows:
 * throughput of prepare_tfrecord (audio seconds per wall second) with CREPE
   tiny and full, on the DirectRunner in-process (1 worker) and with 2 worker
-  processes; whole jobs, worker start-up included;
+  processes, and on the DaskRunner with a local cluster of 2 worker
+  processes; whole jobs, worker (and cluster) start-up included;
+* the other pitch paths on the DirectRunner in-process: SwiftF0
+  (`f0_estimator='swiftf0'`) on 20 minutes of audio, target >= 30 audio-s/s,
+  and CREPE full at its native 10 ms hop (`crepe_hop_ms=10`), target >= 0.3
+  audio-s/s; each job is timed inside an already started process (imports
+  done, the model not yet loaded), next to bare compute_f0 +
+  compute_loudness on the same audio (warm) for the pipeline's overhead;
 * the pipeline's overhead against bare compute_f0 + compute_loudness on the
   same 16 kHz audio in chunk_secs blocks (both warm: model loaded, Viterbi
   traced), target <= 25%;
@@ -94,19 +101,20 @@ def _timed(fn: Callable[[], object]) -> float:
 
 
 def _prepare(inputs: List[str], output: str, capacity: str,
-             workers: int) -> Dict[str, object]:
+             workers: int, **pitch_args) -> Dict[str, object]:
   options = (['--direct_num_workers=2', '--direct_running_mode=multi_processing']
              if workers > 1 else [])
   return pipeline.prepare_tfrecord(inputs, output, model_capacity=capacity,
                                    frame_rate=FRAME_RATE, chunk_secs=CHUNK_SECS,
-                                   pipeline_options=options)
+                                   pipeline_options=options, **pitch_args)
 
 
-def _bare_features(audio_16k: List[np.ndarray], capacity: str) -> None:
+def _bare_features(audio_16k: List[np.ndarray], capacity: str,
+                   **pitch_args) -> None:
   """compute_f0 + compute_loudness on each block, as the pipeline sets them."""
   for block in audio_16k:
     spectral_ops.compute_f0(block, FRAME_RATE, viterbi=True, padding='same',
-                            model_capacity=capacity)
+                            model_capacity=capacity, **pitch_args)
     spectral_ops.compute_loudness(block, 16000, FRAME_RATE, n_fft=512,
                                   padding='same')
 
@@ -148,6 +156,15 @@ def throughput_rows(directory: str, capacity: str, n_files: int,
     mode = 'in-process' if workers == 1 else 'multi_processing'
     yield Row(f'prepare_tfrecord {capacity}, {workers} worker(s) ({mode}), '
               'whole job', audio_secs, wall)
+  # The DaskRunner on a local cluster of 2 worker processes, started and
+  # shut down by the job (included in the time).
+  output = os.path.join(directory, f'out_{capacity}_dask', 'x.tfrecord')
+  wall = _timed(lambda: pipeline.prepare_tfrecord(
+      inputs, output, model_capacity=capacity, frame_rate=FRAME_RATE,
+      chunk_secs=CHUNK_SECS, pipeline_options=['--runner=DaskRunner'],
+      dask_workers=2))
+  yield Row(f'prepare_tfrecord {capacity}, DaskRunner, 2 worker processes, '
+            'whole job', audio_secs, wall)
   # Warm: the in-process run above loaded the model and traced Viterbi for
   # these shapes; the baseline gets one untimed call for the same.
   blocks = _blocks_16k(inputs)
@@ -158,6 +175,37 @@ def throughput_rows(directory: str, capacity: str, n_files: int,
   yield Row(f'prepare_tfrecord {capacity}, 1 worker, warm, vs bare '
             'compute_f0 + compute_loudness', audio_secs, warm,
             baseline_secs=bare, target=f'overhead <= {TARGET_OVERHEAD:.0%}')
+
+
+def estimator_rows(directory: str, name: str, n_files: int,
+                   seconds_per_file: float, target: str,
+                   **pitch_args) -> Iterator[Row]:
+  """One pitch path: the job in-process, against bare features (warm).
+
+  Args:
+    directory: Where inputs and outputs go.
+    name: Row label, e.g. 'swiftf0'.
+    n_files: Input files.
+    seconds_per_file: Length of each.
+    target: The target, in words.
+    **pitch_args: prepare_tfrecord's f0_estimator, crepe_hop_ms and
+      model_capacity.
+
+  Yields:
+    The row.
+  """
+  capacity = pitch_args.pop('model_capacity', 'full')
+  inputs = []
+  for index in range(n_files):
+    inputs.append(os.path.join(directory, f'{name}_{index}.wav'))
+    write_tone(inputs[-1], seconds_per_file, base_hz=180.0 + 40 * index)
+  audio_secs = n_files * seconds_per_file
+  output = os.path.join(directory, f'out_{name}', 'x.tfrecord')
+  wall = _timed(lambda: _prepare(inputs, output, capacity, 1, **pitch_args))
+  blocks = _blocks_16k(inputs)
+  bare = _timed(lambda: _bare_features(blocks, capacity, **pitch_args))
+  yield Row(f'prepare_tfrecord {name}, 1 worker, started process, vs bare',
+            audio_secs, wall, baseline_secs=bare, target=target)
 
 
 def peak_rss_row(directory: str, hours: float, capacity: str,
@@ -215,12 +263,24 @@ def print_row(row: Row) -> None:
         flush=True)
 
 
-def run(rss_hours: float = 1.0, rss_frame_rate: int = 50) -> None:
-  """Measures and prints every data-preparation row.
+# name -> (n_files, seconds per file, target, prepare_tfrecord arguments).
+ESTIMATOR_CASES = {
+    'swiftf0': (4, 300.0, '>= 30 audio-s/s', {'f0_estimator': 'swiftf0'}),
+    'crepe full 10 ms hop': (2, 6.0, '>= 0.3 audio-s/s',
+                             {'model_capacity': 'full', 'crepe_hop_ms': 10.0}),
+}
+
+
+def run(rss_hours: float = 1.0, rss_frame_rate: int = 50,
+        only: str = '') -> None:
+  """Measures and prints the data-preparation rows.
 
   Args:
     rss_hours: Length of the file for the peak-RSS row.
     rss_frame_rate: Frame rate of the peak-RSS row (lower is faster).
+    only: Run only the groups whose name contains this text: 'crepe tiny',
+      'crepe full', 'swiftf0', 'crepe full 10 ms hop', 'peak rss'
+      ('' runs all).
   """
   print('data_prep suite: whole jobs unless a row says warm; other processes '
         'on the machine slow every row (load average 1/5/15 min: %.1f %.1f '
@@ -228,7 +288,15 @@ def run(rss_hours: float = 1.0, rss_frame_rate: int = 50) -> None:
   print_header()
   with tempfile.TemporaryDirectory() as directory:
     for capacity, n_files, seconds in (('tiny', 4, 15.0), ('full', 2, 6.0)):
-      for row in throughput_rows(directory, capacity, n_files, seconds):
-        print_row(row)
-    print_row(peak_rss_row(directory, rss_hours, 'tiny', rss_frame_rate))
+      if only in f'crepe {capacity}':
+        for row in throughput_rows(directory, capacity, n_files, seconds):
+          print_row(row)
+    for name, (n_files, seconds, target, pitch_args) in (
+        ESTIMATOR_CASES.items()):
+      if only in name:
+        for row in estimator_rows(directory, name, n_files, seconds, target,
+                                  **pitch_args):
+          print_row(row)
+    if only in 'peak rss':
+      print_row(peak_rss_row(directory, rss_hours, 'tiny', rss_frame_rate))
   print('load average at end: %.1f %.1f %.1f' % os.getloadavg())

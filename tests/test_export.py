@@ -231,7 +231,7 @@ def test_metadata(exported, trained_run):
       'sample_rate': int, 'frame_rate': int, 'hop_size': int,
       'n_harmonics': int, 'n_noise_magnitudes': int, 'has_reverb': bool,
       'reverb_ir_file': str, 'crepe_model': str, 'feature_padding': str,
-      'model': str,
+      'model': str, 'f0_estimator': str,
       'training_step': int, 'dataset_statistics': dict, 'tflite': dict}
   assert set(metadata) == set(expected_types)
   for key, expected_type in expected_types.items():
@@ -247,6 +247,8 @@ def test_metadata(exported, trained_run):
   assert metadata['reverb_ir_file'] == 'reverb_ir.wav'
   assert metadata['crepe_model'] == 'tiny'
   assert metadata['feature_padding'] == 'same'
+  # The dataset's stats.json names no estimator: it was made with CREPE.
+  assert metadata['f0_estimator'] == 'crepe'
   assert metadata['model'] == 'Autoencoder'
   assert metadata['training_step'] == STEPS
   assert metadata['dataset_statistics'] == STATS

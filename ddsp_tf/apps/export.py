@@ -285,12 +285,13 @@ def export_model(save_dir: Text, export_dir: Text,
       # it; datasets without the key were made with CREPE), which
       # timbre_transfer uses for new audio unless told otherwise.
       'f0_estimator': (statistics or {}).get('f0_estimator', 'crepe'),
-      'crepe_hop_ms': (statistics or {}).get('crepe_hop_ms'),
       'feature_padding': module.padding,
       'model': type(model).__name__,
       'training_step': checkpoint_step(prefix),
       'dataset_statistics': statistics,
   }
+  if (statistics or {}).get('crepe_hop_ms') is not None:
+    metadata['crepe_hop_ms'] = statistics['crepe_hop_ms']
   streaming = None
   if tflite:
     streaming = inference.StreamingModule(module)
