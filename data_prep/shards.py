@@ -24,6 +24,8 @@ import uuid
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import apache_beam as beam
+from apache_beam.io import tfrecordio
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms import window
 from apache_beam.utils import windowed_value
@@ -37,6 +39,28 @@ ShardRecord = Tuple[str, Tuple[str, Optional[int], str]]
 
 def _temporary_path(temp_dir: str, split: str) -> str:
   return f'{temp_dir}/{split}-{uuid.uuid4().hex}'
+
+
+class _RecordWriter:
+  """A TFRecord file: TensorFlow's writer for local paths, Beam's file
+  systems (gs://, s3://, hdfs://, ...) and record framing for the others."""
+
+  def __init__(self, path: str):
+    self._file = self._writer = None
+    if '://' in path:
+      self._file = FileSystems.create(
+          path, compression_type=CompressionTypes.UNCOMPRESSED)
+    else:
+      self._writer = tf.io.TFRecordWriter(path)
+
+  def write(self, record: bytes) -> None:
+    if self._writer is not None:
+      self._writer.write(record)
+    else:
+      tfrecordio._TFRecordUtil.write_record(self._file, record)  # pylint: disable=protected-access
+
+  def close(self) -> None:
+    (self._writer or self._file).close()
 
 
 class WriteBundlesFn(beam.DoFn):
@@ -58,7 +82,7 @@ class WriteBundlesFn(beam.DoFn):
     split, record = element
     if split not in self._writers:
       path = _temporary_path(self._temp_dir, split)
-      self._writers[split] = (tf.io.TFRecordWriter(path), path)
+      self._writers[split] = (_RecordWriter(path), path)
     self._writers[split][0].write(record)
 
   def finish_bundle(self) -> Iterator[windowed_value.WindowedValue]:
@@ -90,9 +114,10 @@ class WriteGroupFn(beam.DoFn):
               ) -> Iterator[ShardRecord]:
     (split, index), records = element
     path = _temporary_path(self._temp_dir, f'{split}-{index:05d}')
-    with tf.io.TFRecordWriter(path) as writer:
-      for record in records:
-        writer.write(record)
+    writer = _RecordWriter(path)
+    for record in records:
+      writer.write(record)
+    writer.close()
     yield 'shard', (split, index, path)
 
 
