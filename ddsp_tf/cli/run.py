@@ -34,6 +34,7 @@ from absl import logging as absl_logging
 
 # Importing the training package registers every configurable with gin.
 import ddsp_tf.training  # pylint: disable=unused-import
+from ddsp_tf.training import distribute
 from ddsp_tf.training import runner
 from ddsp_tf.training import train_util
 from ddsp_tf.training import trainers
@@ -77,14 +78,22 @@ def build_parser() -> argparse.ArgumentParser:
       help='TPU address (grpc://...) or name; selects TPUStrategy and '
       'optimization/base_tpu.gin.')
   add('--cluster_config', default='',
-      help='TF_CONFIG-style JSON cluster description for '
-      'MultiWorkerMirroredStrategy, e.g. \'{"cluster": {"worker": '
-      '["host0:2222", "host1:2222"]}, "task": {"type": "worker", "index": '
-      '0}}\'.')
+      help='TF_CONFIG-style JSON cluster description for multi-worker '
+      'training (overrides the TF_CONFIG environment variable), e.g. '
+      '\'{"cluster": {"worker": ["host0:2222", "host1:2222"]}, "task": '
+      '{"type": "worker", "index": 0}}\'. Every worker runs the same '
+      'command with its own task index; the chief (worker 0, or the "chief" '
+      'task) alone writes checkpoints and summaries.')
   add('--strategy', choices=('',) + train_util.STRATEGIES, default='',
-      help='Distribution strategy. Default: tpu with --tpu, '
-      'multi_worker_mirrored with --cluster_config, else default (one '
-      'device); mirrored uses all local GPUs (or CPU devices).')
+      help='Distribution strategy. Default: tpu with --tpu, multi_worker '
+      'with --cluster_config, else default (one device). mirrored uses all '
+      'local GPUs (or CPU devices); multi_worker (alias '
+      'multi_worker_mirrored) trains across processes or machines described '
+      'by --cluster_config or the TF_CONFIG environment variable.')
+  add('--cluster_timeout_secs', type=float,
+      default=distribute.DEFAULT_CLUSTER_TIMEOUT_SECS,
+      help='multi_worker: seconds a worker waits for all the others to '
+      'start before it fails. Default: %(default)g.')
   add_switch('--allow_memory_growth',
              'Let TensorFlow grow GPU memory as needed instead of taking it '
              'all up front (to share a GPU).')
@@ -127,6 +136,7 @@ def settings_from_flags(args: argparse.Namespace) -> runner.RunSettings:
       gin_files=args.gin_file, gin_params=args.gin_param,
       gin_search_paths=args.gin_search_path, tpu=args.tpu,
       cluster_config=args.cluster_config, strategy=args.strategy,
+      cluster_timeout_secs=args.cluster_timeout_secs,
       allow_memory_growth=args.allow_memory_growth,
       early_stop_loss_value=args.early_stop_loss_value,
       nan_policy=args.nan_policy, run_once=args.run_once,
@@ -156,7 +166,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f'ddsp_tf_run: error: {error}', file=sys.stderr)
     return 2
   except (ValueError, FileNotFoundError, PermissionError,
-          FloatingPointError, NotImplementedError) as error:
+          FloatingPointError, NotImplementedError,
+          distribute.ClusterError) as error:
     logger.debug('Traceback:', exc_info=True)
     print(f'ddsp_tf_run: error: {type(error).__name__}: {error}',
           file=sys.stderr)

@@ -20,6 +20,7 @@ import tensorflow as tf
 from ddsp_tf import files
 from ddsp_tf import validation
 from ddsp_tf.training import cloud
+from ddsp_tf.training import distribute
 from ddsp_tf.training import eval_util
 from ddsp_tf.training import gin as gin_configs
 from ddsp_tf.training import models
@@ -174,9 +175,12 @@ class RunSettings:
     gin_params: Single gin bindings, e.g. 'train.num_steps=1000'.
     gin_search_paths: Extra folders searched for gin files.
     tpu: TPU address or name ('' for none).
-    cluster_config: TF_CONFIG-style JSON for MultiWorkerMirroredStrategy.
+    cluster_config: TF_CONFIG-style JSON for multi-worker training
+      (overrides the TF_CONFIG environment variable).
     strategy: A train_util.STRATEGIES name, or '' to choose from tpu and
       cluster_config.
+    cluster_timeout_secs: multi_worker: seconds to wait for every worker
+      to start.
     allow_memory_growth: Let TensorFlow grow GPU memory as needed.
     early_stop_loss_value: Stop training once total_loss is at or below it.
     nan_policy: A trainers.NAN_POLICIES name, or None for the Trainer's.
@@ -194,6 +198,7 @@ class RunSettings:
   tpu: str = ''
   cluster_config: str = ''
   strategy: str = ''
+  cluster_timeout_secs: float = distribute.DEFAULT_CLUSTER_TIMEOUT_SECS
   allow_memory_growth: bool = False
   early_stop_loss_value: Optional[float] = None
   nan_policy: Optional[str] = None
@@ -238,10 +243,16 @@ def run(settings: RunSettings) -> None:
         'get_model', 'model',
         'add a model config, e.g. --gin_file=models/solo_instrument.gin.')
     try:
-      strategy = train_util.get_strategy(settings.tpu, settings.cluster_config,
-                                         settings.strategy)
+      strategy = train_util.get_strategy(
+          settings.tpu, settings.cluster_config, settings.strategy,
+          cluster_timeout_secs=settings.cluster_timeout_secs)
     except ValueError as error:
       raise StartupError(str(error)) from None
+    if distribute.num_workers(strategy) > 1 and settings.seed is None:
+      logger.warning(
+          'Multi-worker training without --seed: the workers shuffle the '
+          'data differently, so a global batch may repeat some examples and '
+          'miss others. Pass the same --seed to every worker.')
     trainer_kwargs = ({'nan_policy': settings.nan_policy}
                       if settings.nan_policy else {})
     with strategy.scope():

@@ -8,7 +8,11 @@ steps with TensorBoard summaries, progress lines and checkpoints.
 Differences from magenta/ddsp on purpose:
 - `get_strategy()` with no arguments returns the default strategy
   (`tf.distribute.get_strategy()`), not a `MirroredStrategy`; `strategy=`
-  chooses 'mirrored', 'multi_worker_mirrored' or 'tpu' explicitly.
+  chooses 'mirrored', 'multi_worker' or 'tpu' explicitly (the code is in
+  ddsp_tf.training.distribute).
+- Under a multi-worker strategy only the chief writes checkpoints,
+  summaries and configs, and the workers together train on the batch one
+  process would (see `train`).
 - Files (operative configs) are written to a temporary name and renamed.
 - `get_latest_checkpoint` skips checkpoints that cannot be read (a save
   that was cut off) instead of returning them.
@@ -17,13 +21,12 @@ Differences from magenta/ddsp on purpose:
   spectrogram and f0 summaries, and has no hypertune reporting.
 """
 
-import json
 import logging
 import os
 import re
 import tempfile
 import time
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Dict, Mapping, Optional
 
 import gin
 import numpy as np
@@ -31,97 +34,19 @@ import tensorflow as tf
 
 from ddsp_tf import files
 from ddsp_tf import validation
+from ddsp_tf.training import distribute
 from ddsp_tf.training import summaries
 
 logger = logging.getLogger(__name__)
 
-STRATEGIES = ('default', 'mirrored', 'multi_worker_mirrored', 'tpu')
+# The strategies live in ddsp_tf.training.distribute; the original has
+# get_strategy here.
+STRATEGIES = distribute.STRATEGIES
+get_strategy = distribute.get_strategy
 OPERATIVE_CONFIG_PREFIX = 'operative_config-'
 CHECKPOINT_PREFIX = 'ckpt-'
 # Seconds between progress lines.
 _PROGRESS_INTERVAL_SECS = 10.0
-
-
-# ----------------------------------------------------------------------------
-# Distribution strategies.
-# ----------------------------------------------------------------------------
-def _parse_cluster_config(cluster_config: Union[str, Mapping[str, Any]]
-                          ) -> Dict[str, Any]:
-  """A TF_CONFIG-style dict from a dict or its JSON string, checked."""
-  if isinstance(cluster_config, str):
-    try:
-      config = json.loads(cluster_config)
-    except json.JSONDecodeError as error:
-      raise ValueError(f'cluster_config must be TF_CONFIG-style JSON, got '
-                       f'cluster_config={cluster_config!r} ({error}).') from None
-  else:
-    config = dict(cluster_config)
-  if (not isinstance(config, dict) or
-      not isinstance(config.get('cluster'), dict) or
-      not isinstance(config.get('task'), dict) or
-      'type' not in config['task'] or 'index' not in config['task']):
-    raise ValueError(
-        'cluster_config must look like {"cluster": {"worker": ["host:port", '
-        '...]}, "task": {"type": "worker", "index": 0}}, got '
-        f'cluster_config={cluster_config!r}.')
-  return config
-
-
-def get_strategy(tpu: str = '', cluster_config: Union[str, Mapping[str, Any]]
-                 = '', strategy: str = '') -> tf.distribute.Strategy:
-  """Creates the tf.distribute strategy to train with.
-
-  With no arguments this is the default strategy (one device, no
-  replication). An explicit `strategy` wins; otherwise a `tpu` address
-  selects 'tpu' and a `cluster_config` selects 'multi_worker_mirrored'.
-
-  Args:
-    tpu: Address of the TPU ('grpc://...' or a TPU name); '' with
-      strategy='tpu' means the TPU attached to this machine.
-    cluster_config: TF_CONFIG-style cluster description for
-      MultiWorkerMirroredStrategy, as a dict or JSON string:
-      {"cluster": {"worker": ["host0:port", ...]},
-       "task": {"type": "worker", "index": 0}}.
-    strategy: '' (infer from the other arguments), 'default', 'mirrored'
-      (all local devices), 'multi_worker_mirrored' or 'tpu'.
-
-  Returns:
-    A tf.distribute.Strategy.
-
-  Raises:
-    ValueError: For an unknown strategy, a missing or malformed
-      cluster_config for 'multi_worker_mirrored', or an inconsistent mix.
-  """
-  if strategy:
-    validation.check_choice('strategy', strategy, STRATEGIES)
-  elif tpu:
-    strategy = 'tpu'
-  elif cluster_config:
-    strategy = 'multi_worker_mirrored'
-  else:
-    strategy = 'default'
-  if tpu and strategy != 'tpu':
-    raise ValueError(f'tpu={tpu!r} needs strategy "tpu", got '
-                     f'strategy={strategy!r}.')
-
-  if strategy == 'default':
-    return tf.distribute.get_strategy()
-  if strategy == 'mirrored':
-    return tf.distribute.MirroredStrategy()
-  if strategy == 'multi_worker_mirrored':
-    if not cluster_config:
-      raise ValueError('strategy="multi_worker_mirrored" needs a '
-                       'cluster_config, got cluster_config=\'\'.')
-    config = _parse_cluster_config(cluster_config)
-    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
-        tf.train.ClusterSpec(config['cluster']),
-        task_type=config['task']['type'], task_id=int(config['task']['index']),
-        rpc_layer=config.get('rpc_layer', 'grpc'))
-    return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
-  resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or None)
-  tf.config.experimental_connect_to_cluster(resolver)
-  tf.tpu.experimental.initialize_tpu_system(resolver)
-  return tf.distribute.TPUStrategy(resolver)
 
 
 # ----------------------------------------------------------------------------
@@ -416,6 +341,34 @@ def _check_train_args(batch_size, num_steps, steps_per_summary, steps_per_save,
                      f'got early_stop_loss_value={early_stop_loss_value!r}.')
 
 
+def _summary_writer(save_dir: str, chief: bool
+                    ) -> tf.summary.SummaryWriter:
+  """The chief's TensorBoard writer; other workers get one that drops all."""
+  if not chief:
+    return tf.summary.create_noop_writer()
+  return tf.summary.create_file_writer(
+      os.path.join(save_dir, 'summaries', 'train'))
+
+
+def _restore(trainer, restore_dir: str) -> None:
+  """Restores the latest checkpoint in restore_dir, then agrees on the chief's.
+
+  On several workers each one reads the checkpoint, then the chief's values
+  are copied to all, so a worker that cannot read restore_dir still starts
+  where the chief does.
+  """
+  try:
+    trainer.restore(get_latest_checkpoint(restore_dir))
+  except FileNotFoundError:
+    logger.info('No checkpoint in %s; training from scratch.', restore_dir)
+  if distribute.num_workers(trainer.strategy) > 1:
+    checkpoint = trainer.get_checkpoint()
+    variables = (list(trainer.model.variables) +
+                 list(trainer.optimizer.variables) +
+                 [checkpoint.skipped_steps])
+    distribute.broadcast_from_chief(trainer.strategy, variables)
+
+
 @gin.configurable
 def train(data_provider, trainer, batch_size: int = 32,
           num_steps: int = 1000000, steps_per_summary: int = 300,
@@ -433,10 +386,18 @@ def train(data_provider, trainer, batch_size: int = 32,
   at the end, a checkpoint ckpt-<step> is saved in save_dir. A progress line
   (step, loss, steps/s, ETA) is logged every few seconds.
 
+  Under a multi-worker strategy every worker runs this function with the
+  same arguments. Each worker reads the same stream of global batches and
+  trains on its replicas' slices of it (distribute.shard_by_data), so the
+  workers together train on the batch one process would. Only the chief
+  writes checkpoints, summaries and the operative config; the other workers
+  save into temporary folders that they delete. After the restore every
+  worker takes the chief's weights.
+
   Args:
     data_provider: A DataProvider (with get_batch and sample_rate).
     trainer: A trainers.Trainer holding the model.
-    batch_size: Global batch size (split across replicas).
+    batch_size: Global batch size (split across replicas and workers).
     num_steps: Train until the trainer's step reaches this.
     steps_per_summary: Steps between TensorBoard summaries.
     steps_per_save: Steps between checkpoints.
@@ -446,26 +407,44 @@ def train(data_provider, trainer, batch_size: int = 32,
 
   Raises:
     ValueError: For invalid arguments.
-    PermissionError: If save_dir cannot be written.
+    PermissionError: If save_dir cannot be written (on the chief).
     FloatingPointError: If a loss is NaN or Inf and the trainer's
       nan_policy is 'stop' (or too many consecutive steps were skipped).
   """
   _check_train_args(batch_size, num_steps, steps_per_summary, steps_per_save,
                     early_stop_loss_value)
-  save_dir = check_writable_dir('save_dir', save_dir)
+  chief = distribute.is_chief(trainer.strategy)
+  save_dir = (check_writable_dir('save_dir', save_dir) if chief
+              else expand_path(save_dir))
   restore_dir = expand_path(restore_dir) if restore_dir else save_dir
 
-  dataset = data_provider.get_batch(batch_size, shuffle=True, repeats=-1)
+  dataset = distribute.shard_by_data(
+      data_provider.get_batch(batch_size, shuffle=True, repeats=-1))
   trainer.build(read_first_batch(data_provider, dataset))
-  try:
-    trainer.restore(get_latest_checkpoint(restore_dir))
-  except FileNotFoundError:
-    logger.info('No checkpoint in %s; training from scratch.', restore_dir)
+  _restore(trainer, restore_dir)
 
-  summary_writer = tf.summary.create_file_writer(
-      os.path.join(save_dir, 'summaries', 'train'))
+  checkpoint_dir = distribute.worker_save_dir(save_dir, trainer.strategy)
+  try:
+    _train_loop(data_provider, trainer, dataset, num_steps, steps_per_summary,
+                steps_per_save, save_dir, checkpoint_dir,
+                early_stop_loss_value, chief)
+  finally:
+    distribute.remove_worker_save_dir(checkpoint_dir, save_dir)
+
+
+def _train_loop(data_provider, trainer, dataset: tf.data.Dataset,
+                num_steps: int, steps_per_summary: int, steps_per_save: int,
+                save_dir: str, checkpoint_dir: str,
+                early_stop_loss_value: Optional[float], chief: bool) -> None:
+  """`train` after the restore: steps, summaries, progress, checkpoints."""
+  def save():
+    trainer.save(checkpoint_dir)
+    distribute.discard_worker_checkpoint(checkpoint_dir, save_dir)
+
+  summary_writer = _summary_writer(save_dir, chief)
   step = int(trainer.step.numpy())
-  write_gin_config(summary_writer, save_dir, step)
+  if chief:
+    write_gin_config(summary_writer, save_dir, step)
   iterator = iter(trainer.distribute_dataset(dataset))
 
   progress = _Progress(num_steps)
@@ -487,14 +466,15 @@ def train(data_provider, trainer, batch_size: int = 32,
 
       if step % steps_per_summary == 0:
         now = time.time()
-        tf.summary.scalar('steps_per_sec', (step - last_summary_step) /
-                          max(now - last_summary_time, 1e-9), step=step)
-        tf.summary.scalar('learning_rate', trainer.learning_rate, step=step)
-        for name, total in loss_sums.items():
-          tf.summary.scalar(f'losses/{name}', total / loss_count, step=step)
-        _write_batch_summaries(trainer, trainer.local_batch(batch),
-                               data_provider.sample_rate, step)
-        summary_writer.flush()
+        if chief:
+          tf.summary.scalar('steps_per_sec', (step - last_summary_step) /
+                            max(now - last_summary_time, 1e-9), step=step)
+          tf.summary.scalar('learning_rate', trainer.learning_rate, step=step)
+          for name, total in loss_sums.items():
+            tf.summary.scalar(f'losses/{name}', total / loss_count, step=step)
+          _write_batch_summaries(trainer, trainer.local_batch(batch),
+                                 data_provider.sample_rate, step)
+          summary_writer.flush()
         loss_sums, loss_count = {}, 0
         last_summary_time, last_summary_step = now, step
 
@@ -504,9 +484,9 @@ def train(data_provider, trainer, batch_size: int = 32,
                     total_loss, early_stop_loss_value)
         break
       if step % steps_per_save == 0:
-        trainer.save(save_dir)
+        save()
 
   progress.update(step, total_loss, force=True)
-  trainer.save(save_dir)
+  save()
   summary_writer.flush()
   logger.info('Training finished at step %d.', step)
