@@ -141,27 +141,35 @@ def exit_status(prog: str, run: Callable[[], None],
 # The Beam console scripts (ddsp_tf_prepare_tfrecord and
 # ddsp_tf_generate_synthetic_dataset).
 # ----------------------------------------------------------------------------
-# Known-harmless lines that a plain run would print, by logger name and the
-# start of the message.
+# Known-harmless lines that a run would print, by logger name and a piece of
+# the message.
+_WORKER_RELAY = 'apache_beam.runners.portability.local_job_service'
 _HARMLESS = (
     # Beam's BigQuery client module, imported by every Beam program, warns
     # through the root logger when the optional GCP client is absent.
     ('root', 'apitools not found, and bigquery client libraries are not '
      'available'),
+    # Start-up warnings of the DirectRunner's worker processes
+    # (multi_processing), relayed to this process: no cache folder for
+    # registered types (this job registers none), and options that only the
+    # runner's own process knows.
+    (_WORKER_RELAY, 'No semi_persistent_directory found'),
+    (_WORKER_RELAY, "Discarding unparseable args: [\\'--direct_runner_use_"
+     "stacked_bundle\\', \\'--pipeline_type_check\\']"),
 )
 
 
 class HarmlessFilter(logging.Filter):
-  """Drops records by logger name and message start ((name, start) pairs)."""
+  """Drops records by logger name and a piece of the message."""
 
   def __init__(self, harmless=_HARMLESS):
     super().__init__()
     self._harmless = tuple(harmless)
 
   def filter(self, record: logging.LogRecord) -> bool:
-    message = str(record.msg)
-    return not any(record.name == name and message.startswith(start)
-                   for name, start in self._harmless)
+    message = record.getMessage()
+    return not any(record.name == name and piece in message
+                   for name, piece in self._harmless)
 
 
 def drop_harmless_warnings() -> None:
@@ -208,11 +216,13 @@ def unknown_beam_flags(args: Sequence[str]) -> List[str]:
   # Imported here: importing Beam logs through the root logger, which would
   # configure logging before main() does.
   from apache_beam.options import pipeline_options  # pylint: disable=import-outside-toplevel
-  try:
-    # Registers DaskOptions (--dask_client_address, ...); needs dask.
-    importlib.import_module('apache_beam.runners.dask.dask_runner')
-  except ImportError:
-    pass
+  if any(arg.startswith('--dask_') for arg in args):
+    try:
+      # Registers DaskOptions (--dask_client_address, ...); needs dask.
+      # Only then: registered options travel to every runner's workers.
+      importlib.import_module('apache_beam.runners.dask.dask_runner')
+    except ImportError:
+      pass
   parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
   for options_class in _all_subclasses(pipeline_options.PipelineOptions):
     options_class._add_argparse_args(parser)  # pylint: disable=protected-access

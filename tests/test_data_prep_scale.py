@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from data_prep import cli
 from data_prep import examples
+from data_prep import flags
 from data_prep import pipeline
 from data_prep import progress
 from data_prep import run_state
@@ -208,8 +209,30 @@ def test_cache_entry_changes_with_file_and_settings(tmp_path):
 
 
 # ----------------------------------------------------------------------------
-# Runners.
+# Runners and the console.
 # ----------------------------------------------------------------------------
+def test_only_the_known_harmless_lines_are_dropped():
+  keep = flags.HarmlessFilter().filter
+
+  def record(name, message, *args):
+    return logging.LogRecord(name, logging.WARNING, __file__, 1, message,
+                             args, None)
+
+  assert not keep(record('root', 'apitools not found, and bigquery client '
+                         'libraries are not available despite ...'))
+  assert not keep(record(
+      'apache_beam.runners.portability.local_job_service', 'Worker: %s',
+      'severity: WARN message: "No semi_persistent_directory found: ..."'))
+  assert keep(record('root', 'apitools is broken in another way'))
+  assert keep(record('data_prep.pipeline',
+                     'apitools not found, and bigquery client libraries are '
+                     'not available'))
+  assert keep(record(
+      'apache_beam.runners.portability.local_job_service', 'Worker: %s',
+      'severity: WARN message: "Discarding unparseable args: '
+      "[\\'--my_flag\\']\""))
+
+
 def test_runner_short_names_map_to_full_names():
   assert runners.with_runner_names(['--runner=DaskRunner']) == [
       f'--runner={runners.DASK_RUNNER}']
