@@ -362,3 +362,14 @@ def test_single_process_strategies_are_the_chief():
   assert distribute.is_chief(strategy)
   assert distribute.num_workers(strategy) == 1
   assert distribute.worker_save_dir('/x', strategy) == '/x'
+
+
+def test_cli_flags_reach_the_run_settings():
+  args = run.build_parser().parse_args(
+      ['--strategy=multi_worker', '--cluster_timeout_secs=7',
+       '--cluster_config={"x": 1}'])
+  settings = run.settings_from_flags(args)
+  assert (settings.strategy, settings.cluster_timeout_secs,
+          settings.cluster_config) == ('multi_worker', 7.0, '{"x": 1}')
+  assert run.build_parser().parse_args([]).cluster_timeout_secs == (
+      distribute.DEFAULT_CLUSTER_TIMEOUT_SECS)

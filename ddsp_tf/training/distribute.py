@@ -291,9 +291,13 @@ def get_strategy(tpu: str = '',
 # Roles of the workers.
 # ----------------------------------------------------------------------------
 def num_workers(strategy: tf.distribute.Strategy) -> int:
-  """Processes taking part in the strategy's training steps (1 unless
-  multi-worker)."""
-  return int(getattr(strategy.extended, '_num_workers', 1) or 1)
+  """Processes taking part in the training steps: 1 unless multi-worker."""
+  resolver = getattr(strategy, 'cluster_resolver', None)
+  if (not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or
+      resolver is None):
+    return 1
+  jobs = resolver.cluster_spec().as_dict()
+  return max(sum(len(jobs.get(job, [])) for job in _TASK_TYPES), 1)
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
@@ -316,8 +320,9 @@ def worker_save_dir(save_dir: str, strategy: tf.distribute.Strategy) -> str:
   """
   if is_chief(strategy):
     return save_dir
-  task_id = getattr(strategy.extended, '_task_id', 0)
-  return tempfile.mkdtemp(prefix=f'ddsp_tf_worker{task_id}_')
+  resolver = strategy.cluster_resolver
+  return tempfile.mkdtemp(
+      prefix=f'ddsp_tf_{resolver.task_type}{resolver.task_id}_')
 
 
 def discard_worker_checkpoint(directory: str, save_dir: str) -> None:
