@@ -29,7 +29,6 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms import window
 from apache_beam.utils import windowed_value
-import tensorflow as tf
 
 from ddsp_tf import files
 
@@ -42,25 +41,19 @@ def _temporary_path(temp_dir: str, split: str) -> str:
 
 
 class _RecordWriter:
-  """A TFRecord file: TensorFlow's writer for local paths, Beam's file
-  systems (gs://, s3://, hdfs://, ...) and record framing for the others."""
+  """A TFRecord file on any of Beam's file systems (local, gs://, s3://,
+  hdfs://, ...), framed as Beam's and TensorFlow's writers frame records
+  (length, masked CRC32C, data, masked CRC32C), without TensorFlow."""
 
   def __init__(self, path: str):
-    self._file = self._writer = None
-    if '://' in path:
-      self._file = FileSystems.create(
-          path, compression_type=CompressionTypes.UNCOMPRESSED)
-    else:
-      self._writer = tf.io.TFRecordWriter(path)
+    self._file = FileSystems.create(
+        path, compression_type=CompressionTypes.UNCOMPRESSED)
 
   def write(self, record: bytes) -> None:
-    if self._writer is not None:
-      self._writer.write(record)
-    else:
-      tfrecordio._TFRecordUtil.write_record(self._file, record)  # pylint: disable=protected-access
+    tfrecordio._TFRecordUtil.write_record(self._file, record)  # pylint: disable=protected-access
 
   def close(self) -> None:
-    (self._writer or self._file).close()
+    self._file.close()
 
 
 class WriteBundlesFn(beam.DoFn):
