@@ -22,7 +22,6 @@ import contract_export
 from data_prep import cli as prep_cli
 from data_prep import examples
 from data_prep import pipeline
-from ddsp_tf import pitch
 from ddsp_tf import spectral_ops
 from ddsp_tf import swiftf0
 from ddsp_tf.apps import timbre_transfer as transfer_app
@@ -191,7 +190,7 @@ def test_frame_counts_equal_crepe(n_samples, frame_rate, padding,
   crepe_f0, _ = spectral_ops.compute_f0(
       audio, frame_rate, viterbi=False, padding=padding,
       sample_rate=sample_rate, model_capacity='tiny')
-  n_16k = len(pitch._resample_np(audio, sample_rate, SR))  # pylint: disable=protected-access
+  n_16k = -(-n_samples * SR // sample_rate)  # resample_poly's length
   hop = int(SR / frame_rate)  # Rounded down, as the original.
   expected = spectral_ops.get_framed_lengths(n_16k, 1024, hop, padding)[0]
   assert crepe_f0.shape == (expected,)
@@ -379,6 +378,16 @@ def test_prepare_tfrecord_with_swiftf0_records_it(tmp_path, capsys):
   # Within a cent: whole-file analysis sees no zeros before the file.
   cents = 1200 * np.log2(features[0][1]['f0_hz'] / whole_f0[125:375])
   assert np.max(np.abs(cents)) < 1.0
+
+
+def test_prepare_tfrecord_records_crepe_hop(tmp_path):
+  path = tmp_path / 'melody.wav'
+  sf.write(str(path), MELODY[0][:int(1.5 * SR)], SR)
+  stats = pipeline.prepare_tfrecord(
+      [str(path)], str(tmp_path / 'out' / 'x.tfrecord'), example_secs=1,
+      model_capacity='tiny', viterbi=False, crepe_hop_ms=10.0)
+  assert (stats['f0_estimator'], stats['crepe_hop_ms']) == ('crepe', 10.0)
+  assert stats['examples']['train'] == 1
 
 
 @pytest.fixture(scope='module')
