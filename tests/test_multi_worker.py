@@ -3,10 +3,10 @@
 Two ddsp_tf_run worker processes on localhost (CPU only) train the small
 ToyModel through MultiWorkerMirroredStrategy while the test process trains
 the same model on the same global batch with the default strategy (the
-truth for the workers), then resumes the chief's checkpoint. A driver
-script runs ddsp_tf.cli.run.main in each worker with the toy model and data
-bound in gin; every process logs each step's loss and the weights before
-it.
+truth for the workers), then resumes the chief's checkpoint. Each worker
+runs ddsp_tf.cli.run.main through this module's driver_main, with the toy
+model and data bound in gin; every process logs each step's loss and the
+weights before it.
 """
 
 import glob
@@ -15,7 +15,6 @@ import os
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 
 import gin
@@ -30,48 +29,6 @@ from ddsp_tf.training import trainers
 
 import toy_models
 
-# Runs ddsp_tf_run's main() with argv[2:] and prints {"status": ...}. Each
-# training step prints {"step", "loss"} and saves the weights it starts
-# from in $DUMP_DIR/$TAG-<step>.npz.
-_DRIVER = textwrap.dedent('''
-    import json
-    import os
-    import sys
-    sys.path.insert(0, sys.argv[1])
-    import gin
-    import numpy as np
-    import toy_models
-    from ddsp_tf.cli import run
-    from ddsp_tf.training import trainers
-
-    @gin.configurable
-    def mw_toy_model():
-      return toy_models.ToyModel()
-
-    @gin.configurable
-    def mw_toy_provider(n_examples=4):
-      return toy_models.ArrayProvider(
-          toy_models.toy_examples(n_examples=n_examples))
-
-    train_step = trainers.Trainer.train_step
-
-    def logged_train_step(self, inputs):
-      step = int(self.step.numpy())
-      np.savez(os.path.join(os.environ['DUMP_DIR'],
-                            f'{os.environ["TAG"]}-{step}.npz'),
-               *[v.numpy() for v in self.model.weights])
-      losses = train_step(self, inputs)
-      print(json.dumps({'step': int(self.step.numpy()),
-                        'loss': float(losses['total_loss'])}), flush=True)
-      return losses
-
-    trainers.Trainer.train_step = logged_train_step
-    status = run.main(sys.argv[2:])
-    print(json.dumps({'status': status}), flush=True)
-    sys.exit(status)
-''')
-
-# The test process's twins of the driver's configurables.
 @gin.configurable
 def mw_toy_model():
   return toy_models.ToyModel()
@@ -81,6 +38,44 @@ def mw_toy_model():
 def mw_toy_provider(n_examples=4):
   return toy_models.ArrayProvider(
       toy_models.toy_examples(n_examples=n_examples))
+
+
+def _logging_train_step(tag, dump_dir, sink):
+  """Trainer.train_step that also saves the weights it starts from
+  (dump_dir/<tag>-<step>.npz) and hands {"step", "loss"} to sink."""
+  train_step = trainers.Trainer.train_step
+
+  def logged_train_step(self, inputs):
+    step = int(self.step.numpy())
+    np.savez(os.path.join(dump_dir, f'{tag}-{step}.npz'),
+             *[v.numpy() for v in self.model.weights])
+    losses = train_step(self, inputs)
+    sink({'step': int(self.step.numpy()),
+          'loss': float(losses['total_loss'])})
+    return losses
+
+  return logged_train_step
+
+
+def driver_main(argv):
+  """A worker process: ddsp_tf_run's main() with logged steps.
+
+  Prints each step's {"step", "loss"} and finally {"status"} as JSON lines;
+  the weights go to $DUMP_DIR/$TAG-<step>.npz.
+  """
+  def emit(record):
+    print(json.dumps(record), flush=True)
+
+  trainers.Trainer.train_step = _logging_train_step(
+      os.environ['TAG'], os.environ['DUMP_DIR'], emit)
+  status = run.main(argv)
+  emit({'status': status})
+  return status
+
+
+_DRIVER = ('import sys; sys.path.insert(0, sys.argv[1]); '
+           'import test_multi_worker; '
+           'sys.exit(test_multi_worker.driver_main(sys.argv[2:]))')
 
 
 # A global batch of 4 (the toy data are 4 examples, so every step trains on
@@ -161,19 +156,9 @@ def _weights(dump_dir, tag, step):
 def _run_here(argv, tag, dump_dir, monkeypatch):
   """main() in this process, logging like the driver; returns the records."""
   records = []
-  train_step = trainers.Trainer.train_step
-
-  def logged_train_step(self, inputs):
-    step = int(self.step.numpy())
-    np.savez(os.path.join(dump_dir, f'{tag}-{step}.npz'),
-             *[v.numpy() for v in self.model.weights])
-    losses = train_step(self, inputs)
-    records.append({'step': int(self.step.numpy()),
-                    'loss': float(losses['total_loss'])})
-    return losses
-
   with monkeypatch.context() as patch:
-    patch.setattr(trainers.Trainer, 'train_step', logged_train_step)
+    patch.setattr(trainers.Trainer, 'train_step',
+                  _logging_train_step(tag, dump_dir, records.append))
     try:
       assert run.main(argv) == 0
     finally:
@@ -373,3 +358,12 @@ def test_cli_flags_reach_the_run_settings():
           settings.cluster_config) == ('multi_worker', 7.0, '{"x": 1}')
   assert run.build_parser().parse_args([]).cluster_timeout_secs == (
       distribute.DEFAULT_CLUSTER_TIMEOUT_SECS)
+
+
+def test_datasets_are_sharded_by_data_not_by_file():
+  """Workers must read the same global batches (FILE would split files)."""
+  dataset = distribute.shard_by_data(tf.data.Dataset.range(8).batch(4))
+  assert dataset.options().experimental_distribute.auto_shard_policy == (
+      tf.data.experimental.AutoShardPolicy.DATA)
+  assert [list(batch.numpy()) for batch in dataset] == [[0, 1, 2, 3],
+                                                        [4, 5, 6, 7]]

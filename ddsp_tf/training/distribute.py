@@ -150,6 +150,11 @@ def _configure_cluster_timeout(config: Dict[str, Any],
   it, so a failure here only keeps TensorFlow's default).
   """
   cluster = config['cluster']
+  # TensorFlow warns that the setting "may not be effective" once its
+  # context exists; the strategy reads it later, so it is.
+  quiet = _DropMessage('may not be effective')
+  for name in ('absl', 'tensorflow'):
+    logging.getLogger(name).addFilter(quiet)
   try:
     from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2  # pylint: disable=g-import-not-at-top
     from tensorflow.python.eager import context  # pylint: disable=g-import-not-at-top
@@ -169,6 +174,20 @@ def _configure_cluster_timeout(config: Dict[str, Any],
   except (ImportError, AttributeError, TypeError, ValueError) as error:
     logger.warning('Cannot bound the wait for the other workers (%s); '
                    'TensorFlow waits up to an hour.', error)
+  finally:
+    for name in ('absl', 'tensorflow'):
+      logging.getLogger(name).removeFilter(quiet)
+
+
+class _DropMessage(logging.Filter):
+  """Drops log records whose message contains a text."""
+
+  def __init__(self, text: str):
+    super().__init__()
+    self._text = text
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    return self._text not in record.getMessage()
 
 
 def _first_line(text: str) -> str:
@@ -196,7 +215,8 @@ def _multi_worker_strategy(config: Dict[str, Any], source: str,
               for address in cluster.get(job, []) if address != own]
     raise ClusterError(
         f'{task["type"]} {task["index"]} ({own}) could not start or reach the '
-        f'other workers {others} within {timeout_secs:g} s (from {source}). '
+        f'other workers {others} (waited up to about {timeout_secs:g} s; '
+        f'cluster from {source}). '
         'Start every worker of the cluster with the same cluster and its own '
         'task index, check that their host:port addresses are reachable and '
         'free, or raise the timeout (--cluster_timeout_secs). TensorFlow '
