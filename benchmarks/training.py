@@ -13,6 +13,12 @@ peak RSS is its own, and reports:
 * peak RSS of the process, TensorFlow's own footprint included;
 * for the XLA rows, the speed-up against tf.function at the same batch
   size, measured in the same run; target >= 1.5x.
+
+A second table compares the step with SpectralLoss's fused magnitude terms
+against the same step with the term-by-term loss (its path before them,
+`cases.TermByTermSpectralLoss`): both trainers share one model in one
+process and their steps alternate, so the ratio is immune to the load of a
+shared machine; target >= 1.3x.
 """
 
 import dataclasses
@@ -28,6 +34,9 @@ import numpy as np
 
 TARGET_CPU_PERCENT = 180.0
 TARGET_XLA_SPEEDUP = 1.5
+TARGET_LOSS_SPEEDUP = 1.3
+# (batch size, jit_compile, timed steps per trainer) of the loss comparison.
+LOSS_CASES = ((16, False, 5),)
 MODEL_CONFIG = 'models/solo_instrument.gin'
 SAMPLE_RATE = 16000
 N_SAMPLES = 64000
@@ -115,6 +124,68 @@ def measure(batch_size: int, jit_compile: bool, steps: int) -> Result:
                 peak_kib / 2**20)
 
 
+@dataclasses.dataclass
+class LossComparison:
+  """Median step times with the fused and the term-by-term SpectralLoss."""
+  batch_size: int
+  jit_compile: bool
+  fused_s: float
+  term_by_term_s: float
+
+
+def compare_losses(batch_size: int, jit_compile: bool,
+                   steps: int) -> LossComparison:
+  """Alternates steps of two trainers that differ only in the loss path.
+
+  Args:
+    batch_size: Examples per step.
+    jit_compile: Compile the forward and backward pass with XLA.
+    steps: Timed steps of each trainer (after WARMUP_STEPS untimed ones).
+
+  Returns:
+    The median step times.
+  """
+  # pylint: disable=import-outside-toplevel
+  import statistics
+  import gin
+  import tensorflow as tf
+  from benchmarks import cases
+  from ddsp_tf.training import models
+  from ddsp_tf.training import trainers
+  from ddsp_tf.training import runner
+  # pylint: enable=import-outside-toplevel
+  gin.add_config_file_search_path(runner.package_gin_dir())
+  gin.parse_config_file(MODEL_CONFIG)
+  strategy = tf.distribute.get_strategy()
+  model = models.get_model()
+  batch = {key: tf.constant(value)
+           for key, value in make_batch(batch_size).items()}
+  fused_losses = list(model.loss_objs)
+  term_by_term_losses = [
+      cases.TermByTermSpectralLoss.from_config(loss.get_config())
+      for loss in fused_losses]
+  trainer_list = []
+  # Each trainer traces its step with the losses the model holds then (set
+  # past Keras's attribute tracking, which refuses new layers once built).
+  for loss_objs in (fused_losses, term_by_term_losses):
+    object.__setattr__(model, 'loss_objs', loss_objs)
+    trainer = trainers.Trainer(model, strategy, jit_compile=jit_compile)
+    trainer.build(batch)
+    for _ in range(WARMUP_STEPS):
+      trainer.train_step(batch)['total_loss'].numpy()
+    trainer_list.append(trainer)
+  object.__setattr__(model, 'loss_objs', fused_losses)
+  durations = ([], [])
+  for _ in range(steps):
+    for trainer, times in zip(trainer_list, durations):
+      start = time.perf_counter()
+      trainer.train_step(batch)['total_loss'].numpy()
+      times.append(time.perf_counter() - start)
+  return LossComparison(batch_size, jit_compile,
+                        statistics.median(durations[0]),
+                        statistics.median(durations[1]))
+
+
 def _measure_in_child(batch_size: int, jit_compile: bool,
                       steps: int) -> Result:
   """Runs `measure` in a fresh process, so peak RSS is per row."""
@@ -156,10 +227,44 @@ def run() -> List[Result]:
           f'{speedup:>12} |', flush=True)
   print(f'targets: CPU >= {TARGET_CPU_PERCENT:.0f}% on 2 cores; XLA >= '
         f'{TARGET_XLA_SPEEDUP:g}x tf.function.')
+  run_loss_comparison()
   return results
+
+
+def run_loss_comparison() -> List[LossComparison]:
+  """Prints the fused vs term-by-term SpectralLoss table.
+
+  Returns:
+    The comparisons, in LOSS_CASES order.
+  """
+  print('SpectralLoss path in the training step (same model, alternating '
+        'steps, median):')
+  print('| batch | compile | step s, fused loss | step s, term-by-term | '
+        'speed-up |')
+  print('|------:|---------|-------------------:|---------------------:|'
+        '---------:|')
+  comparisons = []
+  for batch_size, jit_compile, steps in LOSS_CASES:
+    command = [sys.executable, '-m', 'benchmarks.training', 'losses',
+               str(batch_size), str(int(jit_compile)), str(steps)]
+    output = subprocess.run(command, capture_output=True, text=True,
+                            check=True).stdout
+    comparison = LossComparison(**json.loads(output.strip().splitlines()[-1]))
+    comparisons.append(comparison)
+    compile_name = 'XLA' if jit_compile else 'tf.function'
+    print(f'| {batch_size:5d} | {compile_name:<11} | '
+          f'{comparison.fused_s:18.2f} | {comparison.term_by_term_s:20.2f} | '
+          f'{comparison.term_by_term_s / comparison.fused_s:7.2f}x |',
+          flush=True)
+  print(f'target: >= {TARGET_LOSS_SPEEDUP:g}x.')
+  return comparisons
 
 
 if __name__ == '__main__':
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
-  print(json.dumps(dataclasses.asdict(measure(
-      int(sys.argv[1]), bool(int(sys.argv[2])), int(sys.argv[3])))))
+  if sys.argv[1] == 'losses':
+    print(json.dumps(dataclasses.asdict(compare_losses(
+        int(sys.argv[2]), bool(int(sys.argv[3])), int(sys.argv[4])))))
+  else:
+    print(json.dumps(dataclasses.asdict(measure(
+        int(sys.argv[1]), bool(int(sys.argv[2])), int(sys.argv[3])))))

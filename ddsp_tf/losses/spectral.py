@@ -49,8 +49,8 @@ def _check_audio_pair(target_audio: tf.Tensor, audio: tf.Tensor
 # The magnitude and log-magnitude terms of every FFT size are computed with
 # one custom gradient. Forward: the same STFTs as spectral_ops.compute_mag,
 # then the element-wise part (magnitudes, logs, differences, means) of all
-# sizes in one XLA function, so it runs as a few fused loops instead of a
-# dozen full passes per size. Backward: the gradient with respect to each
+# sizes in one XLA function (for large inputs, see _XLA_MIN_SAMPLES), so it
+# runs as a few fused loops instead of a dozen full passes per size. Backward: the gradient with respect to each
 # STFT, dL/dS = dL/d|S| * S / |S| (0 where |S| = 0, as tf.abs's gradient),
 # also fused in XLA together with the per-bin factor of the rfft's transpose;
 # then one irfft per size, and the window and overlap-add (the transpose of
@@ -127,7 +127,6 @@ def _rfft_transpose_weights(fft_length: int) -> np.ndarray:
   return weights
 
 
-@tf.function(jit_compile=True)
 def _fused_forward(target_stfts: Sequence[tf.Tensor],
                    stfts: Sequence[tf.Tensor], loss_type: Text,
                    mag_weight: float, logmag_weight: float) -> tf.Tensor:
@@ -140,7 +139,6 @@ def _fused_forward(target_stfts: Sequence[tf.Tensor],
   return loss
 
 
-@tf.function(jit_compile=True)
 def _fused_stft_gradients(target_stfts: Sequence[tf.Tensor],
                           stfts: Sequence[tf.Tensor], upstream: tf.Tensor,
                           loss_type: Text, mag_weight: float,
@@ -172,7 +170,6 @@ def _overlap_add(frames: tf.Tensor, hop: int) -> tf.Tensor:
                     [batch, (n_frames + blocks - 1) * hop])
 
 
-@tf.function(jit_compile=True)
 def _frames_transpose(frames: Sequence[tf.Tensor], frame_sizes: Sequence[int],
                       n_samples: int) -> tf.Tensor:
   """Sum over sizes of window * frames, overlapped back onto the signal."""
@@ -183,6 +180,17 @@ def _frames_transpose(frames: Sequence[tf.Tensor], frame_sizes: Sequence[int],
                           hop)[:, :n_samples]
     total = signal if total is None else total + signal
   return total
+
+
+# XLA turns the element-wise parts into a few fused loops. Each new input
+# shape costs a compilation of about a second, which pays off on training
+# batches but not on the small inputs of tests and one-off calls: below
+# _XLA_MIN_SAMPLES samples (batch * n_samples) the same functions run as
+# ordinary TensorFlow ops.
+_XLA_MIN_SAMPLES = 2**18
+_XLA = {function: tf.function(function, jit_compile=True)
+        for function in (_fused_forward, _fused_stft_gradients,
+                         _frames_transpose)}
 
 
 def _fused_magnitude_loss(target_audio: tf.Tensor, audio: tf.Tensor,
@@ -209,6 +217,11 @@ def _fused_magnitude_loss(target_audio: tf.Tensor, audio: tf.Tensor,
   audio = _audio_tf(audio)[0]
   n_samples = audio.shape[-1]
   fft_sizes = tuple(fft_sizes)
+  batch = audio.shape[0]
+  use_xla = batch is None or batch * n_samples >= _XLA_MIN_SAMPLES
+  forward, stft_gradients, frames_transpose = (
+      (_XLA[f] if use_xla else f)
+      for f in (_fused_forward, _fused_stft_gradients, _frames_transpose))
   config = dict(loss_type=loss_type, mag_weight=mag_weight,
                 logmag_weight=logmag_weight)
 
@@ -219,14 +232,13 @@ def _fused_magnitude_loss(target_audio: tf.Tensor, audio: tf.Tensor,
   @tf.custom_gradient
   def fused(audio, *target_stfts):
     stfts = stfts_of(audio)
-    loss = _fused_forward(target_stfts, stfts, **config)
+    loss = forward(target_stfts, stfts, **config)
 
-    def gradient(upstream):
-      stft_gradients = _fused_stft_gradients(target_stfts, stfts, upstream,
-                                             **config)
+    def backward(upstream):
+      gradients = stft_gradients(target_stfts, stfts, upstream, **config)
       frames = [tf.signal.irfft(g, [2 * (g.shape[-1] - 1)])
-                for g in stft_gradients]
-      audio_gradient = _frames_transpose(frames, fft_sizes, n_samples)
+                for g in gradients]
+      audio_gradient = frames_transpose(frames, fft_sizes, n_samples)
       # The target's gradient only matters when the target depends on a
       # variable; inside a tf.function it is pruned otherwise. Through the
       # target's STFT it flows by the ordinary autodiff.
@@ -240,7 +252,7 @@ def _fused_magnitude_loss(target_audio: tf.Tensor, audio: tf.Tensor,
                                 target_stft)
       return [audio_gradient] + target_gradients
 
-    return loss, gradient
+    return loss, backward
 
   return fused(audio, *stfts_of(target_audio))
 
