@@ -192,7 +192,8 @@ def estimator_rows(directory: str, name: str, n_files: int,
       model_capacity.
 
   Yields:
-    The row.
+    The row; with crepe_hop_ms, also bare features with CREPE at the frame
+    hop.
   """
   capacity = pitch_args.pop('model_capacity', 'full')
   inputs = []
@@ -206,6 +207,13 @@ def estimator_rows(directory: str, name: str, n_files: int,
   bare = _timed(lambda: _bare_features(blocks, capacity, **pitch_args))
   yield Row(f'prepare_tfrecord {name}, 1 worker, started process, vs bare',
             audio_secs, wall, baseline_secs=bare, target=target)
+  if 'crepe_hop_ms' in pitch_args:
+    # The same features with CREPE at the frame hop, in the same run.
+    at_frame_rate = dict(pitch_args, crepe_hop_ms=None)
+    reference = _timed(lambda: _bare_features(blocks, capacity,
+                                              **at_frame_rate))
+    yield Row(f'bare features, crepe {capacity} at {FRAME_RATE} frames/s '
+              '(no crepe_hop_ms), for comparison', audio_secs, reference)
 
 
 def peak_rss_row(directory: str, hours: float, capacity: str,
