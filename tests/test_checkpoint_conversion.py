@@ -1,11 +1,13 @@
 """ddsp_tf_convert_checkpoint against checkpoints written by magenta/ddsp.
 
-`tests/golden/original_solo_instrument/` and `original_vst/` (written by the
-original, see tests/golden/make_original_checkpoint.py) are training
-directories of small models/solo_instrument.gin and models/vst/vst.gin
-Autoencoders: ckpt-1 (model and Adam optimizer), operative_config-0.gin,
-and expected.npz, a batch with the original's decoder controls and its
-harmonic signal (solo_instrument: through the trained reverb). The
+`tests/golden/original_<case>/` (written by the original, see
+tests/golden/make_original_checkpoint.py) are training directories of small
+Autoencoders of models/solo_instrument.gin, models/vst/vst.gin,
+papers/iclr2020/nsynth_ae.gin (an MFCC z encoder) and nsynth_ae.gin with a
+DilatedConvDecoder: ckpt-1 (model and Adam optimizer),
+operative_config-0.gin, and expected.npz, a batch with the original's
+decoder controls, its z (encoders) and its harmonic signal
+(solo_instrument: through the trained reverb). The
 converted checkpoint, restored by ddsp_tf's Model.restore into the model of
 the run's config, must reproduce them within 1e-4 * max(1, |value|), and
 hold the original's reverb weights.
@@ -31,9 +33,11 @@ GOLDEN_DIR = os.path.join(os.path.dirname(__file__), 'golden')
 ORIGINAL = os.path.join(GOLDEN_DIR, 'original_solo_instrument')
 CONTROLS = ('amps', 'harmonic_distribution', 'noise_magnitudes')
 # case -> (the reverb's weight in the original's checkpoint, the attribute of
-# ddsp_tf's reverb that holds it).
+# ddsp_tf's reverb that holds it), or None for a model without reverb.
 CASES = {'solo_instrument': ('ir', '_ir'),
-         'vst': ('magnitudes', '_magnitudes')}
+         'vst': ('magnitudes', '_magnitudes'),
+         'nsynth_ae': None,
+         'dilated_conv': None}
 
 
 def _expected(case):
@@ -87,12 +91,15 @@ def test_converted_checkpoint_reproduces_the_original(case, tmp_path):
   outputs = model(features, training=False)
   for key in CONTROLS:
     _assert_close(outputs[key], expected[f'out_{key}'], key)
+  if 'out_z' in expected:  # The encoder's z.
+    _assert_close(outputs['z'], expected['out_z'], 'z')
   # The harmonic synthesizer is deterministic; the filtered noise (and
   # FilteredNoiseReverb's impulse response) are not.
-  reverb = model.processor_group.dag_modules['reverb']
-  if case == 'solo_instrument':
-    _assert_close(reverb(outputs['harmonic']['signal']),
-                  expected['out_harmonic_reverb'], 'harmonic_reverb')
+  if 'out_harmonic_reverb' in expected:
+    _assert_close(
+        model.processor_group.dag_modules['reverb'](
+            outputs['harmonic']['signal']),
+        expected['out_harmonic_reverb'], 'harmonic_reverb')
   else:
     _assert_close(outputs['harmonic']['signal'], expected['out_harmonic'],
                   'harmonic')
@@ -102,12 +109,14 @@ def test_converted_checkpoint_reproduces_the_original(case, tmp_path):
   trainer.optimizer.build(model.trainable_variables)
   trainer.restore(converted)
   assert int(trainer.step.numpy()) == 1
-  original_key, attribute = CASES[case]
-  np.testing.assert_array_equal(
-      getattr(reverb, attribute).numpy(),
-      tf.train.load_variable(
-          original, f'model/processor_group/reverb/{original_key}/'
-          '.ATTRIBUTES/VARIABLE_VALUE'))
+  if CASES[case] is not None:
+    original_key, attribute = CASES[case]
+    np.testing.assert_array_equal(
+        getattr(model.processor_group.dag_modules['reverb'],
+                attribute).numpy(),
+        tf.train.load_variable(
+            original, f'model/processor_group/reverb/{original_key}/'
+            '.ATTRIBUTES/VARIABLE_VALUE'))
 
 
 def test_restore_of_an_original_checkpoint_names_the_converter():
@@ -143,6 +152,13 @@ def test_every_rule_is_used_and_keys_map_one_to_one():
   assert checkpoint_conversion.map_checkpoint_key(
       'model/processor_group/room/decay') == (
           'model/processor_group/dag_modules.Sroom/_decay')
+  assert checkpoint_conversion.map_checkpoint_key(
+      'model/decoder/dilated_conv_stack/layers/11/layer_with_weights-0/'
+      'kernel') == 'model/decoder/stack/convs.S11/_kernel'
+  # RNN cells keep 'kernel'.
+  assert checkpoint_conversion.map_checkpoint_key(
+      'model/encoder/rnn/rnn/cell/kernel') == (
+          'model/encoder/rnn/rnn/cell/kernel')
 
 
 def _convert(capsys, *argv):

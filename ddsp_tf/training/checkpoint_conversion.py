@@ -3,10 +3,12 @@
 The original (Keras 2) and ddsp_tf (Keras 3) keep the same weights under
 different checkpoint keys: the original's Fc and FcStack are Keras
 Sequentials, whose weighted sublayers are numbered `layer_with_weights-<i>`
-(an Fc's Dense is 0, its LayerNormalization 1), lists are numbered
-`<i>/`, and a ProcessorGroup tracks its processors by name. ddsp_tf keeps
-sublayers in lists (`.S<i>`) and attributes, and a ProcessorGroup's
-processors in `dag_modules`. `CHECKPOINT_RULES` rewrite the original's
+(an Fc's Dense is 0, its LayerNormalization 1; a DilatedConvStack's
+dilated convolution is a Sequential of a ReLU and the convolution), lists
+are numbered `<i>/`, Dense and Conv kernels are `kernel`, and a
+ProcessorGroup tracks its processors by name. ddsp_tf keeps sublayers in
+lists (`.S<i>`) and attributes, Keras 3 names Dense and Conv kernels
+`_kernel`, and a ProcessorGroup keeps its processors in `dag_modules`. `CHECKPOINT_RULES` rewrite the original's
 model keys into ddsp_tf's; `convert_checkpoint` builds the run's model in
 ddsp_tf from the run's operative gin config, assigns the original's values
 and saves them with ddsp_tf's Trainer (a fresh optimizer state at the
@@ -15,8 +17,12 @@ read it.
 
 Verified layouts (a checkpoint written by the original is the test
 fixture): the Autoencoders of models/solo_instrument.gin (RnnFcDecoder,
-Reverb) and models/vst/vst.gin (RnnFcDecoder, FilteredNoiseReverb,
-OnlineF0PowerPreprocessor). The optimizer's state is not converted.
+Reverb), models/vst/vst.gin (RnnFcDecoder, FilteredNoiseReverb,
+OnlineF0PowerPreprocessor), papers/iclr2020/nsynth_ae.gin (models/ae.gin:
+MfccTimeDistributedRnnEncoder and RnnFcDecoder on z) and the same with a
+DilatedConvDecoder conditioned on z (layer-norm ConditionalNorm, as
+models/midiae's synthcoder; without resampling or spectral norm). The
+optimizer's state is not converted.
 """
 
 import logging
@@ -42,10 +48,16 @@ CHECKPOINT_RULES: Tuple[Tuple[Text, Text], ...] = (
     (r'input_stacks/(\d+)/', r'input_stacks.S\1/'),
     (r'(input_stacks\.S\d+|out_stack)/layer_with_weights-(\d+)/',
      r'\1/fcs.S\2/'),
-    (r'fcs\.S(\d+)/layer_with_weights-0/kernel$', r'fcs.S\1/dense/_kernel'),
-    (r'fcs\.S(\d+)/layer_with_weights-0/bias$', r'fcs.S\1/dense/bias'),
+    (r'fcs\.S(\d+)/layer_with_weights-0/', r'fcs.S\1/dense/'),
     (r'fcs\.S(\d+)/layer_with_weights-1/(gamma|beta)$', r'fcs.S\1/norm/\2'),
-    (r'dense_out/kernel$', r'dense_out/_kernel'),
+    # DilatedConvDecoder's stack; DilatedConvStack's lists (each dilated
+    # convolution is a Keras 2 Sequential of a ReLU and the convolution).
+    (r'/dilated_conv_stack/', r'/stack/'),
+    (r'/layers/(\d+)/layer_with_weights-0/', r'/convs.S\1/'),
+    (r'/norms/(\d+)/', r'/norms.S\1/'),
+    # Keras 3 Dense and Conv layers keep their kernel as '_kernel' (RNN
+    # cells keep 'kernel').
+    (r'(?<!/cell)/kernel$', r'/_kernel'),
     # A processor's weights (by the processor's gin name, e.g. 'reverb'):
     # Reverb's ir, FilteredNoiseReverb's magnitudes, ExpDecayReverb's gain
     # and decay.

@@ -1,12 +1,12 @@
-"""Writes checkpoints of magenta/ddsp v3.7.0's solo_instrument and vst models.
+"""Writes checkpoints of small Autoencoders of magenta/ddsp v3.7.0.
 
 Run with the original's environment (it imports `ddsp`, the original):
 
   TF_USE_LEGACY_KERAS=1 /tmp/ref/venv/bin/python \
-      tests/golden/make_original_checkpoint.py [solo_instrument] [vst]
+      tests/golden/make_original_checkpoint.py [case ...]
 
-For each case (default both), a small Autoencoder of
-models/solo_instrument.gin or models/vst/vst.gin (gin bindings shrink it) is
+For each case of CASES (default all: solo_instrument, vst, nsynth_ae,
+dilated_conv), a small Autoencoder of its gin file (gin bindings shrink it) is
 built by one call, its variables get fixed random values, an Adam optimizer
 takes one step of zero gradients (so that the checkpoint holds optimizer
 slots too, as the original's Trainer writes them) and
@@ -14,10 +14,11 @@ slots too, as the original's Trainer writes them) and
 `tests/golden/original_<case>/` beside the run's
 `operative_config-0.gin`, as the original's training loop leaves them.
 `expected.npz` holds a fixed batch and the original's outputs on it:
-`in_<feature>`, the decoder's controls `out_<control>` and
-for solo_instrument `out_harmonic_reverb`, the harmonic signal with the
-trained reverb applied, for vst `out_harmonic`, the harmonic signal (the
-filtered noise and FilteredNoiseReverb's impulse response are random).
+`in_<feature>`, the decoder's controls `out_<control>`, the encoder's
+`out_z` (if any) and for solo_instrument `out_harmonic_reverb`, the
+harmonic signal with the trained reverb applied, for the others
+`out_harmonic`, the harmonic signal (the filtered noise and
+FilteredNoiseReverb's impulse response are random).
 
 tests/test_checkpoint_conversion.py reads only these files.
 """
@@ -40,6 +41,17 @@ _SMALL_DECODER = ['get_model.model = @models.Autoencoder()',
                   'RnnFcDecoder.output_splits = '
                   "(('amps', 1), ('harmonic_distribution', 6), "
                   "('noise_magnitudes', 5))"]
+_SMALL_AE = ['MfccTimeDistributedRnnEncoder.rnn_channels = 8',
+             'MfccTimeDistributedRnnEncoder.z_dims = 3',
+             'MfccTimeDistributedRnnEncoder.z_time_steps = 125',
+             'F0LoudnessPreprocessor.time_steps = 50',
+             # The batch's loudness_db, not loudness recomputed from the
+             # audio: ddsp_tf frames that 'same' (50 frames), the original
+             # 'center' (51, stretched to 50), and the decoders here are
+             # sensitive enough to the difference to exceed 1e-4.
+             'F0LoudnessPreprocessor.compute_loudness = False',
+             'Harmonic.n_samples = 3200',
+             'FilteredNoise.n_samples = 3200']
 # case -> (gin file, bindings, number of audio samples, number of frames).
 CASES = {
     'solo_instrument': (
@@ -58,6 +70,30 @@ CASES = {
                           'FilteredNoiseReverb.n_frames = 4',
                           'FilteredNoiseReverb.n_filter_banks = 6'],
         3520, 12),
+    # papers/iclr2020/nsynth_ae.gin: an MfccTimeDistributedRnnEncoder's z
+    # feeds the RnnFcDecoder (models/ae.gin), no reverb.
+    'nsynth_ae': (
+        'papers/iclr2020/nsynth_ae.gin',
+        _SMALL_DECODER + _SMALL_AE,
+        3200, 50),
+    # The same Autoencoder with a DilatedConvDecoder conditioned on z
+    # (layer norm: ConditionalNorm), as models/midiae/z_midiae.gin's
+    # synthcoder.
+    'dilated_conv': (
+        'papers/iclr2020/nsynth_ae.gin',
+        _SMALL_AE + [
+            'get_model.model = @models.Autoencoder()',
+            'Autoencoder.decoder = @decoders.DilatedConvDecoder()',
+            'DilatedConvDecoder.ch = 4',
+            'DilatedConvDecoder.layers_per_stack = 2',
+            'DilatedConvDecoder.stacks = 2',
+            "DilatedConvDecoder.norm_type = 'layer'",
+            "DilatedConvDecoder.input_keys = ('ld_scaled', 'f0_scaled')",
+            "DilatedConvDecoder.conditioning_keys = ('z',)",
+            'DilatedConvDecoder.output_splits = '
+            "(('amps', 1), ('harmonic_distribution', 6), "
+            "('noise_magnitudes', 5))"],
+        3200, 50),
 }
 
 
@@ -99,7 +135,8 @@ def make(case):
     v.assign(f32(value))
   outputs = model(features, training=False)
   harmonic = outputs['harmonic']['signal']
-  wet = model.processor_group.reverb(harmonic) if case != 'vst' else None
+  reverb = getattr(model.processor_group, 'reverb', None)
+  wet = reverb(harmonic) if reverb is not None and case != 'vst' else None
 
   optimizer = tf.keras.optimizers.Adam(1e-3)
   optimizer.apply_gradients(
@@ -116,9 +153,11 @@ def make(case):
   arrays = {f'in_{k}': f32(v) for k, v in features.items()}
   for key in ('amps', 'harmonic_distribution', 'noise_magnitudes'):
     arrays[f'out_{key}'] = f32(outputs[key])
-  if case == 'vst':
-    # FilteredNoiseReverb's impulse response is random: the dry harmonic
-    # signal checks the decoder end to end.
+  if 'z' in outputs:
+    arrays['out_z'] = f32(outputs['z'])
+  if wet is None:
+    # No reverb, or FilteredNoiseReverb, whose impulse response is random:
+    # the dry harmonic signal checks the decoder end to end.
     arrays['out_harmonic'] = f32(harmonic)
   else:
     arrays['out_harmonic_reverb'] = f32(wet)
