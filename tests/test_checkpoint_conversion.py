@@ -7,7 +7,11 @@ papers/iclr2020/nsynth_ae.gin (an MFCC z encoder) and nsynth_ae.gin with a
 DilatedConvDecoder: ckpt-1 (model and Adam optimizer),
 operative_config-0.gin, and expected.npz, a batch with the original's
 decoder controls, its z (encoders) and its harmonic signal
-(solo_instrument: through the trained reverb). The
+(solo_instrument: through the trained reverb); for the nsynth_ae cases,
+whose Adam took a step of fixed random gradients, also a second step's
+gradients and the weights after it (`adam_*`): the converted Adam moments
+must reproduce that step's updates within 1e-6 (the updates are ~1e-3).
+The
 converted checkpoint, restored by ddsp_tf's Model.restore into the model of
 the run's config, must reproduce them within 1e-4 * max(1, |value|), and
 hold the original's reverb weights.
@@ -109,6 +113,8 @@ def test_converted_checkpoint_reproduces_the_original(case, tmp_path):
   trainer.optimizer.build(model.trainable_variables)
   trainer.restore(converted)
   assert int(trainer.step.numpy()) == 1
+  if 'adam_keys' in expected:
+    _assert_adam_step_matches(trainer, expected)
   if CASES[case] is not None:
     original_key, attribute = CASES[case]
     np.testing.assert_array_equal(
@@ -117,6 +123,57 @@ def test_converted_checkpoint_reproduces_the_original(case, tmp_path):
         tf.train.load_variable(
             original, f'model/processor_group/reverb/{original_key}/'
             '.ATTRIBUTES/VARIABLE_VALUE'))
+
+
+def _adam_step(trainer, expected):
+  """Applies the fixture's gradients: {original key: (before, after)}."""
+  variables = [checkpoint_conversion.variable_at(
+      trainer.model,
+      checkpoint_conversion.map_checkpoint_key(str(key))[len('model/'):])
+               for key in expected['adam_keys']]
+  before = [v.numpy() for v in variables]
+  trainer.optimizer.apply_gradients(
+      [(tf.constant(expected[f'adam_grad{i}']), v)
+       for i, v in enumerate(variables)])
+  return {str(key): (b, v.numpy())
+          for key, b, v in zip(expected['adam_keys'], before, variables)}
+
+
+def _assert_adam_step_matches(trainer, expected):
+  """The original's second Adam step, from the converted moments."""
+  steps = _adam_step(trainer, expected)
+  for i, key in enumerate(expected['adam_keys']):
+    before, after = steps[str(key)]
+    want = expected[f'adam_after{i}']
+    # The updates are ~1e-3: compare them, not only the weights.
+    np.testing.assert_allclose(after - before, want - before, rtol=0,
+                               atol=1e-6, err_msg=str(key))
+    _assert_close(after, want, str(key))
+
+
+def test_fresh_optimizer_drops_the_moments(tmp_path):
+  original = os.path.join(GOLDEN_DIR, 'original_nsynth_ae')
+  converted = str(tmp_path / 'run')
+  assert cli.main([f'--original_checkpoint={original}',
+                   f'--save_dir={converted}', '--fresh_optimizer']) == 0
+  expected = _expected('nsynth_ae')
+  features = {k[len('in_'):]: tf.constant(v) for k, v in expected.items()
+              if k.startswith('in_')}
+  model = _run_model(converted)
+  model(features, training=False)
+  trainer = trainers.Trainer(model, tf.distribute.get_strategy())
+  trainer.optimizer.build(model.trainable_variables)
+  trainer.restore(converted)
+  assert int(trainer.step.numpy()) == 1
+  for m in trainer.optimizer._momentums:  # pylint: disable=protected-access
+    assert not np.any(m.numpy())
+  # Zero moments give another step than the original's.
+  steps = _adam_step(trainer, expected)
+  deviation = max(
+      np.abs((after - before) - (expected[f'adam_after{i}'] - before)).max()
+      for i, (before, after) in enumerate(
+          steps[str(k)] for k in expected['adam_keys']))
+  assert deviation > 1e-5
 
 
 def test_restore_of_an_original_checkpoint_names_the_converter():
@@ -220,7 +277,7 @@ def test_existing_output_is_kept(tmp_path, capsys):
 def test_help_explains_every_flag(capsys):
   cli_checks.assert_help_lists(
       cli.main, ['--original_checkpoint', '--save_dir', '--gin_file',
-                 '--gin_param', '--overwrite'], capsys)
+                 '--gin_param', '--overwrite', '--fresh_optimizer'], capsys)
 
 
 def test_console_script_is_declared():

@@ -7,8 +7,9 @@ reads the latest checkpoint of a run trained by magenta/ddsp (or the
 prefix given, e.g. ~/runs/violin_original/ckpt-20000), builds the model of
 the run's operative_config-<step>.gin in ddsp_tf, and writes --save_dir as
 a ddsp_tf training directory (ckpt-<step> and the operative config) that
-ddsp_tf_run, ddsp_tf_export and Model.restore read. The optimizer's state
-is not converted. See ddsp_tf.training.checkpoint_conversion.
+ddsp_tf_run, ddsp_tf_export and Model.restore read, with the original's
+Adam moments (--fresh_optimizer: zero moments) so training resumes where
+it stopped. See ddsp_tf.training.checkpoint_conversion.
 """
 
 import argparse
@@ -46,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
       'repeatable.')
   add('--overwrite', action='store_true',
       help='Replace --save_dir if it exists and is not empty.')
+  add('--fresh_optimizer', action='store_true',
+      help="Drop the original's Adam moments: the checkpoint gets zero "
+      "moments at the original's step.")
   add('--log_level', default='INFO',
       choices=('DEBUG', 'INFO', 'WARNING', 'ERROR'),
       help='Logging level; DEBUG also prints tracebacks of errors.')
@@ -70,7 +74,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   try:
     path = checkpoint_conversion.convert_checkpoint(
         args.original_checkpoint, args.save_dir, gin_file=args.gin_file,
-        gin_params=args.gin_param, overwrite=args.overwrite)
+        gin_params=args.gin_param, overwrite=args.overwrite,
+        fresh_optimizer=args.fresh_optimizer)
   except (ValueError, FileNotFoundError, FileExistsError,
           PermissionError) as error:
     logger.debug('Traceback:', exc_info=True)

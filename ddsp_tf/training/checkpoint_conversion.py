@@ -11,9 +11,13 @@ lists (`.S<i>`) and attributes, Keras 3 names Dense and Conv kernels
 `_kernel`, and a ProcessorGroup keeps its processors in `dag_modules`. `CHECKPOINT_RULES` rewrite the original's
 model keys into ddsp_tf's; `convert_checkpoint` builds the run's model in
 ddsp_tf from the run's operative gin config, assigns the original's values
-and saves them with ddsp_tf's Trainer (a fresh optimizer state at the
-original's step), so `ddsp_tf_run`, `Model.restore` and `ddsp_tf_export`
-read it.
+and saves them with ddsp_tf's Trainer at the original's step, so
+`ddsp_tf_run`, `Model.restore` and `ddsp_tf_export` read it. The
+original's Adam moments (m, v) become those of ddsp_tf's Keras 3 Adam: a
+Keras 2.11+ optimizer names each slot '<optimizer>/m/<variable name>' in the
+checkpoint's object graph, a legacy (optimizer_v2) one keys it
+'<variable key>/.OPTIMIZER_SLOT/optimizer/m'. A checkpoint without slots
+gets a fresh Adam state (zero moments).
 
 Verified layouts (a checkpoint written by the original is the test
 fixture): the Autoencoders of models/solo_instrument.gin (RnnFcDecoder,
@@ -21,8 +25,8 @@ Reverb), models/vst/vst.gin (RnnFcDecoder, FilteredNoiseReverb,
 OnlineF0PowerPreprocessor), papers/iclr2020/nsynth_ae.gin (models/ae.gin:
 MfccTimeDistributedRnnEncoder and RnnFcDecoder on z) and the same with a
 DilatedConvDecoder conditioned on z (layer-norm ConditionalNorm, as
-models/midiae's synthcoder; without resampling or spectral norm). The
-optimizer's state is not converted.
+models/midiae's synthcoder; without resampling or spectral norm), with
+the Adam moments of the original's Keras 2.11+ Adam for the last two.
 """
 
 import logging
@@ -34,6 +38,8 @@ from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 import gin
 import numpy as np
 import tensorflow as tf
+
+from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from ddsp_tf import spectral_ops
 from ddsp_tf.training import models
@@ -67,6 +73,14 @@ CHECKPOINT_RULES: Tuple[Tuple[Text, Text], ...] = (
 VARIABLE_SUFFIX = '/.ATTRIBUTES/VARIABLE_VALUE'
 MODEL_PREFIX = 'model/'
 COMMAND = 'ddsp_tf_convert_checkpoint'
+
+_GRAPH_KEY = '_CHECKPOINTABLE_OBJECT_GRAPH'
+# A legacy (optimizer_v2) slot: '<variable key>/.OPTIMIZER_SLOT/optimizer/m'.
+_LEGACY_SLOT = re.compile(
+    r'^(?P<var>.+)/\.OPTIMIZER_SLOT/optimizer/(?P<slot>m|v)'
+    + re.escape(VARIABLE_SUFFIX) + '$')
+# A Keras 2.11+ optimizer's slot variable name: '<optimizer>/m/<variable>'.
+_SLOT_NAME = re.compile(r'^(?:[^/]+/)?(?P<slot>m|v)/(?P<var>.+)$')
 
 # Keras 2 numbers the weighted sublayers of Sequentials and functional
 # models; Keras 3 (ddsp_tf) never writes such keys.
@@ -162,6 +176,95 @@ def _step(prefix: Text, reader: Any) -> int:
   return int(match.group(1)) if match else 0
 
 
+def _full_names(reader: Any) -> Dict[Text, Text]:
+  """checkpoint key -> the variable's name, from the object graph."""
+  if not reader.has_tensor(_GRAPH_KEY):
+    return {}
+  graph = trackable_object_graph_pb2.TrackableObjectGraph()
+  graph.ParseFromString(reader.get_tensor(_GRAPH_KEY))
+  return {attribute.checkpoint_key: attribute.full_name
+          for node in graph.nodes for attribute in node.attributes}
+
+
+def adam_slots(reader: Any,
+               model_keys: Sequence[Text]) -> Dict[Text, Dict[Text, Text]]:
+  """The checkpoint keys of the original's Adam moments of each weight.
+
+  Args:
+    reader: A reader of the original's checkpoint (tf.train.load_checkpoint).
+    model_keys: The original's model keys ('model/...' with
+      VARIABLE_SUFFIX).
+
+  Returns:
+    {model key: {'m': key, 'v': key}} for the weights whose moments the
+    checkpoint holds (empty if it holds no optimizer slots).
+
+  Raises:
+    ValueError: If two model weights share a variable name, so a Keras
+      2.11+ slot cannot be told apart.
+  """
+  slots = {}
+  for key in reader.get_variable_to_shape_map():
+    match = _LEGACY_SLOT.match(key)
+    if match:
+      slots.setdefault(match.group('var') + VARIABLE_SUFFIX, {})[
+          match.group('slot')] = key
+  names = _full_names(reader)
+  by_name = {}
+  for key in model_keys:
+    name = names.get(key)
+    if name in by_name:
+      raise ValueError(
+          f'The original weights {by_name[name]!r} and {key!r} share the '
+          f'variable name {name!r}: their Adam moments cannot be told apart. '
+          'Pass --fresh_optimizer to drop the optimizer state.')
+    if name:
+      by_name[name] = key
+  for key, name in names.items():
+    match = _SLOT_NAME.match(name)
+    if (key.startswith('optimizer/') and match
+        and match.group('var') in by_name):
+      slots.setdefault(by_name[match.group('var')], {})[
+          match.group('slot')] = key
+  return slots
+
+
+def _assign_adam_state(reader: Any, optimizer: Any,
+                       variables: Sequence[tf.Variable],
+                       original_keys: Sequence[Text],
+                       slots: Dict[Text, Dict[Text, Text]]) -> None:
+  """Assigns the original's Adam moments to a built Keras 3 Adam.
+
+  Args:
+    reader: A reader of the original's checkpoint.
+    optimizer: keras.optimizers.Adam built on `variables`.
+    variables: ddsp_tf's trainable variables, in the optimizer's order.
+    original_keys: The original's key of each variable.
+    slots: adam_slots' result.
+
+  Raises:
+    ValueError: If some weights have moments and others have not, or a
+      moment's shape differs from its weight's.
+  """
+  missing = [key for key in original_keys
+             if set(slots.get(key, ())) != {'m', 'v'}]
+  if missing:
+    raise ValueError(
+        f'The checkpoint holds Adam moments (m and v) for only some '
+        f'weights; missing for {missing}. Pass --fresh_optimizer to drop '
+        'the optimizer state.')
+  for variable, key, m, v in zip(variables, original_keys,
+                                 optimizer._momentums,  # pylint: disable=protected-access
+                                 optimizer._velocities):  # pylint: disable=protected-access
+    for slot, target in (('m', m), ('v', v)):
+      value = reader.get_tensor(slots[key][slot])
+      if np.shape(value) != tuple(variable.shape):
+        raise ValueError(
+            f'The Adam moment {slots[key][slot]!r} of {key!r} has shape '
+            f'{np.shape(value)}, the weight {tuple(variable.shape)}.')
+      target.assign(value)
+
+
 def _run_config_text(path: Text) -> Text:
   """The original's operative config without its `import ddsp...` lines."""
   with tf.io.gfile.GFile(path) as f:
@@ -226,13 +329,14 @@ def _move_into(tmp_dir: Text, output_dir: Text) -> None:
 def convert_checkpoint(original_checkpoint: Text, output_dir: Text,
                        gin_file: Optional[Text] = None,
                        gin_params: Sequence[Text] = (),
-                       overwrite: bool = False) -> Text:
+                       overwrite: bool = False,
+                       fresh_optimizer: bool = False) -> Text:
   """Converts a magenta/ddsp checkpoint into a ddsp_tf training directory.
 
   Replaces the global gin config with the run's (and clears it at the end).
-  The original's optimizer state is dropped: the checkpoint holds a fresh
-  Adam state (zero moments) whose step is the original's, so ddsp_tf_run
-  resumes the step count (and learning-rate schedule) from there.
+  The checkpoint holds the original's Adam moments (or, if it has none or
+  with fresh_optimizer, zero moments) and its step, so ddsp_tf_run resumes
+  the optimizer, the step count and the learning-rate schedule from there.
 
   Args:
     original_checkpoint: A checkpoint prefix written by magenta/ddsp
@@ -245,6 +349,7 @@ def convert_checkpoint(original_checkpoint: Text, output_dir: Text,
       operative_config-<N>.gin beside the checkpoint (or in its parent).
     gin_params: Extra gin bindings applied after the config.
     overwrite: Replace output_dir if it exists and is not empty.
+    fresh_optimizer: Drop the original's Adam moments (zero moments).
 
   Returns:
     The prefix of the written checkpoint.
@@ -255,7 +360,8 @@ def convert_checkpoint(original_checkpoint: Text, output_dir: Text,
     ValueError: If the checkpoint cannot be read, holds no model, has
       model keys the rules cannot map onto the ddsp_tf model or shapes
       that differ (the message lists them), or leaves weights of the
-      ddsp_tf model without a value.
+      ddsp_tf model without a value, or Adam moments for only some
+      weights.
   """
   output_dir = train_util.expand_path(output_dir)
   if (tf.io.gfile.isdir(output_dir) and tf.io.gfile.listdir(output_dir)
@@ -265,7 +371,8 @@ def convert_checkpoint(original_checkpoint: Text, output_dir: Text,
         'directory or pass overwrite=True (--overwrite).')
   prefix, reader = _read_checkpoint(original_checkpoint)
   original_keys = sorted(k for k in reader.get_variable_to_shape_map()
-                         if k.startswith(MODEL_PREFIX))
+                         if k.startswith(MODEL_PREFIX)
+                         and not _LEGACY_SLOT.match(k))
   if not original_keys:
     raise ValueError(f'The checkpoint {prefix!r} holds no model weights (no '
                      f'key under {MODEL_PREFIX!r}).')
@@ -283,6 +390,7 @@ def convert_checkpoint(original_checkpoint: Text, output_dir: Text,
     model = _built_model(config_text, gin_params)
     ours = _model_keys(model, tmp_dir)
     unmapped, mismatched, mapped = [], [], set()
+    original_key_of = {}  # id(ddsp_tf variable) -> the original's key.
     for key in original_keys:
       value = reader.get_tensor(key)
       new_key = map_checkpoint_key(key)[len(MODEL_PREFIX):]
@@ -296,6 +404,7 @@ def convert_checkpoint(original_checkpoint: Text, output_dir: Text,
         continue
       variable.assign(value)
       mapped.add(new_key)
+      original_key_of[id(variable)] = key
     missing = sorted(set(ours) - mapped)
     problems = []
     if unmapped:
@@ -312,9 +421,18 @@ def convert_checkpoint(original_checkpoint: Text, output_dir: Text,
           + '; '.join(problems) + f'. ddsp_tf keys: {sorted(ours)}')
 
     # As ddsp_tf's Trainer writes it, so that ddsp_tf_run resumes from it:
-    # a fresh Adam state (zero moments) at the original's step.
+    # the original's Adam moments (or zero ones) at the original's step.
     trainer = trainers.Trainer(model, tf.distribute.get_strategy())
-    trainer.optimizer.build(model.trainable_variables)
+    variables = model.trainable_variables
+    trainer.optimizer.build(variables)
+    slots = {} if fresh_optimizer else adam_slots(reader, original_keys)
+    if slots:
+      _assign_adam_state(reader, trainer.optimizer, variables,
+                         [original_key_of[id(v)] for v in variables], slots)
+    else:
+      logger.info('%s: no Adam moments converted (%s); the optimizer starts '
+                  'from zero moments.', prefix,
+                  'fresh_optimizer' if fresh_optimizer else 'none found')
     trainer.step.assign(step)
     trainer.save(tmp_dir)
     train_util.write_text_atomically(

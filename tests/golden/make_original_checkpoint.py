@@ -31,8 +31,11 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from tensorflow.core.protobuf import trackable_object_graph_pb2
+
 import ddsp.training
 from ddsp.training import models
+from ddsp.training import trainers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = 20261206
@@ -52,6 +55,9 @@ _SMALL_AE = ['MfccTimeDistributedRnnEncoder.rnn_channels = 8',
              'F0LoudnessPreprocessor.compute_loudness = False',
              'Harmonic.n_samples = 3200',
              'FilteredNoise.n_samples = 3200']
+# Cases whose checkpoint holds the moments of a real Adam step, with a
+# second step's gradients and result in expected.npz.
+ADAM_CASES = ('nsynth_ae', 'dilated_conv')
 # case -> (gin file, bindings, number of audio samples, number of frames).
 CASES = {
     'solo_instrument': (
@@ -97,6 +103,18 @@ CASES = {
 }
 
 
+def _checkpoint_keys(prefix, variables):
+  """The checkpoint key of each variable (by its name in the object graph)."""
+  reader = tf.train.load_checkpoint(prefix)
+  graph = trackable_object_graph_pb2.TrackableObjectGraph()
+  graph.ParseFromString(reader.get_tensor('_CHECKPOINTABLE_OBJECT_GRAPH'))
+  by_name = {a.full_name: a.checkpoint_key for node in graph.nodes
+             for a in node.attributes if a.checkpoint_key.startswith('model/')}
+  keys = [by_name[v.name.split(':')[0]] for v in variables]
+  assert len(set(keys)) == len(keys), keys
+  return keys
+
+
 def f32(x):
   return np.asarray(x, np.float32)
 
@@ -133,24 +151,45 @@ def make(case):
     else:
       value = 0.3 * rng.standard_normal(shape)
     v.assign(f32(value))
+  arrays = {}
+  if case in ADAM_CASES:
+    # The original Trainer's Adam (its learning-rate schedule) takes a step
+    # of fixed random gradients, so the checkpoint holds non-zero moments;
+    # a second step's gradients and the weights after it are the fixture's
+    # truth for a converted optimizer.
+    optimizer = trainers.Trainer(model, tf.distribute.get_strategy()).optimizer
+    variables = model.trainable_variables
+    optimizer.apply_gradients(
+        [(f32(0.5 * rng.standard_normal(v.shape.as_list())), v)
+         for v in variables])
+    grads = [f32(0.5 * rng.standard_normal(v.shape.as_list()))
+             for v in variables]
+    for i, grad in enumerate(grads):
+      arrays[f'adam_grad{i}'] = grad
   outputs = model(features, training=False)
   harmonic = outputs['harmonic']['signal']
   reverb = getattr(model.processor_group, 'reverb', None)
   wet = reverb(harmonic) if reverb is not None and case != 'vst' else None
 
-  optimizer = tf.keras.optimizers.Adam(1e-3)
-  optimizer.apply_gradients(
-      [(tf.zeros_like(v), v) for v in model.trainable_variables])
+  if case not in ADAM_CASES:
+    optimizer = tf.keras.optimizers.Adam(1e-3)
+    optimizer.apply_gradients(
+        [(tf.zeros_like(v), v) for v in model.trainable_variables])
 
   if os.path.exists(out_dir):
     shutil.rmtree(out_dir)
   os.makedirs(out_dir)
-  tf.train.Checkpoint(model=model, optimizer=optimizer).save(
+  prefix = tf.train.Checkpoint(model=model, optimizer=optimizer).save(
       os.path.join(out_dir, 'ckpt'))
   with open(os.path.join(out_dir, 'operative_config-0.gin'), 'w') as f:
     f.write(gin.operative_config_str())
 
-  arrays = {f'in_{k}': f32(v) for k, v in features.items()}
+  if case in ADAM_CASES:
+    arrays['adam_keys'] = np.array(_checkpoint_keys(prefix, variables))
+    optimizer.apply_gradients(zip(grads, variables))
+    for i, v in enumerate(variables):
+      arrays[f'adam_after{i}'] = f32(v.numpy())
+  arrays.update({f'in_{k}': f32(v) for k, v in features.items()})
   for key in ('amps', 'harmonic_distribution', 'noise_magnitudes'):
     arrays[f'out_{key}'] = f32(outputs[key])
   if 'z' in outputs:
