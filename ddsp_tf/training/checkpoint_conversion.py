@@ -26,7 +26,9 @@ OnlineF0PowerPreprocessor), papers/iclr2020/nsynth_ae.gin (models/ae.gin:
 MfccTimeDistributedRnnEncoder and RnnFcDecoder on z) and the same with a
 DilatedConvDecoder conditioned on z (layer-norm ConditionalNorm, as
 models/midiae's synthcoder; without resampling or spectral norm), with
-the Adam moments of the original's Keras 2.11+ Adam for the last two.
+the Adam moments of the original's Keras 2.11+ Adam for the last two and
+of a legacy optimizer_v2 Adam (as the original trained before TF 2.11) for
+nsynth_ae.
 """
 
 import logging

@@ -6,7 +6,7 @@ Run with the original's environment (it imports `ddsp`, the original):
       tests/golden/make_original_checkpoint.py [case ...]
 
 For each case of CASES (default all: solo_instrument, vst, nsynth_ae,
-dilated_conv), a small Autoencoder of its gin file (gin bindings shrink it) is
+dilated_conv, legacy_adam), a small Autoencoder of its gin file (gin bindings shrink it) is
 built by one call, its variables get fixed random values, an Adam optimizer
 takes one step of zero gradients (so that the checkpoint holds optimizer
 slots too, as the original's Trainer writes them) and
@@ -56,8 +56,10 @@ _SMALL_AE = ['MfccTimeDistributedRnnEncoder.rnn_channels = 8',
              'Harmonic.n_samples = 3200',
              'FilteredNoise.n_samples = 3200']
 # Cases whose checkpoint holds the moments of a real Adam step, with a
-# second step's gradients and result in expected.npz.
-ADAM_CASES = ('nsynth_ae', 'dilated_conv')
+# second step's gradients and result in expected.npz; legacy_adam's Adam is
+# Keras 2's legacy optimizer_v2, as the original's Trainer made it before
+# TF 2.11 (its slots are keyed '<weight>/.OPTIMIZER_SLOT/optimizer/m').
+ADAM_CASES = ('nsynth_ae', 'dilated_conv', 'legacy_adam')
 # case -> (gin file, bindings, number of audio samples, number of frames).
 CASES = {
     'solo_instrument': (
@@ -101,6 +103,7 @@ CASES = {
             "('noise_magnitudes', 5))"],
         3200, 50),
 }
+CASES['legacy_adam'] = CASES['nsynth_ae']
 
 
 def _checkpoint_keys(prefix, variables):
@@ -157,7 +160,12 @@ def make(case):
     # of fixed random gradients, so the checkpoint holds non-zero moments;
     # a second step's gradients and the weights after it are the fixture's
     # truth for a converted optimizer.
-    optimizer = trainers.Trainer(model, tf.distribute.get_strategy()).optimizer
+    if case == 'legacy_adam':
+      optimizer = tf.keras.optimizers.legacy.Adam(
+          tf.keras.optimizers.schedules.ExponentialDecay(1e-3, 10000, 0.98))
+    else:
+      optimizer = trainers.Trainer(
+          model, tf.distribute.get_strategy()).optimizer
     variables = model.trainable_variables
     optimizer.apply_gradients(
         [(f32(0.5 * rng.standard_normal(v.shape.as_list())), v)
