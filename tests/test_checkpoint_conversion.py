@@ -179,6 +179,42 @@ def test_fresh_optimizer_drops_the_moments(tmp_path):
   assert deviation > 1e-5
 
 
+def test_adam_slots_of_both_optimizer_formats():
+  for case in ('nsynth_ae', 'legacy_adam'):
+    original = os.path.join(GOLDEN_DIR, f'original_{case}')
+    reader = tf.train.load_checkpoint(original)
+    model_keys = [k for k in reader.get_variable_to_shape_map()
+                  if k.startswith('model/') and '/.OPTIMIZER_SLOT/' not in k]
+    slots = checkpoint_conversion.adam_slots(reader, model_keys)
+    assert sorted(slots) == sorted(model_keys), case
+    key = ('model/decoder/dense_out/kernel'
+           + checkpoint_conversion.VARIABLE_SUFFIX)
+    # The first step's moments: m = 0.1 g and v = 0.001 g^2 for the same g.
+    m = reader.get_tensor(slots[key]['m'])
+    v = reader.get_tensor(slots[key]['v'])
+    assert np.any(m)
+    np.testing.assert_allclose(v, 0.1 * m**2, rtol=1e-4)
+
+
+def test_moments_of_only_some_weights_are_an_error(tmp_path, capsys,
+                                                   monkeypatch):
+  found = checkpoint_conversion.adam_slots
+
+  def without_one(reader, model_keys):
+    slots = found(reader, model_keys)
+    del slots[sorted(slots)[0]]['v']
+    return slots
+
+  monkeypatch.setattr(checkpoint_conversion, 'adam_slots', without_one)
+  status, err = _convert(
+      capsys, '--original_checkpoint=' + os.path.join(
+          GOLDEN_DIR, 'original_nsynth_ae'), f'--save_dir={tmp_path}/out')
+  assert status == 2
+  assert 'Adam moments (m and v) for only some weights' in err
+  assert '--fresh_optimizer' in err
+  assert not os.path.exists(tmp_path / 'out')
+
+
 def test_restore_of_an_original_checkpoint_names_the_converter():
   model = _run_model(ORIGINAL)
   with pytest.raises(ValueError, match='magenta/ddsp') as error:
