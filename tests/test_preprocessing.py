@@ -77,13 +77,14 @@ def test_f0_loudness_preprocessor_recomputes_loudness_and_resamples(
   for value in outputs.values():
     assert value.shape == (2, time_steps, 1)
 
-  # Framed like the dataset's f0 ('same'); its loudness_db (random here)
-  # is ignored.
+  # Framed 'center' (one frame more than the dataset's 'same' f0) and
+  # resampled, as magenta/ddsp does; its loudness_db (random here) is
+  # ignored.
   loudness = spectral_ops.compute_loudness(features['audio'],
                                            sample_rate=SAMPLE_RATE,
                                            frame_rate=FRAME_RATE,
-                                           padding='same').numpy()
-  assert loudness.shape == (2, N_FRAMES)
+                                           padding='center').numpy()
+  assert loudness.shape == (2, N_FRAMES + 1)
   expected_ld = _interp_frames(loudness, time_steps)
   np.testing.assert_allclose(outputs['loudness_db'][..., 0], expected_ld,
                              atol=1e-3)
@@ -94,6 +95,37 @@ def test_f0_loudness_preprocessor_recomputes_loudness_and_resamples(
   np.testing.assert_allclose(
       outputs['f0_scaled'][..., 0],
       (12 * np.log2(expected_f0 / 440.0) + 69) / 127.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize('time_steps', [250, None])
+def test_f0_loudness_preprocessor_matches_f0_framing_when_asked(time_steps):
+  features = _features()
+  layer = preprocessing.F0LoudnessPreprocessor(time_steps=time_steps,
+                                               match_f0_framing=True)
+  outputs = layer(features)
+  same = spectral_ops.compute_loudness(features['audio'],
+                                       sample_rate=SAMPLE_RATE,
+                                       frame_rate=FRAME_RATE,
+                                       padding='same').numpy()
+  assert same.shape == (2, N_FRAMES)
+  np.testing.assert_allclose(outputs['loudness_db'][..., 0], same, atol=1e-3)
+  assert layer.get_config()['match_f0_framing'] is True
+  with pytest.raises(ValueError, match="match_f0_framing=.yes."):
+    preprocessing.F0LoudnessPreprocessor(match_f0_framing='yes')
+
+
+def test_f0_loudness_preprocessor_without_time_steps_keeps_f0_frames():
+  """The original's 'center' loudness is resampled onto f0's 250 frames."""
+  features = _features()
+  outputs = preprocessing.F0LoudnessPreprocessor(time_steps=None)(features)
+  for value in outputs.values():
+    assert value.shape == (2, N_FRAMES, 1)
+  centered = spectral_ops.compute_loudness(features['audio'],
+                                           sample_rate=SAMPLE_RATE,
+                                           frame_rate=FRAME_RATE,
+                                           padding='center').numpy()
+  np.testing.assert_allclose(outputs['loudness_db'][..., 0],
+                             _interp_frames(centered, N_FRAMES), atol=1e-3)
 
 
 def test_f0_loudness_preprocessor_uses_dataset_loudness_when_asked():

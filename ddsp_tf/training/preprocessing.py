@@ -156,15 +156,18 @@ class F0LoudnessPreprocessor(_FramePreprocessor):
   With compute_loudness (the default, as in the original), loudness is
   recomputed from the audio with spectral_ops.compute_loudness at
   frame_rate (n_fft 512) and the dataset's loudness_db is ignored (it is
-  still checked against the audio length). Unlike the original, which always
-  framed it 'center', the recomputed loudness is framed like the dataset's
-  f0 ('same' for n_samples // hop frames, 'center' for one more), so the
-  two stay aligned frame by frame.
+  still checked against the audio length). As in the original it is framed
+  'center' (n_samples // hop + 1 frames) and linearly resampled to
+  time_steps (with time_steps None, to f0's frame count), whatever the
+  framing of the dataset's f0. match_f0_framing=True (a ddsp_tf option)
+  frames it like the dataset's f0 instead ('same' for n_samples // hop
+  frames, 'center' for one more), so the two are aligned frame by frame
+  without resampling.
   """
 
   def __init__(self, time_steps: Optional[int] = 1000, frame_rate: int = 250,
                sample_rate: int = 16000, compute_loudness: bool = True,
-               **kwargs):
+               match_f0_framing: bool = False, **kwargs):
     """Sets the rates.
 
     Args:
@@ -172,11 +175,17 @@ class F0LoudnessPreprocessor(_FramePreprocessor):
       frame_rate: Frames per second of the input features.
       sample_rate: Audio samples per second.
       compute_loudness: Recompute loudness from the 'audio' feature.
+      match_f0_framing: Frame the recomputed loudness like the dataset's f0
+        instead of the original's 'center' framing plus resampling.
       **kwargs: DictLayer arguments.
     """
     super().__init__(time_steps=time_steps, frame_rate=frame_rate,
                      sample_rate=sample_rate, **kwargs)
     self.compute_loudness = compute_loudness
+    if not isinstance(match_f0_framing, bool):
+      raise ValueError('match_f0_framing must be True or False, got '
+                       f'match_f0_framing={match_f0_framing!r}.')
+    self.match_f0_framing = match_f0_framing
 
   def call(self, loudness_db: tf.Tensor, f0_hz: tf.Tensor,
            audio: Optional[tf.Tensor] = None
@@ -205,9 +214,14 @@ class F0LoudnessPreprocessor(_FramePreprocessor):
         raise ValueError(f'{self.name} has compute_loudness=True and needs an '
                          "'audio' input; pass audio or set "
                          'compute_loudness=False.')
+      padding = (self._framing_of(f0_hz, audio) if self.match_f0_framing
+                 else 'center')
       loudness_db = spectral_ops.compute_loudness(
           audio, sample_rate=self.sample_rate, frame_rate=self.frame_rate,
-          padding=self._framing_of(f0_hz, audio))
+          padding=padding)
+      if self.time_steps is None and not self.match_f0_framing:
+        loudness_db = core.resample(at_least_3d(loudness_db),
+                                    tf.shape(at_least_3d(f0_hz))[1])
     return self._scaled_outputs(f0_hz, loudness_db)
 
   def _framing_of(self, f0_hz: tf.Tensor, audio: tf.Tensor) -> Text:
@@ -228,6 +242,7 @@ class F0LoudnessPreprocessor(_FramePreprocessor):
   def get_config(self) -> Dict[Text, Any]:
     config = super().get_config()
     config['compute_loudness'] = self.compute_loudness
+    config['match_f0_framing'] = self.match_f0_framing
     return config
 
 

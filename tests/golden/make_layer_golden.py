@@ -32,6 +32,7 @@ from ddsp import effects
 from ddsp.training import decoders
 from ddsp.training import encoders
 from ddsp.training import nn
+from ddsp.training import preprocessing
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = 20261206
@@ -205,6 +206,15 @@ def main():
            dict(ch=6), [f0, ld, f0])
   run_case('mfcc_rnn_encoder', encoders, 'MfccRnnEncoder',
            dict(rnn_channels=6, z_dims=4, mean_aggregate=True), [audio, f0])
+
+  # Preprocessors: loudness recomputed from 3968 samples of audio (62 'same'
+  # frames of f0 at 250 Hz; the original frames loudness 'center', 63).
+  f0_62 = rng.uniform(100, 800, (b, 62, 1))
+  ld_62 = rng.uniform(-80, 0, (b, 62, 1))
+  for steps in (62, 100):
+    run_case(f'f0_loudness_preprocessor_{steps}', preprocessing,
+             'F0LoudnessPreprocessor', dict(time_steps=steps),
+             [ld_62, f0_62, audio[:, :62 * 64]])
 
   # Effects with trainable variables.
   run_case('reverb', effects, 'Reverb',

@@ -48,11 +48,6 @@ _SMALL_AE = ['MfccTimeDistributedRnnEncoder.rnn_channels = 8',
              'MfccTimeDistributedRnnEncoder.z_dims = 3',
              'MfccTimeDistributedRnnEncoder.z_time_steps = 125',
              'F0LoudnessPreprocessor.time_steps = 50',
-             # The batch's loudness_db, not loudness recomputed from the
-             # audio: ddsp_tf frames that 'same' (50 frames), the original
-             # 'center' (51, stretched to 50), and the decoders here are
-             # sensitive enough to the difference to exceed 1e-4.
-             'F0LoudnessPreprocessor.compute_loudness = False',
              'Harmonic.n_samples = 3200',
              'FilteredNoise.n_samples = 3200']
 # Cases whose checkpoint holds the moments of a real Adam step, with a
