@@ -216,6 +216,15 @@ def main():
              'F0LoudnessPreprocessor', dict(time_steps=steps),
              [ld_62, f0_62, audio[:, :62 * 64]])
 
+  # MfccRnnEncoder(mean_aggregate=False) is left out: the original
+  # concatenates the batch's sequences along channels (z of shape
+  # [batch, n_frames, mfcc_frames, z_dims] here), ddsp_tf returns
+  # [batch, n_frames, z_dims] (README: non-numeric differences).
+  run_case('dilated_conv_stack_spectral_norm_training', nn,
+           'DilatedConvStack',
+           dict(ch=8, layers_per_stack=1, stacks=1, spectral_norm=True),
+           [x5], call_kwargs=dict(training=True))
+
   # Effects with trainable variables.
   run_case('reverb', effects, 'Reverb',
            dict(trainable=True, reverb_length=40), [audio[:, :400]])
