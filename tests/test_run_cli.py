@@ -458,3 +458,17 @@ def test_resume_after_sigkill_continues_the_run(workspace, tmp_path,
   assert drop > 0
   assert resumed[25] < first[5] - 0.5 * drop
   assert resumed[40] < first[20]
+
+
+def test_console_logging_flag_and_levels():
+  """The training CLIs share --log_level; unknown levels are refused."""
+  import argparse  # pylint: disable=g-import-not-at-top
+  from ddsp_tf import console_logging  # pylint: disable=g-import-not-at-top
+  parser = argparse.ArgumentParser()
+  console_logging.add_log_level_flag(parser)
+  assert parser.parse_args([]).log_level == 'INFO'
+  assert parser.parse_args(['--log_level=DEBUG']).log_level == 'DEBUG'
+  with pytest.raises(SystemExit):
+    parser.parse_args(['--log_level=LOUD'])
+  with pytest.raises(ValueError, match="got 'LOUD'"):
+    console_logging.configure('LOUD')

@@ -17,8 +17,8 @@ import logging
 import sys
 from typing import Optional, Sequence
 
-from absl import logging as absl_logging
 
+from ddsp_tf import console_logging
 from ddsp_tf.training import checkpoint_conversion
 
 logger = logging.getLogger('ddsp_tf_convert_checkpoint')
@@ -50,9 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
   add('--fresh_optimizer', action='store_true',
       help="Drop the original's Adam moments: the checkpoint gets zero "
       "moments at the original's step.")
-  add('--log_level', default='INFO',
-      choices=('DEBUG', 'INFO', 'WARNING', 'ERROR'),
-      help='Logging level; DEBUG also prints tracebacks of errors.')
+  console_logging.add_log_level_flag(parser)
   return parser
 
 
@@ -67,10 +65,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cannot be converted (the message says why).
   """
   args = build_parser().parse_args(argv)
-  logging.basicConfig(
-      level=getattr(logging, args.log_level),
-      format='%(asctime)s %(levelname)s %(name)s: %(message)s')
-  absl_logging.set_verbosity(absl_logging.WARNING)
+  console_logging.configure(args.log_level)
   try:
     path = checkpoint_conversion.convert_checkpoint(
         args.original_checkpoint, args.save_dir, gin_file=args.gin_file,

@@ -32,8 +32,8 @@ import os
 import sys
 from typing import Optional, Sequence
 
-from absl import logging as absl_logging
 
+from ddsp_tf import console_logging
 from ddsp_tf import crepe
 from data_prep import flags
 from ddsp_tf import files
@@ -121,9 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
   add('--gin_param', action='append', default=[],
       help='Extra gin binding applied after the run\'s operative config, '
       'e.g. "Harmonic.normalize_below_nyquist = False"; repeatable.')
-  add('--log_level', default='INFO',
-      choices=('DEBUG', 'INFO', 'WARNING', 'ERROR'),
-      help='Logging level; DEBUG also prints tracebacks of errors.')
+  console_logging.add_log_level_flag(parser)
   return parser
 
 
@@ -141,10 +139,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   if not args.model_path and not args.save_dir:
     parser.error('give --save_dir (the training run) or --model_path '
                  '(magenta/ddsp\'s flags).')
-  logging.basicConfig(
-      level=getattr(logging, args.log_level),
-      format='%(asctime)s %(levelname)s %(name)s: %(message)s')
-  absl_logging.set_verbosity(absl_logging.WARNING)
+  console_logging.configure(args.log_level)
   try:
     if args.model_path:
       path = export.export_inference_model(

@@ -30,10 +30,9 @@ import logging
 import sys
 from typing import Optional, Sequence
 
-from absl import logging as absl_logging
-
 # Importing the training package registers every configurable with gin.
 import ddsp_tf.training  # pylint: disable=unused-import
+from ddsp_tf import console_logging
 from ddsp_tf.training import distribute
 from ddsp_tf.training import runner
 from ddsp_tf.training import train_util
@@ -123,9 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
              'the same machine and software trains the same weights bit for '
              'bit. Measured at the same speed on CPU; some GPU ops get '
              'slower.')
-  add('--log_level', default='INFO',
-      choices=('DEBUG', 'INFO', 'WARNING', 'ERROR'),
-      help='Logging level; DEBUG also prints tracebacks of errors.')
+  console_logging.add_log_level_flag(parser)
   return parser
 
 
@@ -155,11 +152,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   """
   parser = build_parser()
   args = parser.parse_args(argv)
-  logging.basicConfig(
-      level=getattr(logging, args.log_level),
-      format='%(asctime)s %(levelname)s %(name)s: %(message)s')
-  # TensorFlow's absl logging is chatty at INFO (e.g. every checkpoint).
-  absl_logging.set_verbosity(absl_logging.WARNING)
+  console_logging.configure(args.log_level)
   try:
     runner.run(settings_from_flags(args))
   except runner.StartupError as error:
