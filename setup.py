@@ -73,7 +73,7 @@ _EXTRAS_REQUIRE = {
     'test': [
         'pytest>=8',
         # The suite runs on two worker processes (pytest.ini).
-        'pytest-xdist>=3.5',
+        'pytest-xdist>=3.8',
         # The import contracts of .importlinter (tests/test_layering.py).
         'import-linter>=2.1,<3',
         'librosa>=0.10',
