@@ -361,10 +361,11 @@ def test_tflite_stream_matches_the_saved_model(exported, loaded):
   (the hop's two frames) and the batch model's (one frame further) agree.
   The batch model's phase starts at zero before sample 0, so the stream's
   phase is set to zero before its hop 0 (call 1); call 0 is the fade-in
-  from silence. Tolerance: the stream's float32 phase wanders from the
-  batch model's float64 phase by about 1e-5 cycles per second, 2e-4 of a
-  cycle for harmonic 20 after 1 s; measured 3.4e-4 of the peak here, so
-  atol is 1e-3 of the peak (plus the noise, at its 1e-7 floor).
+  from silence. Tolerance: both phases are float32 sums (the batch model's
+  is the original's float32 cumsum of every sample's increment since
+  precise_phase became an option), which wander apart on the top harmonics;
+  measured 3.4e-4 to 1.03e-3 of the peak over fresh trainings of this
+  model, so atol is 2e-3 of the peak (plus the noise, at its 1e-7 floor).
   """
   n_frames = 250  # 1 s.
   f0, loudness = _features(n_frames)
@@ -377,7 +378,7 @@ def test_tflite_stream_matches_the_saved_model(exported, loaded):
   assert audio.shape == (n_frames * HOP,)
   dry = expected['audio_dry'].numpy()[0, :(n_frames - 1) * HOP]
   np.testing.assert_allclose(audio[HOP:], dry, rtol=0,
-                             atol=1e-3 * np.abs(dry).max())
+                             atol=2e-3 * np.abs(dry).max())
   assert np.abs(audio[0]) < 1e-5  # Fading in from silence.
   # The carried RNN state gives the batch model's controls frame by frame.
   np.testing.assert_allclose(
