@@ -21,6 +21,13 @@ def _interp_frames(x, time_steps):
                    for row in x])
 
 
+def _loudness(audio, padding):
+  """spectral_ops.compute_loudness of the test audio at the test's rates."""
+  return spectral_ops.compute_loudness(audio, sample_rate=SAMPLE_RATE,
+                                       frame_rate=FRAME_RATE,
+                                       padding=padding).numpy()
+
+
 def _features(batch=2):
   """A sine glide with a loudness swell, and matching frame features."""
   t = np.arange(N_SAMPLES) / SAMPLE_RATE
@@ -80,10 +87,7 @@ def test_f0_loudness_preprocessor_recomputes_loudness_and_resamples(
   # Framed 'center' (one frame more than the dataset's 'same' f0) and
   # resampled, as magenta/ddsp does; its loudness_db (random here) is
   # ignored.
-  loudness = spectral_ops.compute_loudness(features['audio'],
-                                           sample_rate=SAMPLE_RATE,
-                                           frame_rate=FRAME_RATE,
-                                           padding='center').numpy()
+  loudness = _loudness(features['audio'], 'center')
   assert loudness.shape == (2, N_FRAMES + 1)
   expected_ld = _interp_frames(loudness, time_steps)
   np.testing.assert_allclose(outputs['loudness_db'][..., 0], expected_ld,
@@ -103,10 +107,7 @@ def test_f0_loudness_preprocessor_matches_f0_framing_when_asked(time_steps):
   layer = preprocessing.F0LoudnessPreprocessor(time_steps=time_steps,
                                                match_f0_framing=True)
   outputs = layer(features)
-  same = spectral_ops.compute_loudness(features['audio'],
-                                       sample_rate=SAMPLE_RATE,
-                                       frame_rate=FRAME_RATE,
-                                       padding='same').numpy()
+  same = _loudness(features['audio'], 'same')
   assert same.shape == (2, N_FRAMES)
   np.testing.assert_allclose(outputs['loudness_db'][..., 0], same, atol=1e-3)
   assert layer.get_config()['match_f0_framing'] is True
@@ -120,10 +121,7 @@ def test_f0_loudness_preprocessor_without_time_steps_keeps_f0_frames():
   outputs = preprocessing.F0LoudnessPreprocessor(time_steps=None)(features)
   for value in outputs.values():
     assert value.shape == (2, N_FRAMES, 1)
-  centered = spectral_ops.compute_loudness(features['audio'],
-                                           sample_rate=SAMPLE_RATE,
-                                           frame_rate=FRAME_RATE,
-                                           padding='center').numpy()
+  centered = _loudness(features['audio'], 'center')
   np.testing.assert_allclose(outputs['loudness_db'][..., 0],
                              _interp_frames(centered, N_FRAMES), atol=1e-3)
 
@@ -158,10 +156,7 @@ def test_f0_loudness_preprocessor_accepts_centered_frames_in_tf_function():
   for key in eager:
     np.testing.assert_allclose(graph[key], eager[key], rtol=1e-6)
   # The recomputed loudness is framed 'center' like these features.
-  centered = spectral_ops.compute_loudness(features['audio'],
-                                           sample_rate=SAMPLE_RATE,
-                                           frame_rate=FRAME_RATE,
-                                           padding='center').numpy()
+  centered = _loudness(features['audio'], 'center')
   np.testing.assert_allclose(eager['loudness_db'][..., 0],
                              _interp_frames(centered, 250), atol=1e-3)
 
