@@ -34,6 +34,7 @@ from ddsp_tf.training import checkpoint_conversion
 from ddsp_tf.training import models
 from ddsp_tf.training import train_util
 from ddsp_tf.training import trainers
+from ddsp_tf.training import vst_inference
 
 GOLDEN_DIR = os.path.join(os.path.dirname(__file__), 'golden')
 ORIGINAL = os.path.join(GOLDEN_DIR, 'original_solo_instrument')
@@ -61,13 +62,14 @@ def _assert_close(got, expected, name):
       name, deviation.max())
 
 
-def _run_model(save_dir):
-  """The (unbuilt) model of save_dir's operative config."""
+def _run_model(save_dir, gin_params=()):
+  """The (unbuilt) model of save_dir's operative config (and gin_params)."""
   gin.clear_config()
   try:
     with gin.unlock_config():
       gin.parse_config_file(train_util.get_latest_operative_config(save_dir),
                             skip_unknown=True)
+      gin.parse_config(list(gin_params))
     model = models.get_model()
   finally:
     gin.clear_config()
@@ -215,12 +217,75 @@ def test_moments_of_only_some_weights_are_an_error(tmp_path, capsys,
   assert not os.path.exists(tmp_path / 'out')
 
 
-def test_restore_of_an_original_checkpoint_names_the_converter():
-  model = _run_model(ORIGINAL)
-  with pytest.raises(ValueError, match='magenta/ddsp') as error:
+@pytest.mark.parametrize('case', ['vst', 'nsynth_ae', 'dilated_conv'])
+def test_model_restore_reads_an_original_checkpoint(case):
+  """Model.restore maps the original's keys in memory, on an unbuilt model
+  (solo_instrument: tests/test_original_interchange.py)."""
+  original = os.path.join(GOLDEN_DIR, f'original_{case}')
+  expected = _expected(case)
+  model = _run_model(original)
+  assert model.restore(original) is None  # Built on zeros, then restored.
+  features = {k[len('in_'):]: tf.constant(v) for k, v in expected.items()
+              if k.startswith('in_')}
+  outputs = model(features, training=False)
+  for key in CONTROLS:
+    _assert_close(outputs[key], expected[f'out_{key}'], key)
+  if 'out_z' in expected:
+    _assert_close(outputs['z'], expected['out_z'], 'z')
+
+
+def test_model_restore_of_an_original_checkpoint_is_strict():
+  # A third Fc per stack in the original: 12 keys fit no weight here.
+  model = _run_model(ORIGINAL, ['RnnFcDecoder.layers_per_stack = 2'])
+  with pytest.raises(ValueError) as error:
     model.restore(ORIGINAL)
-  assert ('ddsp_tf_convert_checkpoint --original_checkpoint='
-          f'{os.path.join(ORIGINAL, "ckpt-1")}') in str(error.value)
+  message = str(error.value)
+  assert 'written by magenta/ddsp' in message
+  assert '12 original keys map onto no weight' in message
+  assert ('model/decoder/out_stack/layer_with_weights-2/'
+          'layer_with_weights-1/gamma') in message
+  assert 'partial=True' in message
+  # partial=True restores what fits.
+  model.restore(ORIGINAL, partial=True)
+  np.testing.assert_array_equal(
+      model.decoder.out_stack.fcs[1].dense.kernel.numpy(),
+      tf.train.load_variable(
+          ORIGINAL, 'model/decoder/out_stack/layer_with_weights-1/'
+          'layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE'))
+  # Another width: the shapes are listed, even with partial=True.
+  model = _run_model(ORIGINAL, ['RnnFcDecoder.ch = 5'])
+  with pytest.raises(ValueError, match='shapes differ.*dense_out/kernel'):
+    model.restore(ORIGINAL, partial=True)
+
+
+def test_model_restore_keys_of_an_original_checkpoint():
+  model = _run_model(ORIGINAL)
+  model.restore(ORIGINAL, restore_keys=['decoder'])
+  reverb = model.processor_group.dag_modules['reverb']
+  original_ir = tf.train.load_variable(
+      ORIGINAL, 'model/processor_group/reverb/ir/.ATTRIBUTES/VARIABLE_VALUE')
+  assert not np.array_equal(reverb._ir.numpy(), original_ir)  # pylint: disable=protected-access
+  np.testing.assert_array_equal(
+      model.decoder.dense_out.kernel.numpy(),
+      tf.train.load_variable(
+          ORIGINAL, 'model/decoder/dense_out/kernel/.ATTRIBUTES/'
+          'VARIABLE_VALUE'))
+  model.restore(ORIGINAL, restore_keys=['processor_group'])
+  np.testing.assert_array_equal(reverb._ir.numpy(), original_ir)  # pylint: disable=protected-access
+
+
+def test_vst_inference_module_restores_an_original_checkpoint():
+  """ddsp_tf_export's DDSP-VST modules read the original's checkpoint."""
+  original = os.path.join(GOLDEN_DIR, 'original_vst')
+  try:
+    module = vst_inference.VSTStatelessPredictControls(original)
+  finally:
+    gin.clear_config()
+  np.testing.assert_array_equal(
+      module.decoder.dense_out.kernel.numpy(),
+      tf.train.load_variable(
+          original, 'model/decoder/dense_out/kernel/.ATTRIBUTES/'
+          'VARIABLE_VALUE'))
 
 
 def test_every_rule_is_used_and_keys_map_one_to_one():

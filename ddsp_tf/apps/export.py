@@ -182,10 +182,10 @@ def _build_and_restore(checkpoint: Text) -> models.Model:
     hop = preprocessor.sample_rate // preprocessor.frame_rate
     features['audio'] = tf.zeros([1, n_frames * hop])
   model(features, training=False)
-  status = tf.train.Checkpoint(model=model).read(checkpoint).expect_partial()
   try:
-    status.assert_existing_objects_matched()
-  except AssertionError as error:
+    # Strict; a checkpoint of magenta/ddsp is mapped onto the model.
+    model.restore(checkpoint, verbose=False)
+  except ValueError as error:
     raise ValueError(
         f'The checkpoint {checkpoint!r} does not fit the model of the run\'s '
         f'operative config (check --gin_param overrides): {error}') from None
@@ -375,11 +375,9 @@ def _restored_reverb(prefix: Text) -> Optional[effects.Reverb]:
     return None
   reverb = node[2]
   reverb(tf.zeros([1, 16]))
-  status = tf.train.Checkpoint(model=tf.train.Checkpoint(
-      processor_group=model.processor_group)).read(prefix).expect_partial()
   try:
-    status.assert_existing_objects_matched()
-  except AssertionError as error:
+    model.restore(prefix, verbose=False, restore_keys=['processor_group'])
+  except ValueError as error:
     raise ValueError(f'The checkpoint {prefix!r} does not hold the trained '
                      f'reverb of the run\'s config: {error}') from None
   return reverb

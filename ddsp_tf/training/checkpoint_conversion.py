@@ -288,6 +288,23 @@ def _built_model(config_text: Text, gin_params: Sequence[Text]):
     raise ValueError(
         'Cannot build the model of the run\'s operative config (it needs '
         f'get_model.model = @models.<Model>()): {error}') from None
+  build_on_zeros(model)
+  return model
+
+
+def build_on_zeros(model) -> None:
+  """Creates a model's weights by one inference call on zero features.
+
+  The lengths come from the model's preprocessor (its time_steps, sample
+  rate and frame rate; 50 frames at 250 frames/s without one).
+
+  Args:
+    model: A ddsp_tf model taking f0_hz, loudness_db, f0_confidence and
+      audio features.
+
+  Raises:
+    ValueError: If the call fails (the message has the model's error).
+  """
   preprocessor = getattr(model, 'preprocessor', None)
   n_frames = getattr(preprocessor, 'time_steps', None) or 50
   sample_rate = getattr(preprocessor, 'sample_rate', 16000)
@@ -307,7 +324,6 @@ def _built_model(config_text: Text, gin_params: Sequence[Text]):
         f'Cannot build the {type(model).__name__} of the run\'s operative '
         'config by a call on zeros (f0_hz, loudness_db, f0_confidence, '
         f'audio): {error}') from None
-  return model
 
 
 def _model_keys(model, tmp_dir: Text) -> Dict[Text, List[int]]:
@@ -326,6 +342,110 @@ def _move_into(tmp_dir: Text, output_dir: Text) -> None:
   if tf.io.gfile.isdir(output_dir):
     tf.io.gfile.rmtree(output_dir)
   os.rename(tmp_dir, output_dir)
+
+
+def _assign_original_weights(
+    model, reader: Any, original_keys: Sequence[Text],
+    ours: Dict[Text, List[int]], partial: bool = False
+) -> Tuple[Dict[int, Text], List[Text]]:
+  """Assigns the original's weights to the ddsp_tf model's variables.
+
+  Args:
+    model: The built ddsp_tf model.
+    reader: A reader of the original's checkpoint.
+    original_keys: The original's model keys to assign.
+    ours: The ddsp_tf model's keys below 'model/' (those to fill).
+    partial: Allow original keys that map onto no weight of `ours`, and
+      weights of `ours` without a value.
+
+  Returns:
+    ({id(variable): the original's key} of the assigned variables, a list
+    of problems: original keys that map onto no weight, shapes that differ,
+    ddsp_tf weights left without a value; empty if all is well).
+  """
+  unmapped, mismatched, mapped = [], [], set()
+  original_key_of = {}
+  for key in original_keys:
+    value = reader.get_tensor(key)
+    new_key = map_checkpoint_key(key)[len(MODEL_PREFIX):]
+    if new_key not in ours:
+      unmapped.append(f'{key} -> {MODEL_PREFIX}{new_key}')
+      continue
+    variable = variable_at(model, new_key)
+    if tuple(variable.shape) != np.shape(value):
+      mismatched.append(f'{key}: {np.shape(value)}, ddsp_tf '
+                        f'{MODEL_PREFIX}{new_key}: {tuple(variable.shape)}')
+      continue
+    variable.assign(value)
+    mapped.add(new_key)
+    original_key_of[id(variable)] = key
+  missing = sorted(set(ours) - mapped)
+  problems = []
+  if unmapped and not partial:
+    problems.append(f'{len(unmapped)} original keys map onto no weight of '
+                    f'the ddsp_tf {type(model).__name__}: {unmapped}')
+  if mismatched:
+    problems.append(f'{len(mismatched)} shapes differ: {mismatched}')
+  if missing and not unmapped and not mismatched and not partial:
+    problems.append(f'{len(missing)} ddsp_tf weights have no value in the '
+                    f'checkpoint: {missing}')
+  return original_key_of, problems
+
+
+def restore_original(model, original_checkpoint: Text,
+                     restore_keys: Optional[Sequence[Text]] = None,
+                     partial: bool = False) -> Text:
+  """Restores a checkpoint written by magenta/ddsp into a ddsp_tf model.
+
+  What `Model.restore` does with such a checkpoint: the original's keys are
+  mapped onto the model's weights in memory (as ddsp_tf_convert_checkpoint
+  maps them; the optimizer state is ignored). A model without weights yet
+  is built first by one inference call on zero features (build_on_zeros),
+  since the original's keys can only be matched to existing weights.
+
+  Args:
+    model: A ddsp_tf model of the run's config.
+    original_checkpoint: The original's checkpoint prefix or run directory.
+    restore_keys: Names of the model's sub-modules to restore (e.g.
+      ['decoder']); None restores the whole model.
+    partial: Allow a checkpoint that holds only some of the model's
+      weights, or weights the model has not.
+
+  Returns:
+    The checkpoint prefix restored.
+
+  Raises:
+    ValueError: If the checkpoint cannot be read, or (unless partial) its
+      keys and the model's weights do not match one to one, or shapes
+      differ; the message lists them.
+  """
+  prefix, reader = _read_checkpoint(original_checkpoint)
+  scopes = [MODEL_PREFIX] if restore_keys is None else [
+      f'{MODEL_PREFIX}{key}/' for key in restore_keys]
+  original_keys = sorted(
+      k for k in reader.get_variable_to_shape_map()
+      if any(k.startswith(scope) for scope in scopes)
+      and not _LEGACY_SLOT.match(k))
+  modules = [model] if restore_keys is None else [
+      getattr(model, key) for key in restore_keys]
+  if not all(getattr(module, 'built', False) and module.weights
+             for module in modules):
+    build_on_zeros(model)
+  with tempfile.TemporaryDirectory() as tmp_dir:
+    ours = {key: shape for key, shape in _model_keys(model, tmp_dir).items()
+            if any(f'{MODEL_PREFIX}{key}'.startswith(scope)
+                   for scope in scopes)}
+  _, problems = _assign_original_weights(model, reader, original_keys, ours,
+                                         partial=partial)
+  if problems:
+    raise ValueError(
+        f'The checkpoint {prefix!r} (written by magenta/ddsp) does not fit '
+        f'this {type(model).__name__}: ' + '; '.join(problems)
+        + f'. ddsp_tf keys: {sorted(ours)}. Pass partial=True to restore '
+        'what matches.')
+  logger.info('Restored %d weights of %s (written by magenta/ddsp) into '
+              'the %s.', len(original_keys), prefix, type(model).__name__)
+  return prefix
 
 
 def convert_checkpoint(original_checkpoint: Text, output_dir: Text,
@@ -391,32 +511,8 @@ def convert_checkpoint(original_checkpoint: Text, output_dir: Text,
   try:
     model = _built_model(config_text, gin_params)
     ours = _model_keys(model, tmp_dir)
-    unmapped, mismatched, mapped = [], [], set()
-    original_key_of = {}  # id(ddsp_tf variable) -> the original's key.
-    for key in original_keys:
-      value = reader.get_tensor(key)
-      new_key = map_checkpoint_key(key)[len(MODEL_PREFIX):]
-      if new_key not in ours:
-        unmapped.append(f'{key} -> {MODEL_PREFIX}{new_key}')
-        continue
-      variable = variable_at(model, new_key)
-      if tuple(variable.shape) != np.shape(value):
-        mismatched.append(f'{key}: {np.shape(value)}, ddsp_tf '
-                          f'{MODEL_PREFIX}{new_key}: {tuple(variable.shape)}')
-        continue
-      variable.assign(value)
-      mapped.add(new_key)
-      original_key_of[id(variable)] = key
-    missing = sorted(set(ours) - mapped)
-    problems = []
-    if unmapped:
-      problems.append(f'{len(unmapped)} original keys map onto no weight of '
-                      f'the ddsp_tf {type(model).__name__}: {unmapped}')
-    if mismatched:
-      problems.append(f'{len(mismatched)} shapes differ: {mismatched}')
-    if missing and not unmapped and not mismatched:
-      problems.append(f'{len(missing)} ddsp_tf weights have no value in the '
-                      f'checkpoint: {missing}')
+    original_key_of, problems = _assign_original_weights(
+        model, reader, original_keys, ours)
     if problems:
       raise ValueError(
           f'Cannot convert {prefix!r} with the config {gin_file!r}: '

@@ -83,23 +83,29 @@ def compute_audio_features(audio, frame_rate: int = 250,
                            padding: str = 'center') -> Dict[str, np.ndarray]:
   """Loudness and CREPE f0 of audio.
 
+  As in magenta/ddsp, size-1 dimensions of the audio are squeezed away
+  before the analysis: audio of [1, n_samples] (the timbre-transfer Colab's)
+  gives features of [n_frames], and 'audio' is returned as given.
+
   Args:
-    audio: [n_samples] or [batch, n_samples].
+    audio: [n_samples], [1, n_samples] or [batch, n_samples].
     frame_rate: Feature frames per second.
     sample_rate: Sample rate of the audio.
     model_capacity: CREPE size ('tiny' ... 'full').
     padding: Framing of both features ('center', 'same' or 'valid').
 
   Returns:
-    Dict with 'audio', 'loudness_db', 'f0_hz' and 'f0_confidence'.
+    Dict with 'audio' (the input, as float32), and 'loudness_db', 'f0_hz'
+    and 'f0_confidence' of [n_frames] (or [batch, n_frames] for a batch).
   """
-  audio = np.asarray(audio, np.float32)
+  given = np.asarray(audio, np.float32)
+  audio = np.squeeze(given) if given.ndim > 1 else given
   loudness = spectral_ops.compute_loudness(
       audio, sample_rate=sample_rate, frame_rate=frame_rate, padding=padding)
   f0_hz, f0_confidence = spectral_ops.compute_f0(
       audio, frame_rate, viterbi=True, padding=padding,
       sample_rate=sample_rate, model_capacity=model_capacity)
-  return {'audio': audio, 'loudness_db': np.asarray(loudness),
+  return {'audio': given, 'loudness_db': np.asarray(loudness),
           'f0_hz': f0_hz, 'f0_confidence': f0_confidence}
 
 

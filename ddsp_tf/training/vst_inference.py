@@ -138,19 +138,19 @@ def _find(group: Any, layer_type: type) -> Any:
   return node[2]
 
 
-def _restore_decoder(decoder: Any, ckpt: Text) -> Text:
-  """Restores a built decoder from a run's checkpoint, strictly.
+def _restore_decoder(model: Any, ckpt: Text) -> Text:
+  """Restores a run model's built decoder from its checkpoint, strictly.
+
+  The checkpoint may be ddsp_tf's or magenta/ddsp's (see Model.restore).
 
   Raises:
     FileNotFoundError: If there is no checkpoint.
     ValueError: If a weight of the decoder is missing from the checkpoint.
   """
   prefix = train_util.get_latest_checkpoint(ckpt)
-  status = tf.train.Checkpoint(model=tf.train.Checkpoint(
-      decoder=decoder)).read(prefix).expect_partial()
   try:
-    status.assert_existing_objects_matched()
-  except AssertionError as error:
+    model.restore(prefix, verbose=False, restore_keys=['decoder'])
+  except ValueError as error:
     raise ValueError(
         f'The checkpoint {prefix!r} does not hold the weights of this run\'s '
         f'decoder (a different config?): {error}') from None
@@ -221,7 +221,7 @@ class VSTBaseModule(_CallModule):
       setattr(self, key, getattr(run, key))
     zeros = tf.zeros([1, 1, 1])
     self.decoder({'f0_scaled': zeros, 'pw_scaled': zeros}, training=False)
-    prefix = _restore_decoder(self.decoder, ckpt)
+    prefix = _restore_decoder(run.model, ckpt)
     if verbose:
       logger.info('Restored the decoder from %s.', prefix)
     rnn = self.decoder.rnn

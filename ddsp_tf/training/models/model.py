@@ -96,6 +96,12 @@ class Model(layer_base.RebuiltByCall, layer_base.CheckpointTracked,
     Other objects in the checkpoint (the optimizer) are ignored. Weights the
     model has not created yet are restored when it first creates them.
 
+    A checkpoint written by magenta/ddsp's trainer (for the same gin
+    config) is accepted too: its keys are mapped onto this model's weights
+    as ddsp_tf_convert_checkpoint maps them. Since that needs the weights,
+    a model not built yet is built first by one inference call on zero
+    features.
+
     Args:
       checkpoint_path: A directory (its latest checkpoint is used) or a
         checkpoint prefix such as '.../ckpt-300'.
@@ -106,7 +112,8 @@ class Model(layer_base.RebuiltByCall, layer_base.CheckpointTracked,
         (created) weights; by default that is an error.
 
     Returns:
-      The load status (see tf.train.Checkpoint.restore).
+      The load status (see tf.train.Checkpoint.restore); None for a
+      checkpoint of magenta/ddsp, which is restored at once.
 
     Raises:
       FileNotFoundError: If there is no readable checkpoint at
@@ -114,8 +121,8 @@ class Model(layer_base.RebuiltByCall, layer_base.CheckpointTracked,
       ValueError: If a restore key is not an attribute of the model, the
         checkpoint holds no model weights, or (unless partial) weights the
         model has created are missing from it (the message lists them), or
-        the checkpoint was written by magenta/ddsp (the message gives the
-        ddsp_tf_convert_checkpoint command that converts it).
+        a checkpoint of magenta/ddsp does not fit the model (its keys and
+        the model's weights do not match one to one; listed).
     """
     prefix = train_util.get_latest_checkpoint(checkpoint_path)
     if restore_keys is None:
@@ -133,11 +140,10 @@ class Model(layer_base.RebuiltByCall, layer_base.CheckpointTracked,
     from ddsp_tf.training import checkpoint_conversion  # pylint: disable=g-import-not-at-top
     if checkpoint_conversion.looks_like_original(
         [key for key, _ in tf.train.list_variables(prefix)]):
-      raise ValueError(
-          f'The checkpoint {prefix!r} was written by magenta/ddsp (its keys '
-          'are laid out by Keras 2, e.g. layer_with_weights-<i>); convert it '
-          'into a ddsp_tf checkpoint first: '
-          f'{checkpoint_conversion.convert_command(prefix)}')
+      # Written by magenta/ddsp (Keras 2 keys): mapped in memory.
+      checkpoint_conversion.restore_original(
+          self, prefix, restore_keys=restore_keys, partial=partial)
+      return None
     status = tf.train.Checkpoint(model=model).read(prefix).expect_partial()
     if not partial:
       try:
