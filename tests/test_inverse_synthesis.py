@@ -8,8 +8,6 @@ that config (recorded by running the original).
 
 import glob
 import os
-import subprocess
-import sys
 
 import gin
 import keras
@@ -17,6 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from data_prep import synthetic_cli
 from data_prep import synthetic_data
 from ddsp_tf import losses as losses_lib
 from ddsp_tf.training import data
@@ -302,16 +301,17 @@ def test_sinusoidal_to_harmonic_encoder_matches_the_original():
 # ----------------------------------------------------------------------------
 def _generate_shards(prefix):
   """3 shards of synthetic notes, written by the console script's main."""
-  result = subprocess.run(
-      [sys.executable, '-m', 'data_prep.synthetic_cli',
-       f'--output_tfrecord_path={prefix}', '--num_shards=3',
-       '--num_examples=96', '--random_seed=7',
-       '--gin_param=generate_examples.generate_fn = @generate_notes_v2',
-       f'--gin_param=generate_notes_v2.n_timesteps = {N_FRAMES}',
-       f'--gin_param=generate_notes_v2.n_harmonics = {N_SINUSOIDS}',
-       f'--gin_param=generate_notes_v2.n_mags = {N_MAGS}'],
-      capture_output=True, text=True, timeout=300, check=False)
-  assert result.returncode == 0, result.stderr[-3000:]
+  try:
+    status = synthetic_cli.main(
+        [f'--output_tfrecord_path={prefix}', '--num_shards=3',
+         '--num_examples=96', '--random_seed=7',
+         '--gin_param=generate_examples.generate_fn = @generate_notes_v2',
+         f'--gin_param=generate_notes_v2.n_timesteps = {N_FRAMES}',
+         f'--gin_param=generate_notes_v2.n_harmonics = {N_SINUSOIDS}',
+         f'--gin_param=generate_notes_v2.n_mags = {N_MAGS}'])
+  finally:
+    gin.clear_config()
+  assert status == 0
   shards = sorted(glob.glob(f'{prefix}-*-of-00003'))
   assert len(shards) == 3
   return shards
