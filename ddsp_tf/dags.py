@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Sequence, Text, Tuple, Union
 
 import gin
 import keras
+import tensorflow as tf
 
 from ddsp_tf import core
 from ddsp_tf import layer_base
@@ -74,6 +75,12 @@ def _node_parts(node: Any, index: int) -> Tuple[Any, List[Text], List[Text]]:
   return module, list(inputs), list(outputs)
 
 
+def _with_extra(variables: List[Any], extra: List[Any]) -> List[Any]:
+  """variables followed by those of extra that are not among them."""
+  known = {id(variable) for variable in variables}
+  return list(variables) + [v for v in extra if id(v) not in known]
+
+
 @keras.saving.register_keras_serializable(package='ddsp_tf')
 @gin.register
 class DAGLayer(layer_base.Layer):
@@ -132,6 +139,30 @@ class DAGLayer(layer_base.Layer):
   def module_names(self) -> List[Text]:
     """The names of the DAG's modules, in node order, each once."""
     return list(dict.fromkeys(name for name, _, _ in self.dag))
+
+  def _untracked_module_variables(self) -> List[Any]:
+    """Variables of DAG modules that Keras 3 does not track itself.
+
+    Keras 3 collects the weights of Keras 3 layers only; a module from
+    elsewhere (a `tf.Module`, such as a legacy tf.keras layer when
+    TF_USE_LEGACY_KERAS=1, as magenta/ddsp's configs built them) would
+    otherwise be left out of the layer's (trainable) variables.
+    """
+    modules = self.__dict__.get('dag_modules') or {}
+    return [variable for module in modules.values()
+            if not isinstance(module, keras.layers.Layer)
+            and isinstance(module, tf.Module)
+            for variable in module.variables]
+
+  @property
+  def weights(self) -> List[Any]:
+    """The layer's weights, those of its untracked tf.Module nodes too."""
+    return _with_extra(super().weights, self._untracked_module_variables())
+
+  @property
+  def variables(self) -> List[Any]:
+    """The layer's variables, those of its untracked tf.Module nodes too."""
+    return _with_extra(super().variables, self._untracked_module_variables())
 
   def __getattr__(self, name: Text) -> Any:
     """A DAG module by name (`processor_group.harmonic`), as magenta/ddsp's

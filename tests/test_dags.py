@@ -443,3 +443,30 @@ def test_modules_by_name_as_attributes_and_loss_names():
                    'audio_synth': tf.ones([1, 4000])})
   assert sorted(outputs) == ['coarse', 'spectral_loss']
   assert float(outputs['spectral_loss']) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_variables_of_legacy_tf_keras_modules_are_collected():
+  """A legacy tf.keras layer (tf_keras, as magenta/ddsp's configs build with
+  TF_USE_LEGACY_KERAS=1) is a tf.Module Keras 3 does not track: the DAG
+  layer still lists its weights, and gradients reach them."""
+  tf_keras = pytest.importorskip('tf_keras')
+  encoder = tf_keras.layers.Dense(3, name='encoder')
+  decoder = tf_keras.layers.Dense(5, name='decoder')
+  layer = dags.DAGLayer(dag=[(encoder, ['inputs/x'], ['z']),
+                             (decoder, ['encoder/z'], ['y'])])
+  x = tf.ones([4, 5])
+  with tf.GradientTape() as tape:
+    outputs = layer({'x': x})
+    loss = tf.reduce_sum(outputs['out']['y'])
+  assert outputs['out']['y'].shape == (4, 5)
+  expected = [id(v) for v in encoder.weights + decoder.weights]
+  assert len(expected) == 4
+  for variables in (layer.trainable_variables, layer.weights,
+                    layer.variables, layer.trainable_weights):
+    assert sorted(id(v) for v in variables) == sorted(expected)
+  gradients = tape.gradient(loss, layer.trainable_variables)
+  # d sum(y) / d bias of the decoder: one per example and output.
+  bias = [id(v) for v in layer.trainable_variables].index(id(decoder.bias))
+  np.testing.assert_allclose(gradients[bias], np.full(5, 4.0))
+  layer.trainable = False
+  assert not layer.trainable_variables
