@@ -426,8 +426,10 @@ def test_wasserstein_distance_matches_scipy():
   v = rng.normal(1.0, 1.0, (3, 4, 5))
   u_w = rng.uniform(0.0, 3.0, (3, 4, 7))  # Unnormalised on purpose.
   v_w = rng.uniform(0.0, 3.0, (3, 4, 5))
-  w1 = losses.wasserstein_distance(u, v, u_w, v_w, p=1.0).numpy()
-  w2 = losses.wasserstein_distance(u, v, u_w, v_w, p=2.0).numpy()
+  w1 = losses.wasserstein_distance(u, v, u_w, v_w, p=1.0,
+                                  normalize_weights=True).numpy()
+  w2 = losses.wasserstein_distance(u, v, u_w, v_w, p=2.0,
+                                  normalize_weights=True).numpy()
   unweighted = losses.wasserstein_distance(u, v).numpy()
   assert w1.shape == (3, 4)
   for i in range(3):
@@ -444,6 +446,31 @@ def test_wasserstein_distance_matches_scipy():
           rtol=1e-4)
 
 
+def _np_cumulative_weight_distance(u, v, u_w, v_w, p):
+  """(integral |W_u(x) - W_v(x)|**p dx)**(1/p), W the cumulative weights."""
+  merged = np.sort(np.concatenate([u, v]))
+  total = 0.0
+  for left, right in zip(merged[:-1], merged[1:]):
+    w_u = u_w[u <= left].sum()
+    w_v = v_w[v <= left].sum()
+    total += (right - left) * abs(w_u - w_v)**p
+  return total**(1.0 / p)
+
+
+def test_wasserstein_distance_default_keeps_the_weights_unnormalised():
+  """As magenta/ddsp: the CDFs are the weights' running sums."""
+  rng = np.random.default_rng(17)
+  u, v = rng.normal(0.0, 2.0, (2, 6)), rng.normal(1.0, 1.0, (2, 4))
+  u_w, v_w = rng.uniform(0.0, 3.0, (2, 6)), rng.uniform(0.0, 3.0, (2, 4))
+  for p in (1.0, 2.0):
+    distance = losses.wasserstein_distance(u, v, u_w, v_w, p=p).numpy()
+    for i in range(2):
+      np.testing.assert_allclose(
+          distance[i],
+          _np_cumulative_weight_distance(u[i], v[i], u_w[i], v_w[i], p),
+          rtol=1e-4)
+
+
 def test_wasserstein_distance_gradients_are_finite():
   u = tf.Variable([[0.0, 1.0, 2.0]])
   w = tf.Variable([[1.0, 2.0, 3.0]])
@@ -451,7 +478,8 @@ def test_wasserstein_distance_gradients_are_finite():
     d = tf.reduce_sum(losses.wasserstein_distance(u, u, w, w, p=2.0) +
                       losses.wasserstein_distance(u, u + 1.0, w, w))
   grads = tape.gradient(d, [u, w])
-  assert float(d) == pytest.approx(1.0)  # Shifting by 1 moves all mass by 1.
+  # Shifting by 1 moves all the (unnormalised) mass, 6, by 1.
+  assert float(d) == pytest.approx(6.0)
   assert all(np.all(np.isfinite(g.numpy())) for g in grads)
 
 

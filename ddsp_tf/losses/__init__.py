@@ -12,14 +12,12 @@ multi-scale STFT magnitudes and is the main training loss of DDSP.
 Behaviour that differs from magenta/ddsp on purpose (see each docstring):
 - COSINE in `mean_difference` normalises both inputs (the TF1 function the
   original called assumed unit vectors and is gone from TF2).
-- `wasserstein_distance` normalises the weighted CDFs (the original computed
-  the normalisation and discarded it, so unnormalised weights gave wrong
-  distances).
 - `WassersteinConsistencyLoss(midi=False)` compares in Hz (the original
   returned 0 whenever midi was False).
-- `KDEConsistencyLoss.nll` takes the amplitude-weighted sum of the per-sinusoid
-  NLLs (an expectation); the original divided it again by the number of
-  sinusoids.
+Numerical improvements are options, off by default (the README's table):
+`wasserstein_distance(..., normalize_weights=True)` and
+`WassersteinConsistencyLoss(normalize_weights=True)` normalise the weighted
+CDFs, which the original computed and discarded.
 - A loss whose call returns a dict (`HarmonicConsistencyLoss`) contributes
   those keys directly to `get_losses_dict`, so `LossGroup` output stays flat.
 - Target/value shape mismatches and unknown loss types raise ValueError at

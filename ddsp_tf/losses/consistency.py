@@ -108,7 +108,7 @@ class HarmonicConsistencyLoss(Loss):
 # ----------------------------------------------------------------------------
 def _sorted_cdf(weights: Optional[tf.Tensor], sorter: tf.Tensor,
                 indices: tf.Tensor, n_values: int,
-                batch_dims: int) -> tf.Tensor:
+                batch_dims: int, normalize_weights: bool) -> tf.Tensor:
   """CDF values of one sample set at the merged breakpoints.
 
   Args:
@@ -117,9 +117,11 @@ def _sorted_cdf(weights: Optional[tf.Tensor], sorter: tf.Tensor,
     indices: Number of samples <= each breakpoint, [..., n_breaks].
     n_values: n.
     batch_dims: Number of leading batch axes.
+    normalize_weights: Divide the cumulative weights by their total.
 
   Returns:
-    CDF in [0, 1] at each breakpoint, [..., n_breaks].
+    The (cumulative weight) CDF at each breakpoint, [..., n_breaks]; in
+    [0, 1] without weights or with normalize_weights.
   """
   if weights is None:
     return tf.cast(indices, tf.float32) / float(n_values)
@@ -128,22 +130,29 @@ def _sorted_cdf(weights: Optional[tf.Tensor], sorter: tf.Tensor,
   cumulative = tf.concat([tf.zeros_like(cumulative[..., :1]), cumulative],
                          axis=-1)
   cdf = tf.gather(cumulative, indices, axis=-1, batch_dims=batch_dims)
+  if not normalize_weights:
+    return cdf
   return core.safe_divide(cdf, cumulative[..., -1:])
 
 
 def wasserstein_distance(u_values: tf.Tensor, v_values: tf.Tensor,
                          u_weights: Optional[tf.Tensor] = None,
                          v_weights: Optional[tf.Tensor] = None,
-                         p: float = 1.0) -> tf.Tensor:
+                         p: float = 1.0,
+                         normalize_weights: bool = False) -> tf.Tensor:
   """Differentiable distance between two weighted 1-D sample sets.
 
   With CDFs U and V of the weighted samples, the result is
-  (integral |U(x) - V(x)|**p dx)**(1/p): for p = 1 the Wasserstein-1 (earth
-  mover's) distance, the same as scipy.stats.wasserstein_distance; for p = 2
-  scipy.stats.energy_distance / sqrt(2). The integral is exact: both CDFs
-  are step functions between the merged sorted samples. Weights are
-  normalised to sum to one (the original forgot to apply this), so any
-  non-negative weights work; all-zero weights give a CDF of 0.
+  (integral |U(x) - V(x)|**p dx)**(1/p). The integral is exact: both CDFs
+  are step functions between the merged sorted samples. By default, as in
+  magenta/ddsp, weighted CDFs are the cumulative sums of the weights
+  themselves (the original computes their normalisation and drops it), so
+  the distance also grows with the difference of the weights' totals. With
+  normalize_weights=True the weights are normalised to sum to one (all-zero
+  weights give a CDF of 0), and for p = 1 the result is the Wasserstein-1
+  (earth mover's) distance of scipy.stats.wasserstein_distance, for p = 2
+  scipy.stats.energy_distance / sqrt(2). Without weights the CDFs are the
+  sample fractions either way.
 
   Gradients flow to the values (through the gaps between sorted samples)
   and to the weights (through the CDFs).
@@ -154,6 +163,7 @@ def wasserstein_distance(u_values: tf.Tensor, v_values: tf.Tensor,
     u_weights: Non-negative weights of u, [..., n], or None (equal).
     v_weights: Non-negative weights of v, [..., m], or None (equal).
     p: Order of the distance, >= 1.
+    normalize_weights: Normalise each set's weights to sum to one.
 
   Returns:
     float32 distances of the batch shape [...].
@@ -187,9 +197,9 @@ def wasserstein_distance(u_values: tf.Tensor, v_values: tf.Tensor,
   u_indices = tf.searchsorted(u_sorted, breaks, side='right')
   v_indices = tf.searchsorted(v_sorted, breaks, side='right')
   u_cdf = _sorted_cdf(u_weights, u_sorter, u_indices, u_values.shape[-1],
-                      batch_dims)
+                      batch_dims, normalize_weights)
   v_cdf = _sorted_cdf(v_weights, v_sorter, v_indices, v_values.shape[-1],
-                      batch_dims)
+                      batch_dims, normalize_weights)
 
   cdf_gap = tf.abs(u_cdf - v_cdf)
   if p == 1.0:
@@ -215,24 +225,29 @@ class WassersteinConsistencyLoss(Loss):
   """Wasserstein-1 distance between two sets of sinusoids. Experimental.
 
   In every frame each set of sinusoids is a distribution over frequency
-  (MIDI or Hz) with the amplitudes as weights (normalised per frame); the
+  (MIDI or Hz) with the amplitudes as weights (as in the original, not
+  normalised unless normalize_weights; see wasserstein_distance); the
   loss is the mean over frames of the distance between them, times weight.
   Unlike the original, midi=False compares in Hz instead of returning 0.
   """
 
-  _config_args = ('weight', 'midi')
+  _config_args = ('weight', 'midi', 'normalize_weights')
 
-  def __init__(self, weight: float = 1.0, midi: bool = True, **kwargs):
+  def __init__(self, weight: float = 1.0, midi: bool = True,
+               normalize_weights: bool = False, **kwargs):
     """Sets the weight and frequency scale.
 
     Args:
       weight: Multiplies the loss; 0 disables it.
       midi: Compare frequencies in MIDI (log scale) rather than Hz.
+      normalize_weights: Normalise each frame's amplitudes to sum to one
+        (ddsp_tf's option; the original compares the raw amplitudes).
       **kwargs: Keras layer arguments.
     """
     super().__init__(**kwargs)
     self.weight = _check_weight('weight', weight)
     self.midi = bool(midi)
+    self.normalize_weights = bool(normalize_weights)
 
   def call(self, amps_a: tf.Tensor, freqs_a: tf.Tensor, amps_b: tf.Tensor,
            freqs_b: tf.Tensor) -> tf.Tensor:
@@ -253,7 +268,8 @@ class WassersteinConsistencyLoss(Loss):
         amps_a, freqs_a, amps_b, freqs_b)
     if self.midi:
       freqs_a, freqs_b = core.hz_to_midi(freqs_a), core.hz_to_midi(freqs_b)
-    distance = wasserstein_distance(freqs_a, freqs_b, amps_a, amps_b, p=1.0)
+    distance = wasserstein_distance(freqs_a, freqs_b, amps_a, amps_b, p=1.0,
+                                    normalize_weights=self.normalize_weights)
     return self.weight * tf.reduce_mean(distance)
 
 

@@ -6,7 +6,8 @@ Run with the original's environment (it imports `ddsp`, the original):
 
 Each output file `<group>.npz` holds, for every case, its array inputs
 (`<case>/a<i>` positional, `<case>/k_<name>` keyword), its output(s)
-(`<case>/out` or `<case>/out<i>` for tuples) and one JSON string
+(`<case>/out`, `<case>/out<i>` for tuples, `<case>/out_<key>` for dicts)
+and one JSON string
 `__spec__` listing the cases: the function (or Processor class) name, which
 positional arguments are arrays and the scalar keyword arguments. The tests
 (tests/test_golden.py) read only these files; they never import the original.
@@ -22,6 +23,7 @@ import tensorflow as tf
 import ddsp
 from ddsp import core
 from ddsp import effects
+from ddsp import losses
 from ddsp import processors
 from ddsp import spectral_ops
 from ddsp import synths
@@ -58,7 +60,7 @@ def to_numpy(x):
   if isinstance(x, (tuple, list)):
     return [to_numpy(v) for v in x]
   if isinstance(x, dict):
-    raise TypeError('dict outputs are not supported')
+    return {k: to_numpy(v) for k, v in x.items()}
   return np.asarray(x.numpy() if hasattr(x, 'numpy') else x)
 
 
@@ -117,7 +119,10 @@ class Group:
         entry['array_kwargs'].append([k, self._store(f'{case}/k_{k}', v)])
       else:
         entry['kwargs'][k] = v
-    if isinstance(out, list):
+    if isinstance(out, dict):
+      entry['out'] = {k: self._store(f'{case}/out_{k}', o)
+                      for k, o in out.items()}
+    elif isinstance(out, list):
       entry['out'] = [self._store(f'{case}/out{i}', o)
                       for i, o in enumerate(out)]
     else:
@@ -521,13 +526,107 @@ def processor_cases():
   g.save()
 
 
+def losses_cases():
+  """The deterministic losses, from their own random inputs."""
+  rng = np.random.default_rng(20261207)
+
+  def rand(lo, hi, *shape):
+    return f32(rng.uniform(lo, hi, shape))
+
+  g = Group('losses')
+  c, lay = g.case, g.layer
+  target, value = rand(-1.0, 1.0, 2, 30, 4), rand(-1.0, 1.0, 2, 30, 4)
+  weights = rand(0.0, 1.0, 2, 30, 4)
+  for loss_type in ('L1', 'L2', 'COSINE'):
+    c(f'mean_difference_{loss_type}', 'mean_difference',
+      losses.mean_difference, target, value, loss_type=loss_type)
+  c('mean_difference_weights', 'mean_difference', losses.mean_difference,
+    target, value, weights=weights)
+  amps, amps_target = rand(0.0, 1.0, 2, 30, 1), rand(0.0, 1.0, 2, 30, 1)
+  amps[0, :3] = 0.0
+  c('amp_loss', 'amp_loss', losses.amp_loss, amps, amps_target)
+  c('amp_loss_log_l2', 'amp_loss', losses.amp_loss, amps, amps_target,
+    loss_type='L2', log=True)
+  f0, f0_target = rand(50.0, 2000.0, 2, 30, 1), rand(50.0, 2000.0, 2, 30, 1)
+  c('freq_loss', 'freq_loss', losses.freq_loss, f0, f0_target)
+  c('freq_loss_weights', 'freq_loss', losses.freq_loss, f0, f0_target,
+    weights=weights[..., :1])
+
+  # Two different test signals of 0.5 s: a chirp plus noise, and a tone.
+  t = np.arange(8000) / 16000.0
+  audio = f32(0.5 * np.sin(2 * np.pi * (200 * t + 800 * t**2))[None]
+              + 0.05 * rng.standard_normal((2, 8000)))
+  audio_gen = f32(0.4 * np.sin(2 * np.pi * 330 * t)[None]
+                  + 0.05 * rng.standard_normal((2, 8000)))
+  lay('spectral_loss', 'SpectralLoss', losses.SpectralLoss, {}, audio,
+      audio_gen)
+  for option in ('logmag_weight', 'delta_time_weight', 'delta_freq_weight',
+                 'cumsum_freq_weight', 'loudness_weight'):
+    lay(f'spectral_loss_{option}', 'SpectralLoss', losses.SpectralLoss,
+        {option: 1.0, 'mag_weight': 0.0}, audio, audio_gen)
+  lay('spectral_loss_l2_sizes', 'SpectralLoss', losses.SpectralLoss,
+      {'loss_type': 'L2', 'logmag_weight': 1.0, 'fft_sizes': [1024, 256]},
+      audio, audio_gen)
+  lay('pretrained_crepe_embedding_loss', 'PretrainedCREPEEmbeddingLoss',
+      losses.PretrainedCREPEEmbeddingLoss, {}, audio, audio_gen)
+
+  n_harmonics = 6
+  noise, noise_target = rand(0.0, 1.0, 2, 30, 5), rand(0.0, 1.0, 2, 30, 5)
+  lay('filtered_noise_consistency', 'FilteredNoiseConsistencyLoss',
+      losses.FilteredNoiseConsistencyLoss, {}, noise, noise_target)
+  dist = rand(0.0, 1.0, 2, 30, n_harmonics)
+  dist_target = rand(0.0, 1.0, 2, 30, n_harmonics)
+  lay('harmonic_consistency', 'HarmonicConsistencyLoss',
+      losses.HarmonicConsistencyLoss, {}, amps, amps_target, dist,
+      dist_target, f0, f0_target)
+  n_sinusoids = 5
+  amps_a, amps_b = rand(0.0, 1.0, 2, 30, n_sinusoids), rand(0.0, 1.0, 2, 30,
+                                                            n_sinusoids)
+  freqs_a = rand(80.0, 4000.0, 2, 30, n_sinusoids)
+  freqs_b = rand(80.0, 4000.0, 2, 30, n_sinusoids)
+  lay('wasserstein_consistency', 'WassersteinConsistencyLoss',
+      losses.WassersteinConsistencyLoss, {}, amps_a, freqs_a, amps_b,
+      freqs_b)
+  lay('wasserstein_consistency_hz', 'WassersteinConsistencyLoss',
+      losses.WassersteinConsistencyLoss, {'midi': False}, amps_a, freqs_a,
+      amps_b, freqs_b)
+  u, v = rand(0.0, 10.0, 3, 7), rand(0.0, 10.0, 3, 5)
+  uw, vw = rand(0.1, 1.0, 3, 7), rand(0.1, 1.0, 3, 5)
+  c('wasserstein_distance', 'wasserstein_distance',
+    losses.wasserstein_distance, u, v, uw, vw)
+  c('wasserstein_distance_p2', 'wasserstein_distance',
+    losses.wasserstein_distance, u, v, uw, vw, p=2.0)
+  lay('kde_consistency', 'KDEConsistencyLoss', losses.KDEConsistencyLoss,
+      {}, amps_a, freqs_a, amps_b, freqs_b)
+  lay('kde_consistency_args', 'KDEConsistencyLoss',
+      losses.KDEConsistencyLoss,
+      {'weight_a': 0.5, 'weight_b': 2.0, 'weight_mean_amp': 0.0,
+       'scale_a': 0.3, 'scale_b': 0.05}, amps_a, freqs_a, amps_b, freqs_b)
+  f0_candidates = rand(80.0, 1000.0, 2, 30, 4)
+  lay('twm', 'TWMLoss', losses.TWMLoss, {}, f0_candidates, freqs_a, amps_a)
+  lay('twm_args', 'TWMLoss', losses.TWMLoss,
+      {'sinusoids_weight': 0.5, 'harmonics_weight': 2.0,
+       'sinusoids_scale': 0.3, 'harmonics_scale': 0.1,
+       'n_harmonic_points': 5, 'n_harmonic_gaussians': 12,
+       'softmin_temperature': 0.5}, f0_candidates, freqs_a, amps_a)
+  lay('param', 'ParamLoss', losses.ParamLoss, {}, target, value)
+  lay('param_l2_weights', 'ParamLoss', losses.ParamLoss,
+      {'loss_type': 'L2', 'weight': 3.0}, target, value, weights)
+  g.save()
+
+
 def main():
   tf.random.set_seed(0)
   print('original ddsp', ddsp.__version__ if hasattr(ddsp, '__version__')
         else '?', 'TF', tf.__version__, file=sys.stderr)
-  core_cases()
-  spectral_cases()
-  processor_cases()
+  groups = {'core': core_cases, 'spectral_ops': spectral_cases,
+            'processors': processor_cases, 'losses': losses_cases}
+  # Without arguments every file is rewritten (the same files again). The
+  # losses draw from their own random stream, so `make_golden.py losses`
+  # rewrites losses.npz alone; core, spectral_ops and processors share one
+  # stream and are reproduced only together.
+  for name in sys.argv[1:] or groups:
+    groups[name]()
 
 
 if __name__ == '__main__':
