@@ -46,6 +46,10 @@ CASES = {'solo_instrument': ('ir', '_ir'),
          'nsynth_ae': None,
          'dilated_conv': None,
          'legacy_adam': None}
+# MIDI autoencoders of models/midiae (tests/golden/
+# make_original_midi_checkpoint.py): expected.npz holds their deterministic
+# outputs ('out_<key>': synthesis parameters, MIDI, latents).
+MIDI_CASES = ('midiae', 'z_midiae')
 
 
 def _expected(case):
@@ -217,7 +221,8 @@ def test_moments_of_only_some_weights_are_an_error(tmp_path, capsys,
   assert not os.path.exists(tmp_path / 'out')
 
 
-@pytest.mark.parametrize('case', ['vst', 'nsynth_ae', 'dilated_conv'])
+@pytest.mark.parametrize('case', ['vst', 'nsynth_ae', 'dilated_conv'] +
+                         list(MIDI_CASES))
 def test_model_restore_reads_an_original_checkpoint(case):
   """Model.restore maps the original's keys in memory, on an unbuilt model
   (solo_instrument: tests/test_original_interchange.py)."""
@@ -228,10 +233,29 @@ def test_model_restore_reads_an_original_checkpoint(case):
   features = {k[len('in_'):]: tf.constant(v) for k, v in expected.items()
               if k.startswith('in_')}
   outputs = model(features, training=False)
-  for key in CONTROLS:
+  compared = [k[len('out_'):] for k in expected if k.startswith('out_')
+              and k not in ('out_harmonic', 'out_harmonic_reverb')]
+  assert set(CONTROLS) <= set(compared) or case in MIDI_CASES
+  for key in compared:
     _assert_close(outputs[key], expected[f'out_{key}'], key)
-  if 'out_z' in expected:
-    _assert_close(outputs['z'], expected['out_z'], 'z')
+
+
+@pytest.mark.parametrize('case', MIDI_CASES)
+def test_converted_midi_autoencoder_reproduces_the_original(case, tmp_path):
+  """The MIDI autoencoders' encoders, decoders and stacks convert."""
+  original = os.path.join(GOLDEN_DIR, f'original_{case}')
+  converted = str(tmp_path / 'run')
+  assert cli.main([f'--original_checkpoint={original}',
+                   f'--save_dir={converted}']) == 0
+  expected = _expected(case)
+  features = {k[len('in_'):]: tf.constant(v) for k, v in expected.items()
+              if k.startswith('in_')}
+  model = _run_model(converted)
+  model(features, training=False)
+  model.restore(converted)
+  outputs = model(features, training=False)
+  for key in (k[len('out_'):] for k in expected if k.startswith('out_')):
+    _assert_close(outputs[key], expected[f'out_{key}'], key)
 
 
 def test_model_restore_of_an_original_checkpoint_is_strict():
@@ -290,7 +314,7 @@ def test_vst_inference_module_restores_an_original_checkpoint():
 
 def test_every_rule_is_used_and_keys_map_one_to_one():
   used = set()
-  for case in CASES:
+  for case in list(CASES) + list(MIDI_CASES):
     original = os.path.join(GOLDEN_DIR, f'original_{case}')
     # The model's weights (without a legacy optimizer's slots below them).
     keys = [k for k, _ in tf.train.list_variables(original)

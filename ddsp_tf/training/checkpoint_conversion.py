@@ -28,7 +28,12 @@ DilatedConvDecoder conditioned on z (layer-norm ConditionalNorm, as
 models/midiae's synthcoder; without resampling or spectral norm), with
 the Adam moments of the original's Keras 2.11+ Adam for the last two and
 of a legacy optimizer_v2 Adam (as the original trained before TF 2.11) for
-nsynth_ae.
+nsynth_ae; the MidiAutoencoder of models/midiae/midiae.gin with the mixin
+midi_encoder.gin (DilatedConvDecoder, HarmonicToMidiEncoder,
+MidiToHarmonicDecoder) and the ZMidiAutoencoder of z_midiae.gin
+(OneHotEncoder, MfccTimeDistributedRnnEncoder, ExpressionEncoder,
+FcStackOut; without its note encoder, which the original cannot run).
+`restore_original` maps the same keys in memory, for `Model.restore`.
 """
 
 import logging
@@ -54,7 +59,10 @@ logger = logging.getLogger(__name__)
 # (starting with 'model/', without VARIABLE_SUFFIX).
 CHECKPOINT_RULES: Tuple[Tuple[Text, Text], ...] = (
     (r'input_stacks/(\d+)/', r'input_stacks.S\1/'),
-    (r'(input_stacks\.S\d+|out_stack)/layer_with_weights-(\d+)/',
+    # ZMidiAutoencoder's lists of encoders.
+    (r'(z_global_encoders|z_synth_encoders)/(\d+)/', r'\1.S\2/'),
+    # FcStacks: RnnFcDecoder's input and output stacks, FcStackOut's stack.
+    (r'(input_stacks\.S\d+|out_stack|(?<=/)stack)/layer_with_weights-(\d+)/',
      r'\1/fcs.S\2/'),
     (r'fcs\.S(\d+)/layer_with_weights-0/', r'fcs.S\1/dense/'),
     (r'fcs\.S(\d+)/layer_with_weights-1/(gamma|beta)$', r'fcs.S\1/norm/\2'),
@@ -64,8 +72,9 @@ CHECKPOINT_RULES: Tuple[Tuple[Text, Text], ...] = (
     (r'/layers/(\d+)/layer_with_weights-0/', r'/convs.S\1/'),
     (r'/norms/(\d+)/', r'/norms.S\1/'),
     # Keras 3 Dense and Conv layers keep their kernel as '_kernel' (RNN
-    # cells keep 'kernel').
+    # cells keep 'kernel'), Embedding layers their table as '_embeddings'.
     (r'(?<!/cell)/kernel$', r'/_kernel'),
+    (r'/embeddings$', r'/_embeddings'),
     # A processor's weights (by the processor's gin name, e.g. 'reverb'):
     # Reverb's ir, FilteredNoiseReverb's magnitudes, ExpDecayReverb's gain
     # and decay.
@@ -300,7 +309,8 @@ def build_on_zeros(model) -> None:
 
   Args:
     model: A ddsp_tf model taking f0_hz, loudness_db, f0_confidence and
-      audio features.
+      audio features (and, for the MIDI autoencoders, instrument_id and
+      note_active_velocities).
 
   Raises:
     ValueError: If the call fails (the message has the model's error).
@@ -316,14 +326,17 @@ def build_on_zeros(model) -> None:
         n_samples, preprocessor.frame_size, hop_size, preprocessor.padding)[0]
   zeros = tf.zeros([1, n_frames, 1])
   features = {'f0_hz': zeros + 100.0, 'loudness_db': zeros - 60.0,
-              'f0_confidence': zeros + 1.0, 'audio': tf.zeros([1, n_samples])}
+              'f0_confidence': zeros + 1.0, 'audio': tf.zeros([1, n_samples]),
+              # The MIDI autoencoders' instrument and ground-truth notes.
+              'instrument_id': tf.zeros([1], tf.int64),
+              'note_active_velocities': tf.zeros([1, n_frames, 128])}
   try:
     model(features, training=False)
   except (ValueError, TypeError, KeyError, tf.errors.OpError) as error:
     raise ValueError(
         f'Cannot build the {type(model).__name__} of the run\'s operative '
         'config by a call on zeros (f0_hz, loudness_db, f0_confidence, '
-        f'audio): {error}') from None
+        f'audio, instrument_id, note_active_velocities): {error}') from None
 
 
 def _model_keys(model, tmp_dir: Text) -> Dict[Text, List[int]]:
