@@ -45,7 +45,8 @@ CASES = {'solo_instrument': ('ir', '_ir'),
          'vst': ('magnitudes', '_magnitudes'),
          'nsynth_ae': None,
          'dilated_conv': None,
-         'legacy_adam': None}
+         'legacy_adam': None,
+         'dilated_conv_spectral_norm': None}
 # MIDI autoencoders of models/midiae (tests/golden/
 # make_original_midi_checkpoint.py): expected.npz holds their deterministic
 # outputs ('out_<key>': synthesis parameters, MIDI, latents).
@@ -221,7 +222,8 @@ def test_moments_of_only_some_weights_are_an_error(tmp_path, capsys,
   assert not os.path.exists(tmp_path / 'out')
 
 
-@pytest.mark.parametrize('case', ['vst', 'nsynth_ae', 'dilated_conv'] +
+@pytest.mark.parametrize('case', ['vst', 'nsynth_ae', 'dilated_conv',
+                                  'dilated_conv_spectral_norm'] +
                          list(MIDI_CASES))
 def test_model_restore_reads_an_original_checkpoint(case):
   """Model.restore maps the original's keys in memory, on an unbuilt model

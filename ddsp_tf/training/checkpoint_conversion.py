@@ -25,7 +25,8 @@ Reverb), models/vst/vst.gin (RnnFcDecoder, FilteredNoiseReverb,
 OnlineF0PowerPreprocessor), papers/iclr2020/nsynth_ae.gin (models/ae.gin:
 MfccTimeDistributedRnnEncoder and RnnFcDecoder on z) and the same with a
 DilatedConvDecoder conditioned on z (layer-norm ConditionalNorm, as
-models/midiae's synthcoder; without resampling or spectral norm), with
+models/midiae's synthcoder), one with spectrally normalized convolutions
+(no resampling stack is verified), with
 the Adam moments of the original's Keras 2.11+ Adam for the last two and
 of a legacy optimizer_v2 Adam (as the original trained before TF 2.11) for
 nsynth_ae; the MidiAutoencoder of models/midiae/midiae.gin with the mixin
@@ -75,6 +76,11 @@ CHECKPOINT_RULES: Tuple[Tuple[Text, Text], ...] = (
     # cells keep 'kernel'), Embedding layers their table as '_embeddings'.
     (r'(?<!/cell)/kernel$', r'/_kernel'),
     (r'/embeddings$', r'/_embeddings'),
+    # A spectrally normalized convolution: the original's wrapper keeps the
+    # kernel as 'w' (ddsp_tf's wrapper 'kernel', after the rule above) and
+    # the power-iteration vector as 'sn_u'.
+    (r'/(conv_in|convs\.S\d+)/w$', r'/\1/kernel'),
+    (r'/(conv_in|convs\.S\d+)/sn_u$', r'/\1/vector_u'),
     # A processor's weights (by the processor's gin name, e.g. 'reverb'):
     # Reverb's ir, FilteredNoiseReverb's magnitudes, ExpDecayReverb's gain
     # and decay.

@@ -6,7 +6,7 @@ Run with the original's environment (it imports `ddsp`, the original):
       tests/golden/make_original_checkpoint.py [case ...]
 
 For each case of CASES (default all: solo_instrument, vst, nsynth_ae,
-dilated_conv, legacy_adam), a small Autoencoder of its gin file (gin bindings shrink it) is
+dilated_conv, dilated_conv_spectral_norm, legacy_adam), a small Autoencoder of its gin file (gin bindings shrink it) is
 built by one call, its variables get fixed random values, an Adam optimizer
 takes one step of zero gradients (so that the checkpoint holds optimizer
 slots too, as the original's Trainer writes them) and
@@ -93,6 +93,26 @@ CASES = {
             "DilatedConvDecoder.norm_type = 'layer'",
             "DilatedConvDecoder.input_keys = ('ld_scaled', 'f0_scaled')",
             "DilatedConvDecoder.conditioning_keys = ('z',)",
+            'DilatedConvDecoder.output_splits = '
+            "(('amps', 1), ('harmonic_distribution', 6), "
+            "('noise_magnitudes', 5))"],
+        3200, 50),
+    # A DilatedConvDecoder with spectrally normalized convolutions, no
+    # encoder. (An upsampling one cannot feed the Harmonic synth, whose f0
+    # stays at the preprocessor's frames.)
+    'dilated_conv_spectral_norm': (
+        'papers/iclr2020/nsynth_ae.gin',
+        _SMALL_AE + [
+            'get_model.model = @models.Autoencoder()',
+            'Autoencoder.encoder = None',
+            'Autoencoder.decoder = @decoders.DilatedConvDecoder()',
+            'DilatedConvDecoder.ch = 4',
+            'DilatedConvDecoder.layers_per_stack = 2',
+            'DilatedConvDecoder.stacks = 2',
+            "DilatedConvDecoder.norm_type = 'layer'",
+            'DilatedConvDecoder.spectral_norm = True',
+            "DilatedConvDecoder.input_keys = ('ld_scaled', 'f0_scaled')",
+            'DilatedConvDecoder.conditioning_keys = None',
             'DilatedConvDecoder.output_splits = '
             "(('amps', 1), ('harmonic_distribution', 6), "
             "('noise_magnitudes', 5))"],
