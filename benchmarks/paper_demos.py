@@ -21,60 +21,9 @@ melodies:
 * room transfer: the learned room applied to the dry instrument of that
   melody, its RT60 measured from the decays after note-offs.
 
-Why the setup is as it is (the figures are 600-step runs unless stated):
-
-* The learned room is an ExpDecayReverb (a learned gain and decay over
-  fixed noise), not the free-form Reverb of solo_instrument.gin: in a few
-  hundred CPU steps Adam moves each of a free IR's 16000 taps by about the
-  learning rate per step, and that random walk leaves a noise floor about
-  20 dB under the direct sound whose energy exceeds the room's (an IR with
-  28 times the true energy after 300 steps at batch 8, RT60 estimated
-  0.69 s even with noise compensation), so the free IR needs the thousands
-  of steps of a full training.
-* The true room's noise is the ExpDecayReverb's own (room_ir), so the
-  learned room can become the true one. A room of other noise (white
-  Gaussian noise at first) cannot be matched: its reverberant tails have a
-  random spectral fine structure that the learned room renders with other
-  random values, and the L1 log-magnitude loss then scores smooth tails
-  rendered by the decoder better. The room drifted dry as training went
-  on (direct-to-reverberant ratios of +1.5 and -0.2 dB after 600 steps,
-  +8.8 after 1000, +11.7 after 1500, against the true 0 dB) and the dry
-  output followed the input's decays (0.175 to 0.24 s against 0.24 s).
-  With the room's own noise, the learned RT60 and ratio match the truth to
-  1% and 0.4 dB.
-* Note peaks spread over 26 dB (TRAIN_PEAK_RANGE), so that the held-out
-  melodies (13 dB) turned down 6 dB stay inside the training range. Over
-  13 dB the decoder's output loudness moved about half as much as its
-  input within the melodies' range, more below it, and -6 dB measured
-  anywhere from -4.1 to -8.8 dB over five runs.
-* The room starts long and wet: RT60 1 s (Training.initial_rt60_secs)
-  and 8 times the direct sound's energy (Training.initial_wet_ratio).
-  Adam moves each of its two raw parameters by about the learning rate per
-  step, whatever the gradient's size, so the start decides where the room
-  ends: with ExpDecayReverb's default gain (about 860 times the direct
-  energy at RT60 1 s) the room stayed 25 dB too wet after 600 steps; one
-  that started near the truth (2 times) ended 12 to 16 dB too dry.
-* 1500 steps. After note-offs the dry output fell 30 dB 12, 3.1, 5.9,
-  1.1 and 12 times faster than the input for seeds 0 to 4 at 1000 steps
-  (measured with centred frames, below), and 16, 12, 3.1, 47 and 12 times
-  for seeds 0 to 4 at 1500, where -6 dB also measured closer to -6 (-5.49
-  to -6.59 dB, against -5.1 to -6.5 at 1000). The 256-unit decoder
-  (solo_instrument_cpu.gin's width) tells a reverberant tail from a quiet
-  note by what came before, and that takes it the longest to learn.
-* The renders are analysed with the framing the model trained on
-  (model.feature_padding, 'same'). Centred frames are half a loudness
-  window (16 ms) early for it, and the dry output went on sounding after
-  note-offs: 0.075 to 0.095 s to fall 30 dB on three models that take
-  0.07 to 0.075 s with matched frames.
-* The harmonic synthesizer runs with ddsp_tf's `crossfade_amplitudes=True`
-  (see the README's differences table): it renders the 40 harmonics about
-  5 times faster forward and backward than the original's per-harmonic
-  upsampling, which took over half of each step, so the 1500 steps train
-  in about 3 minutes instead of 4 on 2 cores (8.6 against 6.0 steps/s).
-  Every target is met with it (seed 0, 2026-12-06).
-* The run is seeded and deterministic: the outcome of so short a training
-  varies with the weights' initialisation and the order of the examples,
-  and without op determinism even a seeded CPU run does not repeat.
+Why the setup is as it is (the learned room, the peak range, the room's
+start, 1500 steps, the framing of the analysis, crossfade_amplitudes and
+determinism), with the runs that decided it: docs/paper_demos.md.
 """
 
 import collections
@@ -185,7 +134,7 @@ def room_ir(rt60_secs: float = ROOM_RT60_SECS,
 
   The noise is that of effects.ExpDecayReverb(noise_seed=noise_seed) of the
   same length, so the learned room (an ExpDecayReverb of ROOM_SECS) can
-  match the true one exactly; see the module docstring for why it must.
+  match the true one exactly; see docs/paper_demos.md for why it must.
 
   Args:
     rt60_secs: Time for the energy to fall by 60 dB, below 3.45 * seconds.
@@ -231,7 +180,7 @@ include 'datasets/tfrecord.gin'
 
 F0LoudnessPreprocessor.time_steps = {time_steps}
 Harmonic.n_samples = {n_samples}
-Harmonic.crossfade_amplitudes = True
+Harmonic.crossfade_amplitudes = {crossfade_amplitudes}
 FilteredNoise.n_samples = {n_samples}
 ProcessorGroup.dag = [
     (@synths.Harmonic(), ['amps', 'harmonic_distribution', 'f0_hz']),
@@ -308,11 +257,13 @@ class Training:
     reverb: The effects class of the learned room.
     reverb_secs: Length of the learned IR.
     initial_rt60_secs: The ExpDecayReverb's RT60 before training (None: the
-      class default, 12% of reverb_secs); see the module docstring.
+      class default, 12% of reverb_secs); see docs/paper_demos.md.
     initial_wet_ratio: The ExpDecayReverb's reverberant energy over direct
       energy before training (None: the class default gain, which makes it
-      about 860 at an RT60 of 1 s); see the module docstring.
+      about 860 at an RT60 of 1 s); see docs/paper_demos.md.
     seed: Seed of TensorFlow's and numpy's random numbers for the run.
+    crossfade_amplitudes: The harmonic synthesizer's ddsp_tf option (see
+      docs/paper_demos.md); False renders as the original does.
   """
   steps: int = 1500
   batch_size: int = 4
@@ -326,6 +277,7 @@ class Training:
   initial_rt60_secs: Optional[float] = 1.0
   initial_wet_ratio: Optional[float] = 8.0
   seed: int = 0
+  crossfade_amplitudes: bool = True
 
 
 def _room_bindings(training: Training) -> str:
@@ -454,7 +406,8 @@ def train_and_export(workdir: str, training: Training = Training()) -> str:
         learning_rate=training.learning_rate,
         warmup_steps=int(training.steps * training.warmup_fraction),
         steps=training.steps,
-        final_lr_fraction=training.final_lr_fraction))
+        final_lr_fraction=training.final_lr_fraction,
+        crossfade_amplitudes=bool(training.crossfade_amplitudes)))
   save_dir = os.path.join(workdir, 'run')
   steps = training.steps
   _run_logged([
