@@ -44,6 +44,9 @@ N_FRAMES = 1000
 # (batch size, jit_compile, timed steps).
 CASES = ((16, False, 6), (16, True, 6), (1, False, 30), (1, True, 30))
 WARMUP_STEPS = 2
+# ddsp_tf's named speed options that change the numbers (README's
+# differences table), compared with the defaults in their own table.
+SPEED_OPTIONS = ('Harmonic.crossfade_amplitudes = True',)
 
 
 @dataclasses.dataclass
@@ -186,6 +189,58 @@ def compare_with_before(batch_size: int, jit_compile: bool,
                         statistics.median(durations[1]))
 
 
+def compare_with_options(batch_size: int, jit_compile: bool,
+                         steps: int) -> StepComparison:
+  """Alternates steps of the default model and one with speed options.
+
+  The options are ddsp_tf's named, non-default ones that change the numbers
+  (the README's differences table): the harmonic synthesizer's
+  crossfade_amplitudes. Both models start from the same weights.
+
+  Args:
+    batch_size: Examples per step.
+    jit_compile: Compile the forward and backward pass with XLA.
+    steps: Timed steps of each trainer (after WARMUP_STEPS untimed ones).
+
+  Returns:
+    The median step times: step_s with the options, before_s without.
+  """
+  # pylint: disable=import-outside-toplevel
+  import statistics
+  import gin
+  import tensorflow as tf
+  from ddsp_tf.training import models
+  from ddsp_tf.training import trainers
+  from ddsp_tf.training import runner
+  # pylint: enable=import-outside-toplevel
+  gin.add_config_file_search_path(runner.package_gin_dir())
+  strategy = tf.distribute.get_strategy()
+  batch = {key: tf.constant(value)
+           for key, value in make_batch(batch_size).items()}
+  trainer_list = []
+  for options in (SPEED_OPTIONS, ()):
+    gin.clear_config()
+    gin.parse_config_files_and_bindings([MODEL_CONFIG], list(options))
+    model = models.get_model()
+    trainer = trainers.Trainer(model, strategy, jit_compile=jit_compile)
+    trainer.build(batch)
+    if trainer_list:
+      for mine, theirs in zip(model.weights, trainer_list[0].model.weights):
+        mine.assign(theirs)
+    for _ in range(WARMUP_STEPS):
+      trainer.train_step(batch)['total_loss'].numpy()
+    trainer_list.append(trainer)
+  durations = ([], [])
+  for _ in range(steps):
+    for trainer, times in zip(trainer_list, durations):
+      start = time.perf_counter()
+      trainer.train_step(batch)['total_loss'].numpy()
+      times.append(time.perf_counter() - start)
+  return StepComparison(batch_size, jit_compile,
+                        statistics.median(durations[0]),
+                        statistics.median(durations[1]))
+
+
 def _measure_in_child(batch_size: int, jit_compile: bool,
                       steps: int) -> Result:
   """Runs `measure` in a fresh process, so peak RSS is per row."""
@@ -228,7 +283,33 @@ def run() -> List[Result]:
   print(f'targets: CPU >= {TARGET_CPU_PERCENT:.0f}% on 2 cores; XLA >= '
         f'{TARGET_XLA_SPEEDUP:g}x tf.function.')
   run_comparison_with_before()
+  run_comparison_with_options()
   return results
+
+
+def run_comparison_with_options() -> List[StepComparison]:
+  """Prints the table of step times with SPEED_OPTIONS against without.
+
+  Returns:
+    The comparisons, in BEFORE_CASES order.
+  """
+  print(f'Training step with the speed options {list(SPEED_OPTIONS)} '
+        'against the defaults (alternating steps, median):')
+  print('| batch | compile | step s | step s default | speed-up |')
+  print('|------:|---------|-------:|---------------:|---------:|')
+  comparisons = []
+  for batch_size, jit_compile, steps in BEFORE_CASES:
+    command = [sys.executable, '-m', 'benchmarks.training', 'options',
+               str(batch_size), str(int(jit_compile)), str(steps)]
+    output = subprocess.run(command, capture_output=True, text=True,
+                            check=True).stdout
+    comparison = StepComparison(**json.loads(output.strip().splitlines()[-1]))
+    comparisons.append(comparison)
+    compile_name = 'XLA' if jit_compile else 'tf.function'
+    print(f'| {batch_size:5d} | {compile_name:<11} | '
+          f'{comparison.step_s:6.2f} | {comparison.before_s:14.2f} | '
+          f'{comparison.before_s / comparison.step_s:7.2f}x |', flush=True)
+  return comparisons
 
 
 def run_comparison_with_before() -> List[StepComparison]:
@@ -259,8 +340,10 @@ def run_comparison_with_before() -> List[StepComparison]:
 
 if __name__ == '__main__':
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
-  if sys.argv[1] == 'before':
-    print(json.dumps(dataclasses.asdict(compare_with_before(
+  if sys.argv[1] in ('before', 'options'):
+    compare = (compare_with_before if sys.argv[1] == 'before'
+               else compare_with_options)
+    print(json.dumps(dataclasses.asdict(compare(
         int(sys.argv[2]), bool(int(sys.argv[3])), int(sys.argv[4])))))
   else:
     print(json.dumps(dataclasses.asdict(measure(
