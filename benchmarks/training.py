@@ -136,6 +136,22 @@ class StepComparison:
   before_s: float
 
 
+def _alternate_steps(trainer_list, batch, steps: int,
+                     jit_compile: bool) -> StepComparison:
+  """Median step times of two trainers whose timed steps alternate."""
+  import statistics  # pylint: disable=import-outside-toplevel
+  durations = ([], [])
+  for _ in range(steps):
+    for trainer, times in zip(trainer_list, durations):
+      start = time.perf_counter()
+      trainer.train_step(batch)['total_loss'].numpy()
+      times.append(time.perf_counter() - start)
+  batch_size = int(next(iter(batch.values())).shape[0])
+  return StepComparison(batch_size, jit_compile,
+                        statistics.median(durations[0]),
+                        statistics.median(durations[1]))
+
+
 def compare_with_before(batch_size: int, jit_compile: bool,
                         steps: int) -> StepComparison:
   """Alternates steps of today's trainer and one with the old loss path.
@@ -149,7 +165,6 @@ def compare_with_before(batch_size: int, jit_compile: bool,
     The median step times.
   """
   # pylint: disable=import-outside-toplevel
-  import statistics
   import gin
   import tensorflow as tf
   from benchmarks import cases
@@ -178,15 +193,7 @@ def compare_with_before(batch_size: int, jit_compile: bool,
       trainer.train_step(batch)['total_loss'].numpy()
     trainer_list.append(trainer)
   object.__setattr__(model, 'loss_objs', fused_losses)
-  durations = ([], [])
-  for _ in range(steps):
-    for trainer, times in zip(trainer_list, durations):
-      start = time.perf_counter()
-      trainer.train_step(batch)['total_loss'].numpy()
-      times.append(time.perf_counter() - start)
-  return StepComparison(batch_size, jit_compile,
-                        statistics.median(durations[0]),
-                        statistics.median(durations[1]))
+  return _alternate_steps(trainer_list, batch, steps, jit_compile)
 
 
 def compare_with_options(batch_size: int, jit_compile: bool,
@@ -206,7 +213,6 @@ def compare_with_options(batch_size: int, jit_compile: bool,
     The median step times: step_s with the options, before_s without.
   """
   # pylint: disable=import-outside-toplevel
-  import statistics
   import gin
   import tensorflow as tf
   from ddsp_tf.training import models
@@ -230,15 +236,7 @@ def compare_with_options(batch_size: int, jit_compile: bool,
     for _ in range(WARMUP_STEPS):
       trainer.train_step(batch)['total_loss'].numpy()
     trainer_list.append(trainer)
-  durations = ([], [])
-  for _ in range(steps):
-    for trainer, times in zip(trainer_list, durations):
-      start = time.perf_counter()
-      trainer.train_step(batch)['total_loss'].numpy()
-      times.append(time.perf_counter() - start)
-  return StepComparison(batch_size, jit_compile,
-                        statistics.median(durations[0]),
-                        statistics.median(durations[1]))
+  return _alternate_steps(trainer_list, batch, steps, jit_compile)
 
 
 def _measure_in_child(batch_size: int, jit_compile: bool,
@@ -287,19 +285,24 @@ def run() -> List[Result]:
   return results
 
 
-def run_comparison_with_options() -> List[StepComparison]:
-  """Prints the table of step times with SPEED_OPTIONS against without.
+def _run_comparisons(mode: str, title: str,
+                     other: str) -> List[StepComparison]:
+  """Runs `python -m benchmarks.training <mode> ...` per BEFORE_CASES.
+
+  Args:
+    mode: 'before' or 'options' (compare_with_before, compare_with_options).
+    title: The table's title line.
+    other: The heading of the other step's column.
 
   Returns:
     The comparisons, in BEFORE_CASES order.
   """
-  print(f'Training step with the speed options {list(SPEED_OPTIONS)} '
-        'against the defaults (alternating steps, median):')
-  print('| batch | compile | step s | step s default | speed-up |')
-  print('|------:|---------|-------:|---------------:|---------:|')
+  print(title)
+  print(f'| batch | compile | step s | {other} | speed-up |')
+  print(f'|------:|---------|-------:|{"-" * (len(other) + 1)}:|---------:|')
   comparisons = []
   for batch_size, jit_compile, steps in BEFORE_CASES:
-    command = [sys.executable, '-m', 'benchmarks.training', 'options',
+    command = [sys.executable, '-m', 'benchmarks.training', mode,
                str(batch_size), str(int(jit_compile)), str(steps)]
     output = subprocess.run(command, capture_output=True, text=True,
                             check=True).stdout
@@ -307,33 +310,24 @@ def run_comparison_with_options() -> List[StepComparison]:
     comparisons.append(comparison)
     compile_name = 'XLA' if jit_compile else 'tf.function'
     print(f'| {batch_size:5d} | {compile_name:<11} | '
-          f'{comparison.step_s:6.2f} | {comparison.before_s:14.2f} | '
+          f'{comparison.step_s:6.2f} | {comparison.before_s:{len(other)}.2f} | '
           f'{comparison.before_s / comparison.step_s:7.2f}x |', flush=True)
   return comparisons
 
 
-def run_comparison_with_before() -> List[StepComparison]:
-  """Prints the table of step times now against before.
+def run_comparison_with_options() -> List[StepComparison]:
+  """Prints the table of step times with SPEED_OPTIONS against without."""
+  return _run_comparisons(
+      'options', f'Training step with the speed options {list(SPEED_OPTIONS)} '
+      'against the defaults (alternating steps, median):', 'step s default')
 
-  Returns:
-    The comparisons, in BEFORE_CASES order.
-  """
-  print('Training step now against before (term-by-term SpectralLoss; '
-        'same model, alternating steps, median):')
-  print('| batch | compile | step s | step s before | speed-up |')
-  print('|------:|---------|-------:|--------------:|---------:|')
-  comparisons = []
-  for batch_size, jit_compile, steps in BEFORE_CASES:
-    command = [sys.executable, '-m', 'benchmarks.training', 'before',
-               str(batch_size), str(int(jit_compile)), str(steps)]
-    output = subprocess.run(command, capture_output=True, text=True,
-                            check=True).stdout
-    comparison = StepComparison(**json.loads(output.strip().splitlines()[-1]))
-    comparisons.append(comparison)
-    compile_name = 'XLA' if jit_compile else 'tf.function'
-    print(f'| {batch_size:5d} | {compile_name:<11} | '
-          f'{comparison.step_s:6.2f} | {comparison.before_s:13.2f} | '
-          f'{comparison.before_s / comparison.step_s:7.2f}x |', flush=True)
+
+def run_comparison_with_before() -> List[StepComparison]:
+  """Prints the table of step times now against before."""
+  comparisons = _run_comparisons(
+      'before', 'Training step now against before (term-by-term '
+      'SpectralLoss; same model, alternating steps, median):',
+      'step s before')
   print(f'target: >= {TARGET_BEFORE_SPEEDUP:g}x.')
   return comparisons
 

@@ -137,6 +137,19 @@ def f32(x):
   return np.asarray(x, np.float32)
 
 
+def randomize_weights(model, rng):
+  """Fixed random values for a built model's weights (norm gains near 1)."""
+  for v in model.weights:
+    shape = v.shape.as_list()
+    if 'gamma' in v.name:
+      value = 1.0 + 0.2 * rng.standard_normal(shape)
+    elif '/ir' in v.name:
+      value = 0.05 * rng.standard_normal(shape)
+    else:
+      value = 0.3 * rng.standard_normal(shape)
+    v.assign(f32(value))
+
+
 def make(case):
   """Writes tests/golden/original_<case>/."""
   gin_file, bindings, n_samples, n_frames = CASES[case]
@@ -160,15 +173,7 @@ def make(case):
     features['loudness_db'] = f32(
         np.stack([-40 + 10 * t, -30 - 20 * t])[..., None])
   model(features, training=False)
-  for v in model.weights:
-    shape = v.shape.as_list()
-    if 'gamma' in v.name:
-      value = 1.0 + 0.2 * rng.standard_normal(shape)
-    elif '/ir' in v.name:
-      value = 0.05 * rng.standard_normal(shape)
-    else:
-      value = 0.3 * rng.standard_normal(shape)
-    v.assign(f32(value))
+  randomize_weights(model, rng)
   arrays = {}
   if case in ADAM_CASES:
     # The original Trainer's Adam (its learning-rate schedule) takes a step

@@ -23,11 +23,12 @@ Writes into `tests/golden/original_prepared/`:
   - `colab_<key>`: the original's `training.metrics.compute_audio_features`
     on tone.wav (audio, f0_hz, f0_confidence, loudness_db), as its timbre
     transfer Colab computes them.
-  - `solo_<key>`: the Colab's model sequence on the checkpoint in
-    `original_solo_instrument/` (parse its operative config, set the
-    lengths from the audio, `models.Autoencoder()`, `restore`, call) on
-    those features: the decoder's controls and the harmonic signal (the
-    filtered noise is random).
+  - `solo_<key>`: the Colab's model sequence (tests/colab_sequence.py,
+    shared with the test) on the checkpoint in `original_solo_instrument/`
+    (parse its operative config, set the lengths from the audio,
+    `models.Autoencoder()`, `restore`, call) on those features: the
+    decoder's controls and the harmonic signal (the filtered noise is
+    random).
   - `true_f0_hz`: the tone's f0 at 250 frames/s (frame i at i / 250 s).
 
 tests/test_original_interchange.py reads only these files.
@@ -36,19 +37,22 @@ tests/test_original_interchange.py reads only these files.
 import glob
 import os
 import shutil
+import sys
 import tempfile
 import wave
 
 import gin
 import numpy as np
 import pydub
-import tensorflow as tf
 
 import ddsp
 import ddsp.training
 from ddsp.training.data_preparation import prepare_tfrecord_lib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # tests/, for colab_sequence.
+import colab_sequence as colab_sequence_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+
 OUT_DIR = os.path.join(HERE, 'original_prepared')
 SAMPLE_RATE = 16000
 FRAME_RATE = 250
@@ -120,30 +124,9 @@ def prepare(wav_path):
 def colab_sequence(audio):
   """The timbre-transfer Colab's model calls on the solo checkpoint."""
   model_dir = os.path.join(HERE, 'original_solo_instrument')
-  features = ddsp.training.metrics.compute_audio_features(audio)
-  features = {k: np.asarray(v) for k, v in features.items()}
-  features['loudness_db'] = features['loudness_db'].astype(np.float32)
+  _, features, outputs, _ = colab_sequence_lib.run(ddsp, model_dir, audio)
   gin.clear_config()
-  with gin.unlock_config():
-    gin.parse_config_file(os.path.join(model_dir, 'operative_config-0.gin'),
-                          skip_unknown=True)
-  hop_size = int(gin.query_parameter('Harmonic.n_samples') /
-                 gin.query_parameter('F0LoudnessPreprocessor.time_steps'))
-  time_steps = int(audio.shape[1] / hop_size)
-  n_samples = time_steps * hop_size
-  with gin.unlock_config():
-    gin.parse_config([f'Harmonic.n_samples = {n_samples}',
-                      f'FilteredNoise.n_samples = {n_samples}',
-                      f'F0LoudnessPreprocessor.time_steps = {time_steps}',
-                      'oscillator_bank.use_angular_cumsum = True'])
-  for key in ('f0_hz', 'f0_confidence', 'loudness_db'):
-    features[key] = features[key][:time_steps]
-  features['audio'] = features['audio'][:, :n_samples]
-  model = ddsp.training.models.Autoencoder()
-  model.restore(os.path.join(model_dir, 'ckpt-1'))
-  outputs = model(features, training=False)
-  gin.clear_config()
-  result = {f'colab_{k}': v for k, v in features.items()}
+  result = {f'colab_{k}': np.asarray(v) for k, v in features.items()}
   for key in ('amps', 'harmonic_distribution', 'noise_magnitudes'):
     result[f'solo_{key}'] = outputs[key].numpy()
   result['solo_harmonic'] = outputs['harmonic']['signal'].numpy()

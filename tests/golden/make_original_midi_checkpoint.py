@@ -32,6 +32,10 @@ import ddsp
 import ddsp.training
 from ddsp.training import models
 
+import make_original_checkpoint  # Beside this script.
+
+f32 = make_original_checkpoint.f32
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = 20261206
 N_FRAMES = 50  # 1 s at 50 frames/s.
@@ -88,10 +92,6 @@ OUTPUT_KEYS = ('amps', 'hd', 'noise', 'f0_midi_pred', 'amps_pred', 'hd_pred',
                'noise_pred', 'q_pitch', 'q_vel', 'z', 'z_notes', 'z_global')
 
 
-def f32(x):
-  return np.asarray(x, np.float32)
-
-
 def features(rng):
   """A batch of two: a glide and a melody of 2 notes, with their rolls."""
   t = np.linspace(0.0, 1.0, N_FRAMES)
@@ -125,15 +125,7 @@ def make(case):
   model = models.get_model()
   batch = features(rng)
   model(batch, training=False)
-  for v in model.weights:
-    shape = v.shape.as_list()
-    if 'gamma' in v.name:
-      value = 1.0 + 0.2 * rng.standard_normal(shape)
-    elif '/ir' in v.name:
-      value = 0.05 * rng.standard_normal(shape)
-    else:
-      value = 0.3 * rng.standard_normal(shape)
-    v.assign(f32(value))
+  make_original_checkpoint.randomize_weights(model, rng)
   outputs = model(batch, training=False)
   optimizer = tf.keras.optimizers.Adam(1e-3)
   optimizer.apply_gradients(
