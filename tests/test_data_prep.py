@@ -8,8 +8,10 @@ the whole file, spectral_ops on the whole file, numpy quantiles).
 
 import glob
 import json
+import logging
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -504,15 +506,30 @@ def test_rerun_gives_the_same_examples(dataset, e2e, tmp_path):
 
 @pytest.mark.slow
 def test_multi_process_runner_gives_the_same_examples(dataset, e2e, tmp_path):
+  """...and logs progress from the worker processes' work."""
   output, _ = e2e
   multi = str(tmp_path / 'data.tfrecord')
-  pipeline.prepare_tfrecord(
-      [dataset], multi, pipeline_options=[
-          '--runner=DirectRunner', '--direct_num_workers=2',
-          '--direct_running_mode=multi_processing'], **E2E_ARGS)
+  lines = []
+  handler = logging.Handler()
+  handler.emit = lambda record: lines.append(record.getMessage())
+  logger = logging.getLogger('data_prep.progress')
+  logger.addHandler(handler)
+  old_level = logger.level
+  logger.setLevel(logging.INFO)
+  try:
+    pipeline.prepare_tfrecord(
+        [dataset], multi, progress_secs=0.2, pipeline_options=[
+            '--runner=DirectRunner', '--direct_num_workers=2',
+            '--direct_running_mode=multi_processing'], **E2E_ARGS)
+  finally:
+    logger.removeHandler(handler)
+    logger.setLevel(old_level)
   for split in ('train', 'eval'):
     assert set(read_examples(f'{multi}-{split}-*')) == set(
         read_examples(f'{output}-{split}-*'))
+  assert lines, 'no progress line was logged'
+  assert re.match(r'prepare_tfrecord: (\d+)/\1 files, ([\d.]+) of \2 '
+                  r'audio-s \(100%\)', lines[-1]), lines[-1]
 
 
 # ----------------------------------------------------------------------------
