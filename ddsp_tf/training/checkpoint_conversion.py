@@ -307,7 +307,7 @@ def _built_model(config_text: Text, gin_params: Sequence[Text]):
   return model
 
 
-def build_on_zeros(model) -> None:
+def build_on_zeros(model: Any) -> None:
   """Creates a model's weights by one inference call on zero features.
 
   The lengths come from the model's preprocessor (its time_steps, sample
@@ -411,7 +411,7 @@ def _assign_original_weights(
   return original_key_of, problems
 
 
-def restore_original(model, original_checkpoint: Text,
+def restore_original(model: Any, original_checkpoint: Text,
                      restore_keys: Optional[Sequence[Text]] = None,
                      partial: bool = False) -> Text:
   """Restores a checkpoint written by magenta/ddsp into a ddsp_tf model.
