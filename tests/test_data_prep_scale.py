@@ -1,4 +1,5 @@
-"""prepare_tfrecord at scale: the DaskRunner, progress, resume after a kill.
+"""prepare_tfrecord at scale: the DaskRunner, progress, resume after a kill,
+remote storage.
 
 The audio is made here: harmonic tones whose pitches are known, so each
 example is identified by its content. Runs use CREPE tiny at 50 frames/s to
@@ -16,6 +17,8 @@ import subprocess
 import sys
 import time
 
+from apache_beam.io import filesystem
+from apache_beam.io import localfilesystem
 import numpy as np
 import pytest
 import soundfile as sf
@@ -355,3 +358,143 @@ def test_rerun_after_sigkill_reuses_finished_files(
   assert sorted(os.listdir(tmp_path / 'out')) == sorted(
       [os.path.basename(path) for path in glob.glob(output + '-*')] +
       ['rejects.tsv', 'stats.json'])
+
+
+# ----------------------------------------------------------------------------
+# Remote storage (gs://, s3://, ...): the same run through Beam's FileSystems.
+# ----------------------------------------------------------------------------
+class FakeRemoteFileSystem(localfilesystem.LocalFileSystem):
+  """`fakeremote://<path>` stored under a local folder, `root`.
+
+  A test double for object stores such as gs://: paths are '/'-joined URLs
+  that os functions cannot open, and there are no directories (mkdirs does
+  nothing; create and rename make the local parents). Beam finds it by its
+  scheme, in this process (the in-process DirectRunner).
+  """
+  root = None
+  PREFIX = 'fakeremote://'
+
+  @classmethod
+  def scheme(cls):
+    return 'fakeremote'
+
+  def _local(self, path):
+    assert path.startswith(self.PREFIX), path
+    return os.path.join(self.root, path[len(self.PREFIX):])
+
+  def _remote(self, local_path):
+    return self.PREFIX + os.path.relpath(local_path, self.root)
+
+  def join(self, basepath, *paths):
+    return '/'.join([basepath.rstrip('/')] + [p.strip('/') for p in paths])
+
+  def split(self, path):
+    head, _, tail = path.rstrip('/').rpartition('/')
+    return head, tail
+
+  def _url_dirname(self, url_or_path):
+    return self.split(url_or_path)[0]
+
+  def mkdirs(self, path):
+    pass
+
+  def has_dirs(self):
+    return False
+
+  def _list(self, dir_or_prefix):
+    """Every object whose path starts with dir_or_prefix, as a store lists."""
+    for folder, _, names in os.walk(self.root):
+      for name in names:
+        local_path = os.path.join(folder, name)
+        path = self._remote(local_path)
+        if path.startswith(dir_or_prefix):
+          yield filesystem.FileMetadata(path, os.path.getsize(local_path),
+                                        os.path.getmtime(local_path))
+
+  @property
+  def _disk(self):
+    """The local file system that holds the objects (not this class, so its
+    own internal calls see local paths)."""
+    return localfilesystem.LocalFileSystem(pipeline_options=None)
+
+  def create(self, path, *args, **kwargs):
+    os.makedirs(os.path.dirname(self._local(path)), exist_ok=True)
+    return self._disk.create(self._local(path), *args, **kwargs)
+
+  def open(self, path, *args, **kwargs):
+    return self._disk.open(self._local(path), *args, **kwargs)
+
+  def copy(self, sources, destinations):
+    self._disk.copy([self._local(p) for p in sources],
+                    [self._local(p) for p in destinations])
+
+  def rename(self, sources, destinations):
+    for path in destinations:
+      os.makedirs(os.path.dirname(self._local(path)), exist_ok=True)
+    self._disk.rename([self._local(p) for p in sources],
+                      [self._local(p) for p in destinations])
+
+  def exists(self, path):
+    return self._disk.exists(self._local(path))
+
+  def size(self, path):
+    return self._disk.size(self._local(path))
+
+  def last_updated(self, path):
+    return self._disk.last_updated(self._local(path))
+
+  def checksum(self, path):
+    return self._disk.checksum(self._local(path))
+
+  def metadata(self, path):
+    metadata = self._disk.metadata(self._local(path))
+    return filesystem.FileMetadata(path, metadata.size_in_bytes,
+                                   metadata.last_updated_in_seconds)
+
+  def delete(self, paths):
+    self._disk.delete([self._local(p) for p in paths])
+
+
+@pytest.fixture
+def remote_root(tmp_path):
+  FakeRemoteFileSystem.root = str(tmp_path / 'bucket')
+  os.makedirs(FakeRemoteFileSystem.root)
+  yield FakeRemoteFileSystem.root
+  FakeRemoteFileSystem.root = None
+
+
+def test_remote_output_and_cache_give_the_local_runs_examples(
+    audio_dir, reference, remote_root, tmp_path):
+  """Shards, the resume cache and progress markers on a remote store."""
+  output = 'fakeremote://out/data.tfrecord'
+  stats = pipeline.prepare_tfrecord(
+      [audio_dir], output, progress_secs=0.2,
+      stats_path=str(tmp_path / 'stats.json'),
+      rejects_path=str(tmp_path / 'rejects.tsv'), **ARGS)
+  local_prefix = os.path.join(remote_root, 'out', 'data.tfrecord')
+  assert read_records(local_prefix) == reference[2]
+  assert stats['examples'] == reference[1]['examples']
+  # No object of the cache, progress or beam-temp folders is left: only the
+  # shards (a store has no folders; the fake's empty local ones don't count).
+  left = sorted(os.path.relpath(os.path.join(folder, name), remote_root)
+                for folder, _, names in os.walk(remote_root)
+                for name in names)
+  assert left == sorted(os.path.relpath(p, remote_root)
+                        for p in glob.glob(local_prefix + '-*')), left
+
+
+def test_cache_entries_round_trip_on_a_remote_store(remote_root):
+  path = 'fakeremote://cache/entry-0.npz'
+  features = {'f0_hz': np.arange(5, dtype=np.float32),
+              'audio': np.ones(7, np.float32)}
+  assert run_state.load(path) is None
+  run_state.save(path, features)
+  loaded = run_state.load(path)
+  assert set(loaded) == set(features)
+  for key, value in features.items():
+    np.testing.assert_array_equal(loaded[key], value)
+  progress.mark_probed('fakeremote://progress', '/a.wav', 1, 2.0)
+  progress.mark_chunk('fakeremote://progress', '/a.wav', 0, 2.0,
+                      progress.COMPUTED)
+  snapshot = progress.read_snapshot('fakeremote://progress', files_total=1)
+  assert snapshot.files_done == 1 and snapshot.files_probed == 1
