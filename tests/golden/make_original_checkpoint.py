@@ -150,6 +150,30 @@ def randomize_weights(model, rng):
     v.assign(f32(value))
 
 
+def zero_step_adam(model):
+  """An Adam that took one step of zero gradients, so it holds slots."""
+  optimizer = tf.keras.optimizers.Adam(1e-3)
+  optimizer.apply_gradients(
+      [(tf.zeros_like(v), v) for v in model.trainable_variables])
+  return optimizer
+
+
+def save_run(out_dir, model, optimizer):
+  """Writes out_dir afresh as the original's trainer leaves a run.
+
+  Returns:
+    The checkpoint prefix ('<out_dir>/ckpt-1').
+  """
+  if os.path.exists(out_dir):
+    shutil.rmtree(out_dir)
+  os.makedirs(out_dir)
+  prefix = tf.train.Checkpoint(model=model, optimizer=optimizer).save(
+      os.path.join(out_dir, 'ckpt'))
+  with open(os.path.join(out_dir, 'operative_config-0.gin'), 'w') as f:
+    f.write(gin.operative_config_str())
+  return prefix
+
+
 def make(case):
   """Writes tests/golden/original_<case>/."""
   gin_file, bindings, n_samples, n_frames = CASES[case]
@@ -200,17 +224,8 @@ def make(case):
   wet = reverb(harmonic) if reverb is not None and case != 'vst' else None
 
   if case not in ADAM_CASES:
-    optimizer = tf.keras.optimizers.Adam(1e-3)
-    optimizer.apply_gradients(
-        [(tf.zeros_like(v), v) for v in model.trainable_variables])
-
-  if os.path.exists(out_dir):
-    shutil.rmtree(out_dir)
-  os.makedirs(out_dir)
-  prefix = tf.train.Checkpoint(model=model, optimizer=optimizer).save(
-      os.path.join(out_dir, 'ckpt'))
-  with open(os.path.join(out_dir, 'operative_config-0.gin'), 'w') as f:
-    f.write(gin.operative_config_str())
+    optimizer = zero_step_adam(model)
+  prefix = save_run(out_dir, model, optimizer)
 
   if case in ADAM_CASES:
     arrays['adam_keys'] = np.array(_checkpoint_keys(prefix, variables))

@@ -21,7 +21,6 @@ tests/test_checkpoint_conversion.py reads only these files.
 """
 
 import os
-import shutil
 import sys
 
 import gin
@@ -127,17 +126,8 @@ def make(case):
   model(batch, training=False)
   make_original_checkpoint.randomize_weights(model, rng)
   outputs = model(batch, training=False)
-  optimizer = tf.keras.optimizers.Adam(1e-3)
-  optimizer.apply_gradients(
-      [(tf.zeros_like(v), v) for v in model.trainable_variables])
-
-  if os.path.exists(out_dir):
-    shutil.rmtree(out_dir)
-  os.makedirs(out_dir)
-  tf.train.Checkpoint(model=model, optimizer=optimizer).save(
-      os.path.join(out_dir, 'ckpt'))
-  with open(os.path.join(out_dir, 'operative_config-0.gin'), 'w') as f:
-    f.write(gin.operative_config_str())
+  make_original_checkpoint.save_run(
+      out_dir, model, make_original_checkpoint.zero_step_adam(model))
   arrays = {f'in_{k}': np.asarray(v) for k, v in batch.items()}
   for key in OUTPUT_KEYS:
     if key in outputs:
