@@ -505,28 +505,21 @@ def test_rerun_gives_the_same_examples(dataset, e2e, tmp_path):
 
 
 @pytest.mark.slow
-def test_multi_process_runner_gives_the_same_examples(dataset, e2e, tmp_path):
+def test_multi_process_runner_gives_the_same_examples(dataset, e2e, tmp_path,
+                                                      caplog):
   """...and logs progress from the worker processes' work."""
   output, _ = e2e
   multi = str(tmp_path / 'data.tfrecord')
-  lines = []
-  handler = logging.Handler()
-  handler.emit = lambda record: lines.append(record.getMessage())
-  logger = logging.getLogger('data_prep.progress')
-  logger.addHandler(handler)
-  old_level = logger.level
-  logger.setLevel(logging.INFO)
-  try:
-    pipeline.prepare_tfrecord(
-        [dataset], multi, progress_secs=0.2, pipeline_options=[
-            '--runner=DirectRunner', '--direct_num_workers=2',
-            '--direct_running_mode=multi_processing'], **E2E_ARGS)
-  finally:
-    logger.removeHandler(handler)
-    logger.setLevel(old_level)
+  caplog.set_level(logging.INFO, logger='data_prep.progress')
+  pipeline.prepare_tfrecord(
+      [dataset], multi, progress_secs=0.2, pipeline_options=[
+          '--runner=DirectRunner', '--direct_num_workers=2',
+          '--direct_running_mode=multi_processing'], **E2E_ARGS)
   for split in ('train', 'eval'):
     assert set(read_examples(f'{multi}-{split}-*')) == set(
         read_examples(f'{output}-{split}-*'))
+  lines = [record.getMessage() for record in caplog.records
+           if record.name == 'data_prep.progress']
   assert lines, 'no progress line was logged'
   assert re.match(r'prepare_tfrecord: (\d+)/\1 files, ([\d.]+) of \2 '
                   r'audio-s \(100%\)', lines[-1]), lines[-1]
