@@ -14,14 +14,15 @@ Behaviour that differs from magenta/ddsp on purpose (see each docstring):
   original called assumed unit vectors and is gone from TF2).
 - `WassersteinConsistencyLoss(midi=False)` compares in Hz (the original
   returned 0 whenever midi was False).
-Numerical improvements are options, off by default (the README's table):
-`wasserstein_distance(..., normalize_weights=True)` and
-`WassersteinConsistencyLoss(normalize_weights=True)` normalise the weighted
-CDFs, which the original computed and discarded.
 - A loss whose call returns a dict (`HarmonicConsistencyLoss`) contributes
   those keys directly to `get_losses_dict`, so `LossGroup` output stays flat.
 - Target/value shape mismatches and unknown loss types raise ValueError at
   the call instead of broadcasting silently.
+
+Numerical improvements are options, off by default (the README's table):
+`wasserstein_distance(..., normalize_weights=True)` and
+`WassersteinConsistencyLoss(normalize_weights=True)` normalise the weighted
+CDFs, which the original computed and discarded.
 
 The code lives in submodules; this package re-exports their names, so
 `ddsp_tf.losses.<name>` (and the gin names `ddsp_tf.losses.<name>`) stay
