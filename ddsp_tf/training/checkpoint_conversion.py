@@ -363,6 +363,13 @@ def _move_into(tmp_dir: Text, output_dir: Text) -> None:
   os.rename(tmp_dir, output_dir)
 
 
+def _original_model_keys(reader: Any, scopes: Sequence[Text]) -> List[Text]:
+  """The original's weight keys under any of scopes (not optimizer slots)."""
+  return sorted(key for key in reader.get_variable_to_shape_map()
+                if any(key.startswith(scope) for scope in scopes)
+                and not _LEGACY_SLOT.match(key))
+
+
 def _assign_original_weights(
     model, reader: Any, original_keys: Sequence[Text],
     ours: Dict[Text, List[int]], partial: bool = False
@@ -441,10 +448,7 @@ def restore_original(model: Any, original_checkpoint: Text,
   prefix, reader = _read_checkpoint(original_checkpoint)
   scopes = [MODEL_PREFIX] if restore_keys is None else [
       f'{MODEL_PREFIX}{key}/' for key in restore_keys]
-  original_keys = sorted(
-      k for k in reader.get_variable_to_shape_map()
-      if any(k.startswith(scope) for scope in scopes)
-      and not _LEGACY_SLOT.match(k))
+  original_keys = _original_model_keys(reader, scopes)
   modules = [model] if restore_keys is None else [
       getattr(model, key) for key in restore_keys]
   if not all(getattr(module, 'built', False) and module.weights
@@ -511,9 +515,7 @@ def convert_checkpoint(original_checkpoint: Text, output_dir: Text,
         f'output_dir {output_dir!r} exists and is not empty; choose a new '
         'directory or pass overwrite=True (--overwrite).')
   prefix, reader = _read_checkpoint(original_checkpoint)
-  original_keys = sorted(k for k in reader.get_variable_to_shape_map()
-                         if k.startswith(MODEL_PREFIX)
-                         and not _LEGACY_SLOT.match(k))
+  original_keys = _original_model_keys(reader, [MODEL_PREFIX])
   if not original_keys:
     raise ValueError(f'The checkpoint {prefix!r} holds no model weights (no '
                      f'key under {MODEL_PREFIX!r}).')
