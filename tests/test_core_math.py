@@ -345,6 +345,67 @@ def test_gradient_reversal():
   grad = autodiff_grad(core.gradient_reversal, x, w)
   np.testing.assert_allclose(grad, -w, rtol=1e-6)
   # Composed with a nonlinearity: d/dx reversal(x)**2 = -2x.
+
+# A [batch, time, channels] shape big enough for time_cumsum's XLA loop.
+_LONG_SERIES = (2, 40000, 14)
+
+
+@pytest.mark.parametrize('reverse', [False, True])
+def test_time_cumsum_is_numpys_sequential_float32_sum(reverse, monkeypatch):
+  """numpy's float32 cumsum adds step by step: the rounding must be the same
+  to the last bit (the oscillators' phase amplifies any difference)."""
+  from ddsp_tf.core import numerics  # pylint: disable=import-outside-toplevel
+  loops = []
+  loop = numerics._sequential_cumsum  # pylint: disable=protected-access
+  monkeypatch.setattr(numerics, '_sequential_cumsum',
+                      lambda *args: loops.append(1) or loop(*args))
+  x = rng(5).uniform(0.0, 0.4, size=_LONG_SERIES).astype(np.float32)
+  flipped = x[:, ::-1] if reverse else x
+  expected = np.cumsum(flipped, axis=1, dtype=np.float32)
+  expected = expected[:, ::-1] if reverse else expected
+  out = core.time_cumsum(x, reverse=reverse).numpy()
+  assert loops, 'the XLA loop was not used for a long float32 series'
+  np.testing.assert_array_equal(out, expected)
+  np.testing.assert_array_equal(
+      out, tf.cumsum(x, axis=1, reverse=reverse).numpy())
+
+
+def test_time_cumsum_gradients_are_the_opposite_sums():
+  x = tf.constant(rng(6).uniform(0.0, 0.4, size=_LONG_SERIES), tf.float32)
+  weights = rng(7).normal(size=_LONG_SERIES).astype(np.float32)
+  with tf.GradientTape() as outer:
+    outer.watch(x)
+    with tf.GradientTape() as inner:
+      inner.watch(x)
+      value = tf.reduce_sum(weights * tf.sin(core.time_cumsum(x)))
+    grad = inner.gradient(value, x)
+    grad_energy = tf.reduce_sum(tf.square(grad))
+  second = outer.gradient(grad_energy, x)
+  phase = np.cumsum(x.numpy(), axis=1, dtype=np.float32).astype(np.float64)
+  expected = np.cumsum((weights * np.cos(phase))[:, ::-1], axis=1)[:, ::-1]
+  np.testing.assert_allclose(grad.numpy(), expected, rtol=1e-4, atol=1e-3)
+  assert np.all(np.isfinite(second.numpy())) and np.any(second.numpy())
+
+
+@pytest.mark.parametrize('x', [
+    np.ones([2, 5, 3], np.float32),  # Small: tf.cumsum.
+    np.ones([2, 40000, 14], np.float64),  # float64: tf.cumsum.
+    np.ones([80000, 14], np.float32),  # Rank 2: tf.cumsum along axis 1.
+])
+def test_time_cumsum_other_inputs_take_tf_cumsum(x, monkeypatch):
+  from ddsp_tf.core import numerics  # pylint: disable=import-outside-toplevel
+  monkeypatch.setattr(numerics, '_sequential_cumsum', None)
+  np.testing.assert_array_equal(core.time_cumsum(x).numpy(),
+                                np.cumsum(x, axis=1))
+
+
+def test_time_cumsum_unknown_shapes_take_tf_cumsum():
+  cumsum = tf.function(core.time_cumsum, input_signature=[
+      tf.TensorSpec([None, None, 14], tf.float32)])
+  x = rng(8).uniform(size=_LONG_SERIES).astype(np.float32)
+  np.testing.assert_array_equal(cumsum(x).numpy(),
+                                np.cumsum(x, axis=1, dtype=np.float32))
+
   grad = autodiff_grad(lambda t: tf.square(core.gradient_reversal(t)), x,
                        np.ones_like(x))
   np.testing.assert_allclose(grad, -2.0 * x, rtol=1e-6)

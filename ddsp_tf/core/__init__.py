@@ -12,7 +12,7 @@ private helpers too), whichever submodule holds it. Submodules, bottom up
 - `utils`: tf_float32, make_iterable, to_dict, copy_if_tf_function,
   nested_keys, nested_lookup, leaf_key, map_shape, pad_axis, diff.
 - `numerics`: nan_to_num, safe_divide, safe_log, logb, log10, log_scale,
-  soft_limit, gradient_reversal.
+  soft_limit, gradient_reversal, time_cumsum.
 - `units`: Number, DB_RANGE, power_to_db, amplitude_to_db, db_to_power,
   db_to_amplitude, midi_to_hz, hz_to_midi, unit_to_midi, midi_to_unit,
   unit_to_hz, hz_to_unit, hz_to_bark, bark_to_hz, hz_to_mel, mel_to_hz,
@@ -61,6 +61,7 @@ from ddsp_tf.core.numerics import nan_to_num
 from ddsp_tf.core.numerics import safe_divide
 from ddsp_tf.core.numerics import safe_log
 from ddsp_tf.core.numerics import soft_limit
+from ddsp_tf.core.numerics import time_cumsum
 from ddsp_tf.core.oscillators import _COARSE_GRID
 from ddsp_tf.core.oscillators import _TWO_PI
 from ddsp_tf.core.oscillators import _TWO_PI_HIGH

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from ddsp_tf import validation
 from ddsp_tf.core.numerics import safe_divide
+from ddsp_tf.core.numerics import time_cumsum
 from ddsp_tf.core.resampling import Length
 from ddsp_tf.core.resampling import RESAMPLE_METHODS
 from ddsp_tf.core.resampling import _hann_crossfade
@@ -284,10 +285,10 @@ def _running_phase(frequencies: tf.Tensor, sample_rate: float,
   """Inclusive running oscillator phase in radians, float32.
 
   precise_phase=False is magenta/ddsp's arithmetic: 2 pi f / sample_rate in
-  float32, summed with tf.cumsum (unwrapped) or, with use_angular_cumsum,
-  with `angular_cumsum` (wrapped). precise_phase=True is ddsp_tf's: the sum
-  runs in float64 (or, with use_angular_cumsum, in the exact float32 chunked
-  scheme) and is wrapped to [0, 2 pi).
+  float32, summed as tf.cumsum sums it (unwrapped; `time_cumsum`) or, with
+  use_angular_cumsum, with `angular_cumsum` (wrapped). precise_phase=True is
+  ddsp_tf's: the sum runs in float64 (or, with use_angular_cumsum, in the
+  exact float32 chunked scheme) and is wrapped to [0, 2 pi).
 
   Args:
     frequencies: Instantaneous frequencies in Hz, [batch, n_samples, n].
@@ -308,7 +309,7 @@ def _running_phase(frequencies: tf.Tensor, sample_rate: float,
   if use_angular_cumsum:
     phase = angular_cumsum(omega)
   else:
-    phase = tf.cumsum(omega, axis=1)
+    phase = time_cumsum(omega)
   if initial_phase is not None:
     phase += tf_float32(initial_phase)
   return phase
