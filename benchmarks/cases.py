@@ -48,13 +48,16 @@ def _harmonic_controls(batch: int, seed: int = 0):
 
 
 def _direct_harmonic_synthesis(f0, amplitudes, distribution):
-  """The straightforward algorithm: upsample every harmonic, then sum."""
+  """The straightforward algorithm, as magenta/ddsp computes it: upsample
+  every harmonic, sum its phase with tf.cumsum, then sum the harmonics."""
   frequencies = core.get_harmonic_frequencies(f0, N_HARMONICS)
   frequency_envelopes = core.resample(frequencies, N_SAMPLES)
   amplitude_envelopes = core.resample(amplitudes * distribution, N_SAMPLES,
                                       method='window')
-  return core.oscillator_bank(frequency_envelopes, amplitude_envelopes,
-                              sample_rate=SAMPLE_RATE)
+  amplitude_envelopes = core.remove_above_nyquist(
+      frequency_envelopes, amplitude_envelopes, SAMPLE_RATE)
+  phase = tf.cumsum(frequency_envelopes * (2.0 * np.pi) / SAMPLE_RATE, axis=1)
+  return tf.reduce_sum(amplitude_envelopes * tf.sin(phase), axis=-1)
 
 
 def _library_harmonic_synthesis(f0, amplitudes, distribution):
