@@ -78,10 +78,13 @@ def make_parser() -> argparse.ArgumentParser:
        'makes each chunk one example.'),
       ('hop_secs', float, 1.0, 'Seconds between example starts.'),
       ('eval_split_fraction', float, 0.0, 'Fraction of examples for an eval '
-       'split, chosen by a stable hash of (file, window); 0 = no split.'),
-      ('chunk_secs', float, 20.0, 'Longest stretch of audio processed at '
-       'once, in whole examples; bounds memory and spreads long files over '
-       'workers; 0 = whole files.'),
+       'split, chosen by a stable hash of (file, chunk) (or of (file, '
+       'window) with --window_layout=file); 0 = no split.'),
+      ('chunk_secs', float, 20.0, 'Chunk length: the audio is cut into '
+       'chunks of this length (the last zero-padded), each analysed on its '
+       'own and cut into examples; with --window_layout=file, only the '
+       'longest stretch processed at once, in whole examples. 0 = whole '
+       'files.'),
   )
   for name, flag_type, default, meaning in layout_flags:
     parser.add_argument(f'--{name}', type=flag_type, default=default,
@@ -104,6 +107,12 @@ def make_parser() -> argparse.ArgumentParser:
       help="CREPE's analysis hop in ms, interpolated to --frame_rate; 10 is "
       "CREPE's native hop and 2.5x cheaper than 250 frames/s (default: the "
       'frame hop).')
+  parser.add_argument(
+      '--window_layout', choices=('chunks', 'file'), default='chunks',
+      help="'chunks': the original's layout, windows within each chunk "
+      "(from its zero padding too, none across chunks); 'file': ddsp_tf's, "
+      'every window that fits in the file, features as if analysed whole '
+      '(default: %(default)s).')
   parser.add_argument(
       '--short_clips', choices=('pad', 'skip'), default='pad',
       help='A file shorter than one example is zero-padded to one example, '
@@ -194,7 +203,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         short_clips=args.short_clips,
         confidence_threshold=args.confidence_threshold,
         f0_estimator=args.f0_estimator, crepe_hop_ms=args.crepe_hop_ms,
-        pipeline_options=beam_args, stats_path=args.stats_path,
+        window_layout=args.window_layout, pipeline_options=beam_args,
+        stats_path=args.stats_path,
         rejects_path=args.rejects_path, resume=args.resume,
         cache_dir=args.cache_dir, progress_secs=args.progress_secs,
         dask_workers=args.dask_workers)

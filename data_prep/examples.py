@@ -1,12 +1,28 @@
 """The example layout and the features of one chunk of one file.
 
-Examples are windows on the file's timeline: window i starts at i * hop_secs
-and lasts example_secs. Only windows that fit inside the file are made
-(floor((duration - example_secs) / hop_secs) + 1 of them, like the original);
-a file shorter than one window gives one zero-padded window or is skipped
-(`short_clips`). With example_secs = 0 each chunk of chunk_secs is one example
-(the last one zero-padded to chunk_secs), and with chunk_secs = 0 as well each
-whole file is one example.
+Two window layouts (`ExampleSpec.window_layout`):
+
+- 'chunks' (the default, magenta/ddsp's): the file is cut into chunks of
+  chunk_secs, the last one zero-padded to chunk_secs, and each chunk is
+  analysed on its own (its features see zeros beyond its edges). Window j of
+  chunk c starts at c * chunk_secs + j * hop_secs and lasts example_secs;
+  each chunk has floor((chunk_secs - example_secs) / hop_secs) + 1 windows,
+  so windows also come from the padding of the last chunk (a 2 s file with
+  the default 20 s chunks gives 17 four-second windows, 15 of them silent),
+  and no window spans two chunks. The eval split takes whole chunks, so eval
+  windows never overlap train windows. chunk_secs = 0 gives the 'file'
+  layout.
+- 'file' (ddsp_tf's option): windows on the file's timeline: window i starts
+  at i * hop_secs and lasts example_secs. Only windows that fit inside the
+  file are made (floor((duration - example_secs) / hop_secs) + 1 of them); a
+  file shorter than one window gives one zero-padded window or is skipped
+  (`short_clips`). Chunks (of whole windows) only bound the work done at
+  once, and features near chunk edges see the file's audio, so they equal
+  those of the whole file computed at once. The eval split takes windows.
+
+With example_secs = 0 each chunk of chunk_secs is one example (the last one
+zero-padded to chunk_secs), and with chunk_secs = 0 as well each whole file
+is one example.
 
 Each window holds `audio` at sample_rate and `audio_16k`, and, when
 frame_rate > 0, `f0_hz`, `f0_confidence` and `loudness_db` at frame_rate.
@@ -15,12 +31,12 @@ padding 'same' (frame k starts at sample k * hop) or, with center, 'center'
 (frame k is centred on sample k * hop; one more frame per window). Loudness
 uses n_fft = 512.
 
-Long files are processed in chunks of whole windows, at most chunk_secs long
-(at least one window). Every chunk reads its audio with the context its
-frames need (zeros beyond the file's ends, as the whole-file padding would
-give), so features match those of the whole file computed at once; only
-Viterbi decoding sees one chunk at a time. Chunks overlap by
-example_secs - hop_secs, which is computed twice.
+In the 'file' layout, long files are processed in chunks of whole windows,
+at most chunk_secs long (at least one window). Every chunk reads its audio
+with the context its frames need (zeros beyond the file's ends, as the
+whole-file padding would give), so features match those of the whole file
+computed at once; only Viterbi decoding sees one chunk at a time. Chunks
+overlap by example_secs - hop_secs, which is computed twice.
 
 Pitch comes from CREPE (`f0_estimator='crepe'`, at the frame rate or, with
 crepe_hop_ms, at that hop) or SwiftF0 (`'swiftf0'`). Trackers that look
@@ -52,6 +68,7 @@ from ddsp_tf import validation
 CREPE_SAMPLE_RATE = formats.FEATURE_SAMPLE_RATE
 LOUDNESS_N_FFT = 512
 SHORT_CLIP_POLICIES = ('pad', 'skip')
+WINDOW_LAYOUTS = ('chunks', 'file')
 F0_ESTIMATORS = pitch.F0_ESTIMATORS
 # 16 kHz samples SwiftF0 looks at beyond a frame centre (its receptive field,
 # 2815 samples), plus one of its 256-sample frames for the interpolation.
@@ -89,6 +106,10 @@ class ExampleSpec:
     f0_estimator: 'crepe' or 'swiftf0' (needs the swift-f0 package).
     crepe_hop_ms: CREPE's analysis hop in ms (10.0 is its native hop),
       interpolated to frame_rate; None analyses at the frame rate.
+    window_layout: 'chunks' (the original's: windows within zero-padded
+      chunks of chunk_secs, analysed separately) or 'file' (ddsp_tf's:
+      windows across the whole file, none from padding); see the module
+      docstring.
   """
   sample_rate: int = 16000
   frame_rate: int = 250
@@ -101,6 +122,7 @@ class ExampleSpec:
   short_clips: str = 'pad'
   f0_estimator: str = 'crepe'
   crepe_hop_ms: Optional[float] = None
+  window_layout: str = 'chunks'
 
   def __post_init__(self):
     # None turns a stage off, as in the original (frame_rate=None: audio
@@ -124,11 +146,20 @@ class ExampleSpec:
     if self.example_secs and not self.hop_secs:
       raise ValueError(f'hop_secs must be > 0 when example_secs > 0, got '
                        f'hop_secs={self.hop_secs!r}.')
-    window = ('example_secs', 'hop_secs') if self.example_secs else (
-        ('chunk_secs',) if self.chunk_secs else ())
+    validation.check_choice('window_layout', self.window_layout,
+                            WINDOW_LAYOUTS)
+    window = ('example_secs', 'hop_secs') if self.example_secs else ()
+    if self.chunk_secs and (self.chunked or not self.example_secs):
+      window += ('chunk_secs',)
     for name in window:
       for rate in self._rates():
         _whole_samples(name, getattr(self, name), rate)
+    if self.chunked and self.example_secs > self.chunk_secs:
+      raise ValueError(
+          f'example_secs={self.example_secs!r} is longer than chunk_secs='
+          f'{self.chunk_secs!r}, so window_layout=\'chunks\' (the '
+          "original's) would cut no example; lower example_secs, raise "
+          "chunk_secs or use window_layout='file'.")
     if self.model_capacity not in crepe.CAPACITIES and not os.path.isfile(
         str(self.model_capacity)):
       raise ValueError(
@@ -146,6 +177,12 @@ class ExampleSpec:
       pitch.crepe_hop_samples(self.crepe_hop_ms)
     if self.f0_estimator == 'swiftf0' and self.frame_rate:
       swiftf0.check_installed()
+
+  @property
+  def chunked(self) -> bool:
+    """Whether windows lie within separately analysed chunks (the
+    original's layout with chunk_secs > 0)."""
+    return self.window_layout == 'chunks' and bool(self.chunk_secs)
 
   def _rates(self) -> Tuple[int, ...]:
     return tuple(rate for rate in (self.sample_rate, CREPE_SAMPLE_RATE,
@@ -178,23 +215,40 @@ class ExampleSpec:
 
 @dataclasses.dataclass(frozen=True)
 class Windows:
-  """The windows of one file: window i covers [i * hop, i * hop + size).
+  """The windows of one file.
+
+  Windows come in chunks of per_chunk. Window i, the j-th of chunk c
+  (i = c * per_chunk + j), covers [start, start + size) with start =
+  c * chunk_hop + j * hop. Without chunk_hop (the 'file' layout) chunk_hop
+  is per_chunk * hop, so window i starts at i * hop.
 
   Attributes:
     count: Number of windows.
     per_chunk: Windows processed together.
     size: {'audio': samples at sample_rate, 'audio_16k': samples at 16 kHz,
       'frames': frames (0 without features)}.
-    hop: The same keys; distance between window starts.
+    hop: The same keys; distance between window starts within a chunk.
+    chunk_hop: The same keys; distance between chunk starts in the
+      'chunks' layout (chunk_secs), whose chunks are analysed separately;
+      None in the 'file' layout.
   """
   count: int
   per_chunk: int
   size: Mapping[str, int]
   hop: Mapping[str, int]
+  chunk_hop: Optional[Mapping[str, int]] = None
+
+  def start(self, clock: str, window: int) -> int:
+    """Where window `window` starts on a clock."""
+    chunk, offset = divmod(window, self.per_chunk)
+    chunk_hop = (self.chunk_hop[clock] if self.chunk_hop else
+                 self.per_chunk * self.hop[clock])
+    return chunk * chunk_hop + offset * self.hop[clock]
 
   def span(self, clock: str, first: int, count: int) -> Tuple[int, int]:
-    """[start, stop) on a clock covered by windows first..first+count-1."""
-    start = first * self.hop[clock]
+    """[start, stop) on a clock covered by windows first..first+count-1,
+    which lie in one chunk."""
+    start = self.start(clock, first)
     return start, start + (count - 1) * self.hop[clock] + self.size[clock]
 
 
@@ -217,6 +271,13 @@ def plan_windows(info: audio_io.AudioInfo, spec: ExampleSpec) -> Windows:
     raise audio_io.AudioFileError(
         f'too short: {info.n_frames} samples at {info.sample_rate} Hz is less '
         'than one sample at 16 kHz')
+  # Distance between the starts of separately analysed chunks (the original's
+  # layout), or None.
+  chunk_hop = {
+      clock: _whole_samples('chunk_secs', spec.chunk_secs, rate)
+      for clock, rate in (('audio', spec.sample_rate),
+                          ('audio_16k', CREPE_SAMPLE_RATE))
+  } if spec.chunked else None
   if spec.example_secs:
     seconds, hop_secs = spec.example_secs, spec.hop_secs
   elif spec.chunk_secs:
@@ -233,22 +294,30 @@ def plan_windows(info: audio_io.AudioInfo, spec: ExampleSpec) -> Windows:
             'audio_16k': _whole_samples('seconds', seconds, CREPE_SAMPLE_RATE)}
     hop = {'audio': _whole_samples('hop', hop_secs, spec.sample_rate),
            'audio_16k': _whole_samples('hop', hop_secs, CREPE_SAMPLE_RATE)}
-    if spec.example_secs:
-      count = (length_16k - size['audio_16k']) // hop['audio_16k'] + 1
-      if count < 1 and spec.short_clips == 'skip':
-        raise audio_io.AudioFileError(
-            f'shorter than one example ({info.duration_secs:.3f} s < '
-            f'example_secs={spec.example_secs:g} s) and short_clips=skip')
-      count = max(count, 1)
+    if (spec.example_secs and length_16k < size['audio_16k'] and
+        spec.short_clips == 'skip'):
+      raise audio_io.AudioFileError(
+          f'shorter than one example ({info.duration_secs:.3f} s < '
+          f'example_secs={spec.example_secs:g} s) and short_clips=skip')
+    if spec.example_secs and spec.chunked:
+      per_chunk = ((chunk_hop['audio_16k'] - size['audio_16k']) //
+                   hop['audio_16k'] + 1)
+      n_chunks = -(-length_16k // chunk_hop['audio_16k'])
+      count = n_chunks * per_chunk
+    elif spec.example_secs:
+      count = max((length_16k - size['audio_16k']) // hop['audio_16k'] + 1, 1)
       chunk_16k = int(spec.chunk_secs * CREPE_SAMPLE_RATE + 1e-6)
       per_chunk = count if not spec.chunk_secs else max(
           1, (chunk_16k - size['audio_16k']) // hop['audio_16k'] + 1)
     else:
       count = -(-length_16k // hop['audio_16k'])
       per_chunk = 1
+  if chunk_hop and spec.frame_rate:
+    chunk_hop['frames'] = chunk_hop['audio_16k'] // spec.frame_hop
   size['frames'] = spec.n_frames(size['audio_16k']) if spec.frame_rate else 0
   hop['frames'] = hop['audio_16k'] // spec.frame_hop if spec.frame_rate else 0
-  return Windows(count=count, per_chunk=per_chunk, size=size, hop=hop)
+  return Windows(count=count, per_chunk=per_chunk, size=size, hop=hop,
+                 chunk_hop=chunk_hop)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -276,16 +345,30 @@ class Chunk:
     """[start, stop) of the chunk on 'audio', 'audio_16k' or 'frames'."""
     return self.windows.span(clock, self.first, self.count)
 
+  def segment(self, clock: str) -> Optional[Tuple[int, int]]:
+    """In the 'chunks' layout, the chunk's [start, stop) on an audio clock
+    ('audio' or 'audio_16k'): it is analysed as if nothing (zeros) lay
+    outside. None in the 'file' layout."""
+    chunk_hop = self.windows.chunk_hop
+    if not chunk_hop:
+      return None
+    return self.index * chunk_hop[clock], (self.index + 1) * chunk_hop[clock]
+
   def owned(self, clock: str) -> Tuple[int, int]:
     """The part of span(clock) no later chunk covers (for statistics).
 
-    Overlapping chunks each own the samples or frames up to the next chunk's
-    start, and the last chunk owns the rest, so every sample or frame that is
-    in some example is counted exactly once.
+    Overlapping chunks ('file' layout) each own the samples or frames up to
+    the next chunk's start, and the last chunk owns the rest, so every
+    sample or frame that is in some example is counted exactly once. In the
+    'chunks' layout chunks do not overlap, and on 'audio_16k' the zero
+    padding after the file's end is not owned.
     """
     start, stop = self.span(clock)
-    if not self.is_last:
-      stop = min(stop, (self.first + self.count) * self.windows.hop[clock])
+    if self.windows.chunk_hop:
+      if clock == 'audio_16k':
+        stop = max(start, min(stop, self.info.length_at(CREPE_SAMPLE_RATE)))
+    elif not self.is_last:
+      stop = min(stop, self.windows.start(clock, self.first + self.count))
     return start, stop
 
   @property
@@ -313,6 +396,19 @@ def plan_chunks(info: audio_io.AudioInfo, spec: ExampleSpec) -> List[Chunk]:
                 count=min(windows.per_chunk, windows.count - first))
           for index, first in enumerate(range(0, windows.count,
                                               windows.per_chunk))]
+
+
+def _read(chunk: Chunk, clock: str, rate: int, start: int,
+          stop: int) -> np.ndarray:
+  """Samples [start, stop) of the file at `rate`: zeros beyond the file's
+  ends and, in the 'chunks' layout, beyond the chunk's segment."""
+  audio = audio_io.read_resampled(chunk.info, rate, start, stop)
+  segment = chunk.segment(clock)
+  if segment is not None:
+    audio = np.array(audio)
+    audio[:max(0, min(segment[0] - start, len(audio)))] = 0.0
+    audio[max(0, segment[1] - start):] = 0.0
+  return audio
 
 
 def chunk_features(chunk: Chunk, spec: ExampleSpec) -> Dict[str, np.ndarray]:
@@ -351,8 +447,8 @@ def chunk_features(chunk: Chunk, spec: ExampleSpec) -> Dict[str, np.ndarray]:
       swift_stop = (stop_frame - 1) * hop + first_center + SWIFTF0_CONTEXT
       read_start, read_stop = (min(read_start, swift_start),
                                max(read_stop, swift_stop))
-    audio_16k = audio_io.read_resampled(chunk.info, CREPE_SAMPLE_RATE,
-                                        read_start, read_stop)
+    audio_16k = _read(chunk, 'audio_16k', CREPE_SAMPLE_RATE, read_start,
+                      read_stop)
 
     def frames_input(before, frame_size, extra=0):
       start = (first_frame - extra) * hop - before - read_start
@@ -381,13 +477,13 @@ def chunk_features(chunk: Chunk, spec: ExampleSpec) -> Dict[str, np.ndarray]:
     features['audio_16k'] = audio_16k[start_16k - read_start:
                                       stop_16k - read_start]
   else:
-    features['audio_16k'] = audio_io.read_resampled(
-        chunk.info, CREPE_SAMPLE_RATE, start_16k, stop_16k)
+    features['audio_16k'] = _read(chunk, 'audio_16k', CREPE_SAMPLE_RATE,
+                                  start_16k, stop_16k)
   if spec.sample_rate == CREPE_SAMPLE_RATE:
     features['audio'] = features['audio_16k']
   else:
-    features['audio'] = audio_io.read_resampled(
-        chunk.info, spec.sample_rate, *chunk.span('audio'))
+    features['audio'] = _read(chunk, 'audio', spec.sample_rate,
+                              *chunk.span('audio'))
   return {key: value.astype(np.float32) for key, value in features.items()}
 
 
@@ -456,16 +552,24 @@ def to_tf_example(features: Mapping[str, np.ndarray]) -> bytes:
   return _length_delimited(1, b''.join(entries))
 
 
+def split_unit(chunk: Chunk, window: int) -> int:
+  """What the eval split assigns as a whole for a window: its chunk in the
+  'chunks' layout (as the original splits chunks, so eval windows never
+  overlap train windows), the window itself in the 'file' layout."""
+  return chunk.index if chunk.windows.chunk_hop else window
+
+
 def is_eval(key: str, window: int, eval_split_fraction: float) -> bool:
-  """Whether a window goes to the eval split.
+  """Whether a window (or chunk: see split_unit) goes to the eval split.
 
   A stable hash (SHA-256, the same on every machine and run, unlike Python's
-  hash) of the file key and window index, read as a fraction in [0, 1), is
-  compared with eval_split_fraction. The split does not depend on chunk_secs.
+  hash) of the file key and the index, read as a fraction in [0, 1), is
+  compared with eval_split_fraction. In the 'file' layout the split does
+  not depend on chunk_secs.
 
   Args:
     key: The file's key (InputFile.key).
-    window: Window index within the file.
+    window: Window index within the file (or chunk index: split_unit).
     eval_split_fraction: Expected fraction of eval windows, in [0, 1).
 
   Returns:

@@ -246,7 +246,8 @@ class ChunkFn(beam.DoFn):  # pylint: disable=abstract-method
     counts = dict.fromkeys(_SPLITS, 0)
     for window, example in examples.split_windows(chunk, features):
       split = 'eval' if examples.is_eval(
-          chunk.info.key, window, self._eval_split_fraction) else 'train'
+          chunk.info.key, examples.split_unit(chunk, window),
+          self._eval_split_fraction) else 'train'
       counts[split] += 1
       yield split, examples.to_tf_example(example)
     _counter('split-example').inc(sum(counts.values()))
@@ -469,6 +470,7 @@ def prepare_tfrecord(
     confidence_threshold: float = statistics.DEFAULT_CONFIDENCE_THRESHOLD,
     f0_estimator: str = 'crepe',
     crepe_hop_ms: Optional[float] = None,
+    window_layout: str = 'chunks',
     pipeline_options: Sequence[str] = (),
     stats_path: Optional[str] = None,
     rejects_path: Optional[str] = None,
@@ -487,8 +489,11 @@ def prepare_tfrecord(
     frame_rate: Rate of f0, confidence and loudness; 0 for audio only.
     example_secs: Example length; 0 = one example per chunk (or file).
     hop_secs: Seconds between example starts.
-    eval_split_fraction: Fraction of examples for eval, in [0, 1).
-    chunk_secs: Longest audio processed at once; 0 = whole files.
+    eval_split_fraction: Fraction of examples for eval, in [0, 1): whole
+      chunks in the 'chunks' layout, windows in the 'file' layout.
+    chunk_secs: Chunk length: in the 'chunks' layout, the zero-padded
+      chunks analysed separately and cut into windows; in the 'file'
+      layout, the longest audio processed at once. 0 = whole files.
     center: Centre frames on their timestamps (one more frame per example).
     viterbi: Viterbi-smooth the f0 track.
     model_capacity: CREPE capacity ('tiny' ... 'full') or a weight file.
@@ -499,6 +504,8 @@ def prepare_tfrecord(
       package, `pip install "ddsp_tf[swiftf0]"`).
     crepe_hop_ms: CREPE's analysis hop in ms (10.0 is its native hop),
       interpolated to frame_rate; None analyses at the frame rate.
+    window_layout: 'chunks' (the original's) or 'file' (ddsp_tf's: windows
+      across the whole file, none from padding); see data_prep.examples.
     pipeline_options: Beam command-line options, e.g. ['--runner=...'].
     stats_path: Where stats.json goes (default: beside the shards).
     rejects_path: Where rejects.tsv goes (default: beside the shards).
@@ -530,7 +537,7 @@ def prepare_tfrecord(
       example_secs=example_secs, hop_secs=hop_secs, chunk_secs=chunk_secs,
       center=center, viterbi=viterbi, model_capacity=model_capacity,
       short_clips=short_clips, f0_estimator=f0_estimator,
-      crepe_hop_ms=crepe_hop_ms)
+      crepe_hop_ms=crepe_hop_ms, window_layout=window_layout)
   num_shards = 0 if num_shards is None else num_shards
   if isinstance(num_shards, bool) or not isinstance(num_shards, int) or (
       num_shards < 0):
@@ -563,6 +570,7 @@ def prepare_tfrecord(
             'short_clips': spec.short_clips,
             'f0_estimator': spec.f0_estimator,
             'crepe_hop_ms': spec.crepe_hop_ms,
+            'window_layout': spec.window_layout,
             'eval_split_fraction': eval_split_fraction,
             'confidence_threshold': confidence_threshold,
             'input_files': len(input_files)}

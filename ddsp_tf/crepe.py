@@ -293,14 +293,16 @@ def activations_to_f0_and_confidence(
 
 
 def _viterbi_matrices() -> Tuple[np.ndarray, np.ndarray]:
-  """CREPE's transition and emission probabilities, each [360, 360]."""
+  """CREPE's transition and emission probabilities, each [360, 360], float64
+  (the crepe package's decoder, which the original's compute_f0 calls,
+  works in float64: near-ties in the path resolve as they do there)."""
   bins = np.arange(N_BINS)
   distance = np.abs(bins[:, np.newaxis] - bins[np.newaxis, :])
   transition = np.maximum(_VITERBI_MAX_JUMP - distance, 0).astype(np.float64)
   transition /= transition.sum(axis=1, keepdims=True)
   emission = (np.eye(N_BINS) * _VITERBI_SELF_EMISSION +
               (1.0 - _VITERBI_SELF_EMISSION) / N_BINS)
-  return transition.astype(np.float32), emission.astype(np.float32)
+  return transition, emission
 
 
 def create_hmm(num_steps: int) -> tfp.distributions.HiddenMarkovModel:
@@ -310,8 +312,10 @@ def create_hmm(num_steps: int) -> tfp.distributions.HiddenMarkovModel:
   return tfd.HiddenMarkovModel(
       initial_distribution=tfd.Categorical(probs=tf.fill([N_BINS],
                                                          1.0 / N_BINS)),
-      transition_distribution=tfd.Categorical(probs=transition),
-      observation_distribution=tfd.Categorical(probs=emission),
+      transition_distribution=tfd.Categorical(
+          probs=transition.astype(np.float32)),
+      observation_distribution=tfd.Categorical(
+          probs=emission.astype(np.float32)),
       num_steps=num_steps)
 
 
@@ -337,7 +341,10 @@ def _viterbi_numpy(observations: np.ndarray) -> np.ndarray:
 
   Only the 23 nearest bins can reach a bin in one step, so each step costs
   O(360 * 23) and memory is O(n_frames * 360) (int8 back-pointers), where a
-  dense HMM decoder needs n_frames * 360 * 360.
+  dense HMM decoder needs n_frames * 360 * 360. The arithmetic (float64,
+  the same additions in the same order) and the choice between equally
+  likely paths are hmmlearn's, so the path is the one the crepe package's
+  Viterbi decoding finds.
 
   Args:
     observations: Peak bin per frame, [batch, n_frames] int.
@@ -348,7 +355,7 @@ def _viterbi_numpy(observations: np.ndarray) -> np.ndarray:
   width = _VITERBI_MAX_JUMP - 1
   log_transition = _banded_log_transitions()[:, np.newaxis, :]  # [23, 1, 360]
   _, emission = _viterbi_matrices()
-  log_emission = np.log(emission.astype(np.float64))
+  log_emission = np.log(emission)
   batch, n_frames = observations.shape
   score = np.log(1.0 / N_BINS) + log_emission[observations[:, 0]]  # [B, 360]
   back = np.zeros([n_frames, batch, N_BINS], np.int8)
@@ -358,7 +365,9 @@ def _viterbi_numpy(observations: np.ndarray) -> np.ndarray:
     sources = np.lib.stride_tricks.sliding_window_view(
         padded, N_BINS, axis=-1).transpose(1, 0, 2)  # [23, B, 360]
     candidates = sources + log_transition
-    back[t] = np.argmax(candidates, axis=0)
+    # Equally likely sources: the highest bin, as hmmlearn's decoder (which
+    # the crepe package calls) resolves them.
+    back[t] = 2 * width - np.argmax(candidates[::-1], axis=0)
     score = (np.take_along_axis(candidates, back[t][np.newaxis].astype(
         np.int64), axis=0)[0] + log_emission[observations[:, t]])
   path = np.zeros([batch, n_frames], np.int32)

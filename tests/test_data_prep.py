@@ -216,20 +216,30 @@ def fake_info(seconds, rate=SR16):
                             format='WAV')
 
 
-@pytest.mark.parametrize('seconds,example,hop,chunk,center,count,frames', [
-    (6.0, 4, 1, 20, False, 3, 1000),   # floor((6 - 4) / 1) + 1.
-    (6.5, 4, 1, 20, True, 3, 1001),    # Trailing partial window dropped.
-    (4.0, 4, 1, 20, False, 1, 1000),
-    (2.0, 4, 1, 20, False, 1, 1000),   # Short clip: one padded window.
-    (10.0, 2, 0.5, 3, False, 17, 500),
-    (7.0, 0, 1, 3, False, 3, 750),     # Whole chunks, last one padded.
-    (7.0, 0, 1, 3, True, 3, 751),
-])
-def test_plan_windows_counts(seconds, example, hop, chunk, center, count,
-                             frames):
+@pytest.mark.parametrize(
+    'layout,seconds,example,hop,chunk,center,count,frames', [
+        # 'file': floor((seconds - example) / hop) + 1 windows.
+        ('file', 6.0, 4, 1, 20, False, 3, 1000),
+        ('file', 6.5, 4, 1, 20, True, 3, 1001),  # Partial window dropped.
+        ('file', 4.0, 4, 1, 20, False, 1, 1000),
+        ('file', 2.0, 4, 1, 20, False, 1, 1000),  # One padded window.
+        ('file', 10.0, 2, 0.5, 3, False, 17, 500),
+        ('file', 7.0, 0, 1, 3, False, 3, 750),  # Whole chunks, last padded.
+        ('file', 7.0, 0, 1, 3, True, 3, 751),
+        # 'chunks' (the original's): ceil(seconds / chunk) chunks of
+        # floor((chunk - example) / hop) + 1 windows each.
+        ('chunks', 6.0, 4, 1, 20, False, 17, 1000),
+        ('chunks', 2.0, 4, 1, 20, False, 17, 1000),
+        ('chunks', 45.0, 4, 1, 20, True, 51, 1001),
+        ('chunks', 10.0, 2, 0.5, 3, False, 12, 500),
+        ('chunks', 7.0, 0, 1, 3, False, 3, 750),
+        ('chunks', 7.0, 4, 1, 0, False, 4, 1000),  # No chunks: the file's.
+    ])
+def test_plan_windows_counts(layout, seconds, example, hop, chunk, center,
+                             count, frames):
   spec = examples.ExampleSpec(example_secs=example, hop_secs=hop,
                               chunk_secs=chunk, center=center,
-                              model_capacity='tiny')
+                              model_capacity='tiny', window_layout=layout)
   windows = examples.plan_windows(fake_info(seconds), spec)
   assert (windows.count, windows.size['frames']) == (count, frames)
   chunks = examples.plan_chunks(fake_info(seconds), spec)
@@ -238,7 +248,16 @@ def test_plan_windows_counts(seconds, example, hop, chunk, center, count,
   # adjacent stretches of frames.
   for chunk in chunks:
     start, stop = chunk.span('audio_16k')
-    assert stop - start <= max(chunk_secs_16k(spec), windows.size['audio_16k'])
+    if spec.chunk_secs:
+      assert stop - start <= max(chunk_secs_16k(spec),
+                                 windows.size['audio_16k'])
+    if spec.chunked:  # Chunk c starts at c * chunk_secs, analysed alone.
+      assert start == chunk.index * chunk_secs_16k(spec)
+      assert chunk.segment('audio_16k') == (start, start +
+                                            chunk_secs_16k(spec))
+      assert chunk.owned('frames') == chunk.span('frames')
+  if spec.chunked:
+    return
   owned = [chunk.owned('frames') for chunk in chunks]
   assert owned[0][0] == 0
   assert all(a[1] == b[0] for a, b in zip(owned, owned[1:]))
@@ -282,7 +301,8 @@ def test_chunk_features_equal_whole_file_features(tmp_path, center):
   sf.write(path, harmonic_tone(vibrato_f0(250.0), 3.0, 44100), 44100)
   spec = examples.ExampleSpec(example_secs=1.0, hop_secs=0.5, chunk_secs=1.5,
                               center=center, viterbi=False,
-                              model_capacity='tiny', sample_rate=44100)
+                              model_capacity='tiny', sample_rate=44100,
+                              window_layout='file')
   info = audio_io.probe(audio_io.InputFile(path, 'tone.wav'))
   chunks = examples.plan_chunks(info, spec)
   assert [chunk.count for chunk in chunks] == [2, 2, 1]
@@ -313,6 +333,83 @@ def test_chunk_features_equal_whole_file_features(tmp_path, center):
     np.testing.assert_allclose(
         example['audio'], audio[index * 22050:index * 22050 + 44100],
         atol=1e-6)
+
+
+@pytest.mark.parametrize('center', [False, True])
+def test_chunks_layout_analyses_each_padded_chunk_alone(tmp_path, center):
+  """The original's layout: chunk c is the file's [c, c + 1) s, zero-padded
+  to 1 s and analysed on its own (its features see zeros beyond its
+  edges); window j of it starts j * hop_secs in, and windows come from the
+  padding too."""
+  path = str(tmp_path / 'tone.wav')
+  sf.write(path, harmonic_tone(vibrato_f0(250.0), 2.5, 44100), 44100)
+  spec = examples.ExampleSpec(example_secs=0.4, hop_secs=0.2, chunk_secs=1.0,
+                              center=center, viterbi=False,
+                              model_capacity='tiny', sample_rate=44100)
+  info = audio_io.probe(audio_io.InputFile(path, 'tone.wav'))
+  chunks = examples.plan_chunks(info, spec)
+  # ceil(2.5 / 1) chunks of floor((1 - 0.4) / 0.2) + 1 windows.
+  assert [chunk.count for chunk in chunks] == [4, 4, 4]
+
+  padding = 'center' if center else 'same'
+  audio_16k, audio = reference_16k(path), reference_at(path, 44100)
+  n_frames = 100 + int(center)
+  indices = []
+  for chunk in chunks:
+    segment_16k = np.zeros(SR16)
+    part = audio_16k[chunk.index * SR16:(chunk.index + 1) * SR16]
+    segment_16k[:len(part)] = part
+    segment = np.zeros(44100)
+    part = audio[chunk.index * 44100:(chunk.index + 1) * 44100]
+    segment[:len(part)] = part
+    f0_hz, confidence = spectral_ops.compute_f0(
+        segment_16k, FRAME_RATE, viterbi=False, padding=padding,
+        model_capacity='tiny')
+    loudness = spectral_ops.compute_loudness(
+        segment_16k, SR16, FRAME_RATE, n_fft=512, padding=padding).numpy()
+    for index, example in examples.split_windows(
+        chunk, examples.chunk_features(chunk, spec)):
+      indices.append(index)
+      j = index - 4 * chunk.index
+      frames = slice(j * 50, j * 50 + n_frames)
+      assert example['f0_hz'].shape == (n_frames,)
+      np.testing.assert_allclose(example['f0_hz'], f0_hz[frames], rtol=1e-4)
+      np.testing.assert_allclose(example['f0_confidence'],
+                                 confidence[frames], atol=1e-4)
+      np.testing.assert_allclose(example['loudness_db'], loudness[frames],
+                                 atol=1e-3)
+      np.testing.assert_allclose(
+          example['audio_16k'], segment_16k[j * 3200:j * 3200 + 6400],
+          atol=1e-6)
+      np.testing.assert_allclose(
+          example['audio'], segment[j * 8820:j * 8820 + 17640], atol=1e-6)
+  assert indices == list(range(12))
+  # The last window (2.6 to 3.0 s) is all padding.
+  assert not np.any(example['audio'])
+  assert chunks[-1].owned_secs == pytest.approx(0.5)
+
+
+def test_chunks_layout_eval_split_takes_whole_chunks(tmp_path):
+  path = str(tmp_path / 'tone.wav')
+  noise = np.random.default_rng(30).uniform(-0.5, 0.5, 30 * SR16)
+  sf.write(path, noise, SR16, subtype='FLOAT')  # Every window unique.
+  output = str(tmp_path / 'split.tfrecord')
+  pipeline.prepare_tfrecord([path], output, frame_rate=0, example_secs=0.5,
+                            hop_secs=0.25, chunk_secs=1.0,
+                            eval_split_fraction=0.4)
+  splits = {split: read_examples(f'{output}-{split}-*')
+            for split in ('train', 'eval')}
+  audio = reference_16k(path)
+  chunk_of_split = {}
+  for split, found in splits.items():
+    for example in found.values():
+      start, = [k * 4000 for k in range(119) if np.allclose(
+          example['audio_16k'], audio[k * 4000:k * 4000 + 8000], atol=1e-6)]
+      chunk_of_split.setdefault(start // SR16, set()).add(split)
+  # 30 chunks of 3 windows, every chunk in one split only, both splits used.
+  assert len(chunk_of_split) == 30
+  assert all(len(split) == 1 for split in chunk_of_split.values())
+  assert len(splits['eval']) % 3 == 0 and 0 < len(splits['eval']) < 90
 
 
 def test_whole_chunk_examples_zero_pad_the_end(tmp_path):
@@ -369,7 +466,7 @@ def test_histogram_quantiles_match_numpy():
 # ----------------------------------------------------------------------------
 E2E_ARGS = dict(sample_rate=OUT_SR, frame_rate=FRAME_RATE, example_secs=4,
                 hop_secs=1, chunk_secs=5, eval_split_fraction=0.3,
-                model_capacity='tiny', num_shards=2)
+                model_capacity='tiny', num_shards=2, window_layout='file')
 
 
 @pytest.fixture(scope='module')
@@ -528,7 +625,8 @@ def test_multi_process_runner_gives_the_same_examples(dataset, e2e, tmp_path,
 # ----------------------------------------------------------------------------
 # Bad input.
 # ----------------------------------------------------------------------------
-FAST_ARGS = dict(model_capacity='tiny', viterbi=False, frame_rate=50)
+FAST_ARGS = dict(model_capacity='tiny', viterbi=False, frame_rate=50,
+                 window_layout='file')
 
 
 @pytest.fixture(scope='module')
@@ -619,7 +717,9 @@ def test_cli_skips_short_clips_and_reports(bad_dataset, tmp_path, capsys):
                    f'{directory}/*.flac', f'--output_tfrecord_path={output}',
                    '--short_clips=skip', '--model_capacity=tiny',
                    '--noviterbi', '--frame_rate=50', '--num_shards=1']) == 0
-  assert '2 examples from 2 file(s)' in capsys.readouterr().out
+  # The original's layout: each file (at most 20 s) is one 20 s chunk of
+  # floor((20 - 4) / 1) + 1 = 17 windows.
+  assert '34 examples from 2 file(s)' in capsys.readouterr().out
   rejects = read_rejects(str(tmp_path / 'rejects.tsv'))
   assert {os.path.basename(path) for path in rejects} == set(reasons) | {
       'short.wav'}

@@ -8,7 +8,8 @@ outputs on the checkpoint in tests/golden/original_solo_instrument/.
 
 - ddsp_tf prepares the same examples from the same audio: loudness within
   0.1 dB, f0 within 1 cent, and its shards parse with the original's
-  feature spec.
+  feature spec; by default the windows are laid out as the original lays
+  them out across chunks (the last one zero-padded).
 - The original's shard trains in ddsp_tf_run.
 - The Colab's Python sequence (parse the run's operative config, build
   `models.Autoencoder()`, `restore`, call it on `compute_audio_features`)
@@ -76,7 +77,7 @@ def test_the_fixture_tracks_the_known_pitch(expected):
 def test_ddsp_tf_prepares_what_the_original_prepares(tmp_path, expected):
   pipeline.prepare_tfrecord(
       [os.path.join(PREPARED, 'tone.wav')], str(tmp_path / 'train.tfrecord'),
-      num_shards=1, example_secs=1, hop_secs=1)
+      num_shards=1, example_secs=1, hop_secs=1, chunk_secs=2)
   ours = _read_examples(str(tmp_path / 'train.tfrecord*'), expected)
   theirs = _read_examples(
       os.path.join(PREPARED, 'train.tfrecord-00000-of-00001'), expected)
@@ -95,6 +96,46 @@ def test_ddsp_tf_prepares_what_the_original_prepares(tmp_path, expected):
     assert np.max(cents) < 1.0, np.max(cents)
     np.testing.assert_allclose(mine['f0_confidence'],
                                original['f0_confidence'], atol=0.02)
+
+
+def test_default_window_layout_is_the_originals(tmp_path, expected):
+  """0.8 s chunks of the 2 s tone, the last one padded, 3 windows each: the
+  same 9 examples (the last all padding) with the same features."""
+  pipeline.prepare_tfrecord(
+      [os.path.join(PREPARED, 'tone.wav')], str(tmp_path / 'x.tfrecord'),
+      num_shards=1, chunk_secs=0.8, example_secs=0.4, hop_secs=0.2)
+  files = glob.glob(str(tmp_path / 'x.tfrecord*'))
+  ours = [{key: np.array(feature.float_list.value, np.float32)
+           for key, feature in tf.train.Example.FromString(
+               record.numpy()).features.feature.items()}
+          for record in tf.data.TFRecordDataset(files)]
+  ours.sort(key=lambda ex: float(np.sum(ex['audio_16k'].astype(float)**2)))
+  order = np.argsort(expected['chunked_audio_energy'])
+  assert len(ours) == len(order) == 9
+  tone, _ = sf.read(os.path.join(PREPARED, 'tone.wav'))
+  padded = np.zeros(3 * 12800)
+  padded[:len(tone)] = tone
+  starts = [c * 12800 + j * 3200 for c in range(3) for j in range(3)]
+  found_starts = []
+  for mine, index in zip(ours, order):
+    energy = np.sum(mine['audio_16k'].astype(float)**2)
+    # The original divides 16-bit samples by 32767, ddsp_tf by 32768.
+    assert energy == pytest.approx(
+        expected['chunked_audio_energy'][index] * (32767 / 32768)**2,
+        rel=1e-5, abs=1e-9)
+    found_starts += [start for start in starts if np.allclose(
+        mine['audio_16k'], padded[start:start + 6400], atol=1e-6)][:1]
+    np.testing.assert_allclose(mine['loudness_db'],
+                               expected['chunked_loudness_db'][index],
+                               atol=0.1)
+    voiced = expected['chunked_f0_confidence'][index] > VOICED
+    cents = _cents(mine['f0_hz'][voiced],
+                   expected['chunked_f0_hz'][index][voiced])
+    assert not cents.size or np.max(cents) < 1.0, np.max(cents)
+    np.testing.assert_allclose(mine['f0_confidence'],
+                               expected['chunked_f0_confidence'][index],
+                               atol=0.02)
+  assert sorted(found_starts) == starts
 
 
 def colab_sequence(model_dir, audio):

@@ -348,7 +348,7 @@ def test_prepare_tfrecord_with_swiftf0_records_it(tmp_path, capsys):
   assert prep_cli.main([
       f'--input_audio_filepatterns={path}', f'--output_tfrecord_path={output}',
       '--f0_estimator=swiftf0', '--example_secs=1', '--hop_secs=0.5',
-      '--chunk_secs=1.5', '--num_shards=1']) == 0
+      '--chunk_secs=1.5', '--window_layout=file', '--num_shards=1']) == 0
   capsys.readouterr()
   with open(tmp_path / 'out' / 'stats.json', encoding='utf-8') as stats_file:
     stats = json.load(stats_file)
@@ -363,7 +363,8 @@ def test_prepare_tfrecord_with_swiftf0_records_it(tmp_path, capsys):
   features = {}
   for chunk_secs in (1.5, 0):
     spec = examples.ExampleSpec(example_secs=1, hop_secs=0.5,
-                                chunk_secs=chunk_secs, f0_estimator='swiftf0')
+                                chunk_secs=chunk_secs, f0_estimator='swiftf0',
+                                window_layout='file')
     features[chunk_secs] = [
         example for chunk in examples.plan_chunks(info, spec)
         for _, example in examples.split_windows(
@@ -387,7 +388,9 @@ def test_prepare_tfrecord_records_crepe_hop(tmp_path):
       [str(path)], str(tmp_path / 'out' / 'x.tfrecord'), example_secs=1,
       model_capacity='tiny', viterbi=False, crepe_hop_ms=10.0)
   assert (stats['f0_estimator'], stats['crepe_hop_ms']) == ('crepe', 10.0)
-  assert stats['examples']['train'] == 1
+  # One 20 s chunk (the original's layout): floor((20 - 1) / 1) + 1.
+  assert stats['examples']['train'] == 20
+  assert stats['window_layout'] == 'chunks'
 
 
 @pytest.fixture(scope='module')

@@ -30,6 +30,14 @@ Writes into `tests/golden/original_prepared/`:
     decoder's controls and the harmonic signal (the filtered noise is
     random).
   - `true_f0_hz`: the tone's f0 at 250 frames/s (frame i at i / 250 s).
+  - `chunked_<key>`: the original's layout of windows across chunks: its
+    `prepare_tfrecord` on tone.wav with chunk_secs=0.8, example_secs=0.4
+    and hop_secs=0.2 (3 chunks, the last one padded from 0.4 s to 0.8 s,
+    of 3 windows each), as [9, n] arrays of f0_hz, f0_confidence and
+    loudness_db, and `chunked_audio_energy` (the sum of each example's
+    squared audio_16k), in the shard's order. `python
+    tests/golden/make_original_interchange.py chunked` adds only these keys
+    to an existing features.npz.
 
 tests/test_original_interchange.py reads only these files.
 """
@@ -44,6 +52,7 @@ import wave
 import gin
 import numpy as np
 import pydub
+import tensorflow as tf
 
 import ddsp
 import ddsp.training
@@ -121,6 +130,37 @@ def prepare(wav_path):
     shutil.rmtree(tmp)
 
 
+CHUNKED = dict(chunk_secs=0.8, example_secs=0.4, hop_secs=0.2)
+
+
+def prepare_chunked(wav_path):
+  """The original's examples of wav_path with CHUNKED (the chunked_ keys)."""
+  _read_wav_without_ffmpeg()
+  tmp = tempfile.mkdtemp()
+  try:
+    prepare_tfrecord_lib.prepare_tfrecord(
+        [wav_path], os.path.join(tmp, 'chunked.tfrecord'), num_shards=1,
+        sample_rate=SAMPLE_RATE, frame_rate=FRAME_RATE, **CHUNKED)
+    # (The original's TFRecordProvider fails on example_secs=0.4: it makes
+    # a float length.)
+    n_samples = int(round(CHUNKED['example_secs'] * SAMPLE_RATE))
+    n_frames = int(round(CHUNKED['example_secs'] * FRAME_RATE))
+    spec = {key: tf.io.FixedLenFeature([n], tf.float32) for key, n in (
+        ('audio', n_samples), ('audio_16k', n_samples), ('f0_hz', n_frames),
+        ('f0_confidence', n_frames), ('loudness_db', n_frames))}
+    shards = glob.glob(os.path.join(tmp, 'chunked.tfrecord*'))
+    found = [{k: v.numpy() for k, v in
+              tf.io.parse_single_example(record, spec).items()}
+             for record in tf.data.TFRecordDataset(shards)]
+  finally:
+    shutil.rmtree(tmp)
+  result = {f'chunked_{key}': np.stack([ex[key] for ex in found])
+            for key in ('f0_hz', 'f0_confidence', 'loudness_db')}
+  result['chunked_audio_energy'] = np.array(
+      [np.sum(ex['audio_16k'].astype(np.float64)**2) for ex in found])
+  return result
+
+
 def colab_sequence(audio):
   """The timbre-transfer Colab's model calls on the solo checkpoint."""
   model_dir = os.path.join(HERE, 'original_solo_instrument')
@@ -134,6 +174,13 @@ def colab_sequence(audio):
 
 
 def main():
+  if sys.argv[1:] == ['chunked']:
+    path = os.path.join(OUT_DIR, 'features.npz')
+    result = dict(np.load(path))
+    result.update(prepare_chunked(os.path.join(OUT_DIR, 'tone.wav')))
+    np.savez_compressed(path, **result)
+    print({k: np.shape(v) for k, v in result.items() if 'chunked' in k})
+    return
   os.makedirs(OUT_DIR, exist_ok=True)
   samples = make_tone()
   wav_path = os.path.join(OUT_DIR, 'tone.wav')
@@ -150,6 +197,7 @@ def main():
   result.update(colab_sequence(audio))
   n_frames = int(SECONDS * FRAME_RATE)
   result['true_f0_hz'] = tone_f0_hz(np.arange(n_frames) / FRAME_RATE)
+  result.update(prepare_chunked(wav_path))
   np.savez_compressed(os.path.join(OUT_DIR, 'features.npz'), **result)
   print({k: np.shape(v) for k, v in result.items()})
 
