@@ -312,8 +312,9 @@ def plan_windows(info: audio_io.AudioInfo, spec: ExampleSpec) -> Windows:
     else:
       count = -(-length_16k // hop['audio_16k'])
       per_chunk = 1
-  if chunk_hop and spec.frame_rate:
-    chunk_hop['frames'] = chunk_hop['audio_16k'] // spec.frame_hop
+  if chunk_hop:
+    chunk_hop['frames'] = (chunk_hop['audio_16k'] // spec.frame_hop
+                           if spec.frame_rate else 0)
   size['frames'] = spec.n_frames(size['audio_16k']) if spec.frame_rate else 0
   hop['frames'] = hop['audio_16k'] // spec.frame_hop if spec.frame_rate else 0
   return Windows(count=count, per_chunk=per_chunk, size=size, hop=hop,
