@@ -19,6 +19,7 @@ the run's config, must reproduce them within 1e-4 * max(1, |value|), and
 hold the original's reverb weights.
 """
 
+import glob
 import os
 import re
 import shutil
@@ -316,11 +317,20 @@ def test_vst_inference_module_restores_an_original_checkpoint():
 
 def test_every_rule_is_used_and_keys_map_one_to_one():
   used = set()
+  key_lists = []
   for case in list(CASES) + list(MIDI_CASES):
     original = os.path.join(GOLDEN_DIR, f'original_{case}')
     # The model's weights (without a legacy optimizer's slots below them).
-    keys = [k for k, _ in tf.train.list_variables(original)
-            if k.startswith('model/') and '/.OPTIMIZER_SLOT/' not in k]
+    key_lists.append([k for k, _ in tf.train.list_variables(original)
+                      if k.startswith('model/') and
+                      '/.OPTIMIZER_SLOT/' not in k])
+  # The resampling DilatedConvStacks' keys (tests/test_layer_golden.py).
+  for path in glob.glob(os.path.join(
+      GOLDEN_DIR, 'layers_dilated_conv_stack_*_checkpoint.npz')):
+    with np.load(path) as data:
+      key_lists.append([str(k) for k in data['keys']])
+  assert len(key_lists) == len(CASES) + len(MIDI_CASES) + 2
+  for keys in key_lists:
     assert checkpoint_conversion.looks_like_original(keys)
     mapped = [checkpoint_conversion.map_checkpoint_key(k) for k in keys]
     assert len(set(mapped)) == len(keys)

@@ -26,6 +26,7 @@ import pytest
 import tensorflow as tf
 
 from ddsp_tf.training import checkpoint_conversion
+from ddsp_tf.training import nn
 
 GOLDEN_DIR = os.path.join(os.path.dirname(__file__), 'golden')
 FILES = sorted(glob.glob(os.path.join(GOLDEN_DIR, 'layers_*.npz')))
@@ -78,7 +79,7 @@ def test_fixtures_present():
 
 
 @pytest.mark.parametrize(
-    'case', [c for c in CASES if c != 'solo_instrument_checkpoint'])
+    'case', [c for c in CASES if not c.endswith('_checkpoint')])
 def test_layer_matches_original(case):
   spec, arrays = _load(case)
   tf.keras.utils.set_random_seed(0)
@@ -170,3 +171,33 @@ def test_solo_instrument_checkpoint_maps_onto_ddsp_tf(solo_instrument):
     deviation = np.abs(np.asarray(outputs[key]) - expected)
     assert np.all(deviation <= 1e-4 * np.maximum(1.0, np.abs(expected))), (
         key, deviation.max())
+
+
+# ----------------------------------------------------------------------------
+# Checkpoints of the original's resampling DilatedConvStacks.
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize('case', ['dilated_conv_stack_down_sn_checkpoint',
+                                  'dilated_conv_stack_up_cond_checkpoint'])
+def test_resampling_stack_checkpoint_restores(case, tmp_path):
+  """The original's keys (resample_layers, spectral norm's w and sn_u),
+  written as a checkpoint, restore into ddsp_tf's stack through
+  restore_original (strict), which then computes the original's output."""
+  with np.load(os.path.join(GOLDEN_DIR, f'layers_{case}.npz')) as data:
+    arrays = {k: data[k] for k in data.files}
+  keys = [str(k) for k in arrays['keys']]
+  assert any('/resample_layers/' in key for key in keys)
+  prefix = str(tmp_path / 'original-1')
+  tf.raw_ops.SaveV2(prefix=prefix, tensor_names=keys,
+                    shape_and_slices=[''] * len(keys),
+                    tensors=[arrays[f'key{i}'] for i in range(len(keys))])
+  kwargs = json.loads(str(arrays['kwargs']))
+  stack = nn.DilatedConvStack(**kwargs)
+  inputs = [arrays[k] for k in ('in0', 'in1') if k in arrays]
+  call = (lambda: stack(inputs)) if len(inputs) == 2 else (
+      lambda: stack(inputs[0]))
+  call()
+  checkpoint_conversion.restore_original(stack, prefix)
+  expected = arrays['out_out']
+  deviation = np.abs(np.asarray(call()) - expected)
+  assert np.all(deviation <= 1e-4 * np.maximum(1.0, np.abs(expected))), (
+      deviation.max())

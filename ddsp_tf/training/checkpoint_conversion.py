@@ -8,7 +8,9 @@ dilated convolution is a Sequential of a ReLU and the convolution), lists
 are numbered `<i>/`, Dense and Conv kernels are `kernel`, and a
 ProcessorGroup tracks its processors by name. ddsp_tf keeps sublayers in
 lists (`.S<i>`) and attributes, Keras 3 names Dense and Conv kernels
-`_kernel`, and a ProcessorGroup keeps its processors in `dag_modules`. `CHECKPOINT_RULES` rewrite the original's
+`_kernel` (transposed convolutions keep `kernel`), and a ProcessorGroup
+keeps its processors in `dag_modules`. `CHECKPOINT_RULES` rewrite the
+original's
 model keys into ddsp_tf's; `convert_checkpoint` builds the run's model in
 ddsp_tf from the run's operative gin config, assigns the original's values
 and saves them with ddsp_tf's Trainer at the original's step, so
@@ -25,15 +27,17 @@ Reverb), models/vst/vst.gin (RnnFcDecoder, FilteredNoiseReverb,
 OnlineF0PowerPreprocessor), papers/iclr2020/nsynth_ae.gin (models/ae.gin:
 MfccTimeDistributedRnnEncoder and RnnFcDecoder on z) and the same with a
 DilatedConvDecoder conditioned on z (layer-norm ConditionalNorm, as
-models/midiae's synthcoder), one with spectrally normalized convolutions
-(no resampling stack is verified), with
+models/midiae's synthcoder), one with spectrally normalized convolutions,
+with
 the Adam moments of the original's Keras 2.11+ Adam for the last two and
 of a legacy optimizer_v2 Adam (as the original trained before TF 2.11) for
 nsynth_ae; the MidiAutoencoder of models/midiae/midiae.gin with the mixin
 midi_encoder.gin (DilatedConvDecoder, HarmonicToMidiEncoder,
 MidiToHarmonicDecoder) and the ZMidiAutoencoder of z_midiae.gin
 (OneHotEncoder, MfccTimeDistributedRnnEncoder, ExpressionEncoder,
-FcStackOut; without its note encoder, which the original cannot run).
+FcStackOut; without its note encoder, which the original cannot run);
+and, as layers (tests/test_layer_golden.py), DilatedConvStacks that
+downsample (spectrally normalized) and upsample (conditional).
 `restore_original` maps the same keys in memory, for `Model.restore`.
 """
 
@@ -72,6 +76,7 @@ CHECKPOINT_RULES: Tuple[Tuple[Text, Text], ...] = (
     (r'/dilated_conv_stack/', r'/stack/'),
     (r'/layers/(\d+)/layer_with_weights-0/', r'/convs.S\1/'),
     (r'/norms/(\d+)/', r'/norms.S\1/'),
+    (r'/resample_layers/(\d+)/', r'/resamplers.S\1/'),
     # Keras 3 Dense and Conv layers keep their kernel as '_kernel' (RNN
     # cells keep 'kernel'), Embedding layers their table as '_embeddings'.
     (r'(?<!/cell)/kernel$', r'/_kernel'),
@@ -79,8 +84,8 @@ CHECKPOINT_RULES: Tuple[Tuple[Text, Text], ...] = (
     # A spectrally normalized convolution: the original's wrapper keeps the
     # kernel as 'w' (ddsp_tf's wrapper 'kernel', after the rule above) and
     # the power-iteration vector as 'sn_u'.
-    (r'/(conv_in|convs\.S\d+)/w$', r'/\1/kernel'),
-    (r'/(conv_in|convs\.S\d+)/sn_u$', r'/\1/vector_u'),
+    (r'/(conv_in|convs\.S\d+|resamplers\.S\d+)/w$', r'/\1/kernel'),
+    (r'/(conv_in|convs\.S\d+|resamplers\.S\d+)/sn_u$', r'/\1/vector_u'),
     # A processor's weights (by the processor's gin name, e.g. 'reverb'):
     # Reverb's ir, FilteredNoiseReverb's magnitudes, ExpDecayReverb's gain
     # and decay.
@@ -394,6 +399,10 @@ def _assign_original_weights(
   for key in original_keys:
     value = reader.get_tensor(key)
     new_key = map_checkpoint_key(key)[len(MODEL_PREFIX):]
+    plain_kernel = re.sub(r'/_kernel(?=/|$)', '/kernel', new_key)
+    if new_key not in ours and plain_kernel in ours:
+      # Keras 3's transposed convolutions keep their kernel as 'kernel'.
+      new_key = plain_kernel
     if new_key not in ours:
       unmapped.append(f'{key} -> {MODEL_PREFIX}{new_key}')
       continue

@@ -18,6 +18,9 @@ own `layers_<case>.npz`:
   `var_names` the variables' names, in `layer.weights` order;
   `var<i>`    their values.
 
+`solo_instrument_checkpoint` and `stack_checkpoints` write checkpoint
+fixtures (see their docstrings).
+
 tests/test_layer_golden.py reads only these files.
 """
 
@@ -287,6 +290,60 @@ def solo_instrument_checkpoint():
   gin.clear_config()
 
 
+# Resampling DilatedConvStacks: (case, kwargs, conditional inputs).
+STACK_CHECKPOINTS = (
+    ('dilated_conv_stack_down_sn_checkpoint',
+     dict(ch=4, layers_per_stack=2, stacks=2, kernel_size=3, dilation=2,
+          norm_type='layer', resample_type='downsample', resample_stride=2,
+          spectral_norm=True)),
+    ('dilated_conv_stack_up_cond_checkpoint',
+     dict(ch=4, layers_per_stack=1, stacks=2, kernel_size=3, dilation=2,
+          norm_type='instance', resample_type='upsample', resample_stride=2,
+          stacks_per_resample=2, resample_after_convolve=False,
+          conditional=True)),
+)
+
+
+def stack_checkpoints():
+  """Checkpoints of resampling DilatedConvStacks.
+
+  Writes `layers_<case>.npz` for each of STACK_CHECKPOINTS: `kwargs`
+  (JSON), `keys` and `key<i>`, the variables of
+  `tf.train.Checkpoint(model=stack)` with fixed random values (the keys
+  the original's trainer writes below a model), `in<i>` and `out_out`, the
+  stack's output on them.
+  """
+  import tempfile  # pylint: disable=g-import-not-at-top
+  for case, kwargs in STACK_CHECKPOINTS:
+    if sys.argv[1:] and case not in sys.argv[1:]:
+      continue
+    tf.keras.utils.set_random_seed(SEED)
+    rng = np.random.default_rng(SEED + 2)
+    stack = nn.DilatedConvStack(**kwargs)
+    inputs = [f32(rng.standard_normal((2, 8, 5)))]
+    if kwargs.get('conditional'):  # z at the upsampled frame rate.
+      inputs.append(f32(rng.standard_normal((2, 16, 3))))
+    call = (lambda: stack(inputs)) if len(inputs) == 2 else (
+        lambda: stack(inputs[0]))
+    call()
+    randomize(stack, rng)
+    outputs = call()
+    with tempfile.TemporaryDirectory() as tmp:
+      path = tf.train.Checkpoint(model=stack).save(os.path.join(tmp, 'ckpt'))
+      keys = [k for k, _ in tf.train.list_variables(path)
+              if k.startswith('model/')]
+      arrays = {f'key{i}': f32(tf.train.load_variable(path, key))
+                for i, key in enumerate(keys)}
+    arrays['keys'] = np.array(keys)
+    arrays['kwargs'] = np.array(json.dumps(kwargs))
+    for i, x in enumerate(inputs):
+      arrays[f'in{i}'] = x
+    arrays['out_out'] = f32(outputs)
+    np.savez_compressed(os.path.join(HERE, f'layers_{case}.npz'), **arrays)
+    print(f'{case}: {keys}')
+
+
 if __name__ == '__main__':
   main()
   solo_instrument_checkpoint()
+  stack_checkpoints()
