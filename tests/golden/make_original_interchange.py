@@ -42,6 +42,7 @@ Writes into `tests/golden/original_prepared/`:
 tests/test_original_interchange.py reads only these files.
 """
 
+import contextlib
 import glob
 import os
 import shutil
@@ -113,21 +114,29 @@ def _read_wav_without_ffmpeg():
   pydub.AudioSegment.from_file = classmethod(from_wav_file)
 
 
-def prepare(wav_path):
-  """The original's shards of wav_path (one shard)."""
+@contextlib.contextmanager
+def original_shards(wav_path, name, **kwargs):
+  """Runs the original's prepare_tfrecord on wav_path (one shard, the
+  fixture's rates and `kwargs`) in a temporary folder; yields the shard's
+  path."""
   _read_wav_without_ffmpeg()
   tmp = tempfile.mkdtemp()
   try:
     prepare_tfrecord_lib.prepare_tfrecord(
-        [wav_path], os.path.join(tmp, 'train.tfrecord'), num_shards=1,
-        sample_rate=SAMPLE_RATE, frame_rate=FRAME_RATE, example_secs=1,
-        hop_secs=1, chunk_secs=SECONDS)
-    shards = glob.glob(os.path.join(tmp, 'train.tfrecord*'))
+        [wav_path], os.path.join(tmp, f'{name}.tfrecord'), num_shards=1,
+        sample_rate=SAMPLE_RATE, frame_rate=FRAME_RATE, **kwargs)
+    shards = glob.glob(os.path.join(tmp, f'{name}.tfrecord*'))
     assert len(shards) == 1, shards
-    shutil.copy(shards[0],
-                os.path.join(OUT_DIR, 'train.tfrecord-00000-of-00001'))
+    yield shards[0]
   finally:
     shutil.rmtree(tmp)
+
+
+def prepare(wav_path):
+  """Copies the original's shard of wav_path into OUT_DIR."""
+  with original_shards(wav_path, 'train', example_secs=1, hop_secs=1,
+                       chunk_secs=SECONDS) as shard:
+    shutil.copy(shard, os.path.join(OUT_DIR, 'train.tfrecord-00000-of-00001'))
 
 
 CHUNKED = dict(chunk_secs=0.8, example_secs=0.4, hop_secs=0.2)
@@ -135,12 +144,7 @@ CHUNKED = dict(chunk_secs=0.8, example_secs=0.4, hop_secs=0.2)
 
 def prepare_chunked(wav_path):
   """The original's examples of wav_path with CHUNKED (the chunked_ keys)."""
-  _read_wav_without_ffmpeg()
-  tmp = tempfile.mkdtemp()
-  try:
-    prepare_tfrecord_lib.prepare_tfrecord(
-        [wav_path], os.path.join(tmp, 'chunked.tfrecord'), num_shards=1,
-        sample_rate=SAMPLE_RATE, frame_rate=FRAME_RATE, **CHUNKED)
+  with original_shards(wav_path, 'chunked', **CHUNKED) as shard:
     # (The original's TFRecordProvider fails on example_secs=0.4: it makes
     # a float length.)
     n_samples = int(round(CHUNKED['example_secs'] * SAMPLE_RATE))
@@ -148,12 +152,9 @@ def prepare_chunked(wav_path):
     spec = {key: tf.io.FixedLenFeature([n], tf.float32) for key, n in (
         ('audio', n_samples), ('audio_16k', n_samples), ('f0_hz', n_frames),
         ('f0_confidence', n_frames), ('loudness_db', n_frames))}
-    shards = glob.glob(os.path.join(tmp, 'chunked.tfrecord*'))
     found = [{k: v.numpy() for k, v in
               tf.io.parse_single_example(record, spec).items()}
-             for record in tf.data.TFRecordDataset(shards)]
-  finally:
-    shutil.rmtree(tmp)
+             for record in tf.data.TFRecordDataset(shard)]
   result = {f'chunked_{key}': np.stack([ex[key] for ex in found])
             for key in ('f0_hz', 'f0_confidence', 'loudness_db')}
   result['chunked_audio_energy'] = np.array(
