@@ -11,6 +11,7 @@ import tensorflow as tf  # pylint: disable=wrong-import-position
 
 from benchmarks import cases as benchmark_cases  # pylint: disable=wrong-import-position
 from benchmarks import inference  # pylint: disable=wrong-import-position
+from benchmarks import inverse_synthesis  # pylint: disable=wrong-import-position
 from benchmarks import paper_demos  # pylint: disable=wrong-import-position
 from benchmarks import quality  # pylint: disable=wrong-import-position
 from benchmarks import timing  # pylint: disable=wrong-import-position
@@ -18,7 +19,7 @@ from benchmarks import training  # pylint: disable=wrong-import-position
 from benchmarks import vst  # pylint: disable=wrong-import-position
 
 SUITES = ('core', 'data_prep', 'training', 'quality', 'inference',
-          'paper_demos', 'vst')
+          'paper_demos', 'vst', 'inverse_synthesis')
 
 
 def _machine() -> str:
@@ -50,11 +51,16 @@ def main() -> None:
       'room transfer of a model trained on test-made audio (about 5 '
       'minutes); vst: the DDSP-VST plugin model\'s TFLite time per 20 ms '
       'hop on one thread and the streaming player\'s real-time factor '
-      '(about 1 minute); all: every suite.')
+      '(about 1 minute); inverse_synthesis: pre-training of ICML 2020\'s '
+      'InverseSynthesis at a small size, held-out f0 error every 250 steps '
+      '(about 15 minutes with the default --inverse_steps); all: every '
+      'suite.')
   parser.add_argument('--rss_hours', type=float, default=1.0,
                       help='data_prep suite: length of the peak-RSS input.')
   parser.add_argument('--quality_steps', type=int, default=600,
                       help='quality suite: training steps.')
+  parser.add_argument('--inverse_steps', type=int, default=1500,
+                      help='inverse_synthesis suite: training steps.')
   args = parser.parse_args()
 
   print(f'ddsp_tf benchmarks, {datetime.date.today().isoformat()}, '
@@ -75,6 +81,8 @@ def main() -> None:
     paper_demos.run()
   if args.suite in ('vst', 'all'):
     vst.run()
+  if args.suite in ('inverse_synthesis', 'all'):
+    inverse_synthesis.run(steps=args.inverse_steps)
 
 
 def _format_factor(factor: float) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data_prep import synthetic_cli
+from benchmarks import inverse_synthesis as inverse_synthesis_benchmark
 from data_prep import synthetic_data
 from ddsp_tf import losses as losses_lib
 from ddsp_tf.training import data
@@ -29,20 +29,14 @@ from ddsp_tf.training import trainers
 
 SAMPLE_RATE = 16000
 N_SAMPLES = 16000
-N_FRAMES = 32  # 16000 samples / hop 512 (2048-point FFT, overlap 0.75).
-N_SINUSOIDS = 20
-N_MAGS = 17
+# 32 frames (16000 samples / hop 512), 20 sinusoids, 17 noise bands: the
+# small size that `python -m benchmarks --suite=inverse_synthesis` trains.
+N_FRAMES = inverse_synthesis_benchmark.N_FRAMES
+N_SINUSOIDS = inverse_synthesis_benchmark.N_SINUSOIDS
+N_MAGS = inverse_synthesis_benchmark.N_MAGS
 PRETRAIN = ['papers/icml2020/pretrain_model.gin']
-SMALL = [
-    f'InverseSynthesis.n_samples = {N_SAMPLES}',
-    'f0_spectral/compute_logmel.bins = 64',
-    'ResnetSinusoidalEncoder.output_splits = ('
-    f'("frequencies", {64 * N_SINUSOIDS}), ("amplitudes", {N_SINUSOIDS}), '
-    f'("noise_magnitudes", {N_MAGS}))',
-    f'SinusoidalToHarmonicEncoder.n_harmonics = {N_SINUSOIDS}',
-    'RnnSandwich.fc_stack_ch = 32',
-    'RnnSandwich.rnn_ch = 32',
-]
+PRETRAIN_STEPS = 20
+SMALL = list(inverse_synthesis_benchmark.SMALL_SETTINGS)
 # The original's output keys for a batch of synthetic controls (without
 # 'self_supervised_features', which ddsp_tf adds), and its loss names.
 OUTPUT_KEYS = {
@@ -301,18 +295,9 @@ def test_sinusoidal_to_harmonic_encoder_matches_the_original():
 # ----------------------------------------------------------------------------
 def _generate_shards(prefix):
   """3 shards of synthetic notes, written by the console script's main."""
-  try:
-    status = synthetic_cli.main(
-        [f'--output_tfrecord_path={prefix}', '--num_shards=3',
-         '--num_examples=96', '--random_seed=7',
-         '--gin_param=generate_examples.generate_fn = @generate_notes_v2',
-         f'--gin_param=generate_notes_v2.n_timesteps = {N_FRAMES}',
-         f'--gin_param=generate_notes_v2.n_harmonics = {N_SINUSOIDS}',
-         f'--gin_param=generate_notes_v2.n_mags = {N_MAGS}'])
-  finally:
-    gin.clear_config()
-  assert status == 0
-  shards = sorted(glob.glob(f'{prefix}-*-of-00003'))
+  shards = inverse_synthesis_benchmark.write_notes(prefix, 96, seed=7,
+                                                   num_shards=3)
+  assert shards == sorted(glob.glob(f'{prefix}-*-of-00003'))
   assert len(shards) == 3
   return shards
 
@@ -324,18 +309,23 @@ def _held_out_losses(model, batch):
 
 
 def _f0_error(outputs, batch):
-  """|MIDI error| of f0 on sounding frames, 0 elsewhere, averaged (numpy)."""
+  """|MIDI error| of f0 on sounding frames, 0 elsewhere, averaged (numpy);
+  with outputs=None, that of the best constant (the median f0)."""
   def midi(hz):
     return 69.0 + 12.0 * np.log2(np.maximum(hz, 1e-3) / 440.0)
   sounding = batch['harm_amp'].numpy() >= 1e-4
-  error = np.abs(midi(outputs['f0_hz'].numpy()) -
-                 midi(batch['f0_hz'].numpy()))
-  return float(np.mean(error * sounding))
+  truth = midi(batch['f0_hz'].numpy())
+  predicted = (np.median(truth[sounding]) if outputs is None else
+               midi(outputs['f0_hz'].numpy()))
+  return float(np.mean(np.abs(predicted - truth) * sounding))
 
 
 @pytest.mark.slow
 def test_pretraining_on_generated_shards_learns_held_out_notes(tmp_path):
-  """Shards from ddsp_tf_generate_synthetic_dataset; train 2, hold out 1."""
+  """Shards from ddsp_tf_generate_synthetic_dataset (96 notes): train on 2,
+  hold 1 out. A short pre-training (PRETRAIN_STEPS at the Trainer's default
+  learning rate, 1e-3) learns the sinusoids and the noise; the held-out f0
+  error is measured (it needs hundreds of steps: see the end)."""
   shards = _generate_shards(str(tmp_path / 'notes.tfrecord'))
   runner.parse_gin(
       restore_dir='',
@@ -346,6 +336,7 @@ def test_pretraining_on_generated_shards_learns_held_out_notes(tmp_path):
           f'SyntheticNotes.n_timesteps = {N_FRAMES}',
           f'SyntheticNotes.n_harmonics = {N_SINUSOIDS}',
           f'SyntheticNotes.n_mags = {N_MAGS}'])
+  tf.keras.utils.set_random_seed(0)
   model = models.get_model()
   provider = gin.query_parameter(
       'train.data_provider').scoped_configurable_fn()
@@ -361,29 +352,33 @@ def test_pretraining_on_generated_shards_learns_held_out_notes(tmp_path):
   # counted on the sounding frames (f0_weight 1).
   assert before['ss_f0_hz_loss'] == pytest.approx(_f0_error(outputs, batch),
                                                   rel=1e-4)
+  # At 3e-3 the sinusoidal encoder saturates within about 10 steps (its
+  # outputs stop depending on the audio), and f0 is never learned.
   trainer = trainers.Trainer(model, tf.distribute.get_strategy(),
-                             learning_rate=3e-3)
-  train_util.train(provider, trainer, batch_size=8, num_steps=20,
-                   steps_per_summary=20, steps_per_save=20,
+                             learning_rate=1e-3)
+  train_util.train(provider, trainer, batch_size=8, num_steps=PRETRAIN_STEPS,
+                   steps_per_summary=PRETRAIN_STEPS,
+                   steps_per_save=PRETRAIN_STEPS,
                    save_dir=str(tmp_path / 'run'))
-  assert int(trainer.step.numpy()) == 20
+  assert int(trainer.step.numpy()) == PRETRAIN_STEPS
   outputs, after = _held_out_losses(model, batch)
+  constant = _f0_error(None, batch)
   for name in ('ss_f0_hz_loss', 'ss_kde_consistency_loss',
                'ss_filtered_noise_consistency_loss'):
     print(f'held-out {name}: {before[name]:.3f} before, {after[name]:.3f} '
-          'after 20 steps')
+          f'after {PRETRAIN_STEPS} steps')
+  print(f'held-out f0 error of the median f0: {constant:.3f}')
   # The sinusoids and the noise are learned from the synthetic controls.
   assert after['ss_kde_consistency_loss'] < 0.5 * before[
       'ss_kde_consistency_loss']
   assert after['ss_filtered_noise_consistency_loss'] < 0.5 * before[
       'ss_filtered_noise_consistency_loss']
-  # f0 comes later: with the original's loss scales (KDEConsistencyLoss
-  # averages its NLLs over the sinusoids, ~10 on the harmonic side after a
-  # few steps) the held-out f0 error still stays near 14 semitones after 200
-  # steps here (the paper pre-trains for 1.2M steps), as it does with
-  # magenta/ddsp itself (tests/golden/inverse_synthesis_original_pretraining.py:
-  # 13.4 before, 16-17.8 semitones from step 20 to 200), so it is only
-  # checked to be measured and finite.
+  # f0 comes later. An untrained model's f0 error is near that of
+  # predicting the median f0 everywhere (`constant`). `python -m benchmarks
+  # --suite=inverse_synthesis` (2048 notes) measured it falling below that
+  # from about 250 steps on (12.9 -> 11.4 at 250, 8.7 at 500, 7.8 at 1250
+  # semitones, against 12.8); a 300-step run of this test's 400 notes did
+  # not (12.8 -> 13.0). So here it is only checked to be measured.
   assert after['ss_f0_hz_loss'] == pytest.approx(_f0_error(outputs, batch),
                                                  rel=1e-4)
   assert np.isfinite(after['ss_f0_hz_loss'])
