@@ -174,17 +174,40 @@ def save_run(out_dir, model, optimizer):
   return prefix
 
 
-def make(case):
-  """Writes tests/golden/original_<case>/."""
-  gin_file, bindings, n_samples, n_frames = CASES[case]
-  out_dir = os.path.join(HERE, f'original_{case}')
+def start_case(case, gin_files, bindings, **parse_kwargs):
+  """Seeds, parses a case's gin config (the original's gin folder on the
+  search path) and builds its model.
+
+  Returns:
+    (the case's folder tests/golden/original_<case>, a seeded numpy
+    Generator, the model).
+  """
   tf.keras.utils.set_random_seed(SEED)
-  rng = np.random.default_rng(SEED)
   gin.clear_config()
   gin.add_config_file_search_path(
       os.path.join(os.path.dirname(ddsp.training.__file__), 'gin'))
-  gin.parse_config_files_and_bindings([gin_file], bindings)
-  model = models.get_model()
+  gin.parse_config_files_and_bindings(gin_files, bindings, **parse_kwargs)
+  return (os.path.join(HERE, f'original_{case}'),
+          np.random.default_rng(SEED), models.get_model())
+
+
+def finish_case(case, out_dir, arrays):
+  """Writes the case's expected.npz and clears the gin config."""
+  np.savez_compressed(os.path.join(out_dir, 'expected.npz'), **arrays)
+  print(case, sorted(arrays), sorted(os.listdir(out_dir)))
+  gin.clear_config()
+
+
+def run_cases(make_case, cases):
+  """make_case(case) for the cases named on the command line, or all."""
+  for case in sys.argv[1:] or cases:
+    make_case(case)
+
+
+def make(case):
+  """Writes tests/golden/original_<case>/."""
+  gin_file, bindings, n_samples, n_frames = CASES[case]
+  out_dir, rng, model = start_case(case, [gin_file], bindings)
   t = np.linspace(0, 1, n_frames)
   features = {
       'audio': f32(0.1 * rng.standard_normal((2, n_samples))),
@@ -243,14 +266,11 @@ def make(case):
     arrays['out_harmonic'] = f32(harmonic)
   else:
     arrays['out_harmonic_reverb'] = f32(wet)
-  np.savez_compressed(os.path.join(out_dir, 'expected.npz'), **arrays)
-  print(case, sorted(os.listdir(out_dir)))
-  gin.clear_config()
+  finish_case(case, out_dir, arrays)
 
 
 def main():
-  for case in sys.argv[1:] or CASES:
-    make(case)
+  run_cases(make, CASES)
 
 
 if __name__ == '__main__':

@@ -20,23 +20,12 @@ latents.
 tests/test_checkpoint_conversion.py reads only these files.
 """
 
-import os
-import sys
-
-import gin
 import numpy as np
-import tensorflow as tf
 
-import ddsp
-import ddsp.training
-from ddsp.training import models
-
-import make_original_checkpoint  # Beside this script.
+import make_original_checkpoint  # Beside this script (imports the original).
 
 f32 = make_original_checkpoint.f32
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SEED = 20261206
 N_FRAMES = 50  # 1 s at 50 frames/s.
 N_SAMPLES = 16000
 _SMALL = [
@@ -112,16 +101,9 @@ def features(rng):
 def make(case):
   """Writes tests/golden/original_<case>/."""
   gin_files, bindings = CASES[case]
-  out_dir = os.path.join(HERE, f'original_{case}')
-  tf.keras.utils.set_random_seed(SEED)
-  rng = np.random.default_rng(SEED)
-  gin.clear_config()
-  gin.add_config_file_search_path(
-      os.path.join(os.path.dirname(ddsp.training.__file__), 'gin'))
   # The original's mixin also binds HmmMidiAutoencoder, which v3.7.0 lacks.
-  gin.parse_config_files_and_bindings(gin_files, bindings,
-                                      skip_unknown=['HmmMidiAutoencoder'])
-  model = models.get_model()
+  out_dir, rng, model = make_original_checkpoint.start_case(
+      case, gin_files, bindings, skip_unknown=['HmmMidiAutoencoder'])
   batch = features(rng)
   model(batch, training=False)
   make_original_checkpoint.randomize_weights(model, rng)
@@ -132,14 +114,11 @@ def make(case):
   for key in OUTPUT_KEYS:
     if key in outputs:
       arrays[f'out_{key}'] = f32(outputs[key])
-  np.savez_compressed(os.path.join(out_dir, 'expected.npz'), **arrays)
-  print(case, sorted(arrays), sorted(os.listdir(out_dir)))
-  gin.clear_config()
+  make_original_checkpoint.finish_case(case, out_dir, arrays)
 
 
 def main():
-  for case in sys.argv[1:] or CASES:
-    make(case)
+  make_original_checkpoint.run_cases(make, CASES)
 
 
 if __name__ == '__main__':
