@@ -52,8 +52,9 @@ def main() -> None:
       'minutes); vst: the DDSP-VST plugin model\'s TFLite time per 20 ms '
       'hop on one thread and the streaming player\'s real-time factor '
       '(about 1 minute); inverse_synthesis: pre-training of ICML 2020\'s '
-      'InverseSynthesis at a small size, held-out f0 error every 250 steps '
-      '(about 15 minutes with the default --inverse_steps); all: every '
+      'InverseSynthesis at a small size, held-out f0 error every '
+      '--inverse_eval_every steps (about 10 minutes per seed with the '
+      'default --inverse_steps); all: every '
       'suite.')
   parser.add_argument('--rss_hours', type=float, default=1.0,
                       help='data_prep suite: length of the peak-RSS input.')
@@ -61,6 +62,16 @@ def main() -> None:
                       help='quality suite: training steps.')
   parser.add_argument('--inverse_steps', type=int, default=1500,
                       help='inverse_synthesis suite: training steps.')
+  parser.add_argument('--inverse_seeds', type=int, nargs='+', default=[0],
+                      help='inverse_synthesis suite: one pre-training per '
+                      'seed (initial weights, batch order and notes).')
+  parser.add_argument('--inverse_size', default='small',
+                      choices=('small', 'tiny'),
+                      help="inverse_synthesis suite: 'small' (1 s, 64 mel "
+                      "bins) or 'tiny' (0.5 s, 32 mel bins, the test's).")
+  parser.add_argument('--inverse_eval_every', type=int, default=250,
+                      help='inverse_synthesis suite: steps between held-out '
+                      'evaluations.')
   args = parser.parse_args()
 
   print(f'ddsp_tf benchmarks, {datetime.date.today().isoformat()}, '
@@ -82,7 +93,10 @@ def main() -> None:
   if args.suite in ('vst', 'all'):
     vst.run()
   if args.suite in ('inverse_synthesis', 'all'):
-    inverse_synthesis.run(steps=args.inverse_steps)
+    for seed in args.inverse_seeds:
+      inverse_synthesis.run(steps=args.inverse_steps, seed=seed,
+                            eval_every=args.inverse_eval_every,
+                            size=args.inverse_size)
 
 
 def _format_factor(factor: float) -> str:

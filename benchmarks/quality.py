@@ -107,7 +107,6 @@ def _evaluate(save_dir: Optional[str], eval_tfrecord: str
   """Rows: input re-analysed, then the model (restored if save_dir)."""
   # pylint: disable=import-outside-toplevel
   import gin
-  import tensorflow as tf
   from ddsp_tf.training import data
   from ddsp_tf.training import models
   from ddsp_tf.training import train_util

@@ -373,12 +373,12 @@ def test_pretraining_on_generated_shards_learns_held_out_notes(tmp_path):
       'ss_kde_consistency_loss']
   assert after['ss_filtered_noise_consistency_loss'] < 0.5 * before[
       'ss_filtered_noise_consistency_loss']
-  # f0 comes later. An untrained model's f0 error is near that of
-  # predicting the median f0 everywhere (`constant`). `python -m benchmarks
-  # --suite=inverse_synthesis` (2048 notes) measured it falling below that
-  # from about 250 steps on (12.9 -> 11.4 at 250, 8.7 at 500, 7.8 at 1250
-  # semitones, against 12.8); a 300-step run of this test's 400 notes did
-  # not (12.8 -> 13.0). So here it is only checked to be measured.
+  # f0 comes later, from a random step: an untrained model's f0 error is
+  # near that of predicting the median f0 everywhere (`constant`), and
+  # `python -m benchmarks --suite=inverse_synthesis` measured it falling
+  # below that anywhere from 400 steps to beyond 1500, depending on the
+  # seed (see the README's Benchmarks). So here it is only checked to be
+  # measured.
   assert after['ss_f0_hz_loss'] == pytest.approx(_f0_error(outputs, batch),
                                                  rel=1e-4)
   assert np.isfinite(after['ss_f0_hz_loss'])
