@@ -66,9 +66,10 @@ def main() -> None:
                       help='inverse_synthesis suite: one pre-training per '
                       'seed (initial weights, batch order and notes).')
   parser.add_argument('--inverse_size', default='small',
-                      choices=('small', 'tiny'),
+                      choices=tuple(inverse_synthesis.SIZES),
                       help="inverse_synthesis suite: 'small' (1 s, 64 mel "
-                      "bins) or 'tiny' (0.5 s, 32 mel bins, the test's).")
+                      "bins, the tests' size) or 'tiny' (0.5 s, 32 mel "
+                      "bins, about half the time a step).")
   parser.add_argument('--inverse_eval_every', type=int, default=250,
                       help='inverse_synthesis suite: steps between held-out '
                       'evaluations.')

@@ -60,6 +60,9 @@ SMALL_SETTINGS = settings(16000, 64)
 TINY_FRAMES = 16
 TINY_MEL_BINS = 32
 TINY_SETTINGS = settings(TINY_FRAMES * HOP_SIZE, TINY_MEL_BINS)
+# run's sizes: (frames per example, gin bindings).
+SIZES = {'small': (N_FRAMES, SMALL_SETTINGS),
+         'tiny': (TINY_FRAMES, TINY_SETTINGS)}
 LEARNING_RATE = 1e-3  # The Trainer's default (and the original's).
 BATCH_SIZE = 8
 HELD_OUT_EXAMPLES = 64
@@ -151,11 +154,10 @@ def run(steps: int = 1500, eval_every: int = 250,
   from ddsp_tf.training import runner
   from ddsp_tf.training import trainers
   # pylint: enable=import-outside-toplevel
-  sizes = {'small': (N_FRAMES, SMALL_SETTINGS),
-           'tiny': (TINY_FRAMES, TINY_SETTINGS)}
-  if size not in sizes:
-    raise ValueError(f"size must be 'small' or 'tiny', got size={size!r}.")
-  n_frames, size_settings = sizes[size]
+  if size not in SIZES:
+    raise ValueError(f'size must be one of {sorted(SIZES)}, got '
+                     f'size={size!r}.')
+  n_frames, size_settings = SIZES[size]
   print(f'inverse_synthesis suite: papers/icml2020/pretrain_model.gin, '
         f'{size} ({size_settings[0]}, {size_settings[1]}), {n_frames} '
         f'frames, {N_SINUSOIDS} sinusoids; Adam {LEARNING_RATE:g}, '
